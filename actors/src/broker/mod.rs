@@ -1,0 +1,107 @@
+//! Brokers: where stream topics live. One trait, several backends (in-memory; Kafka later).
+
+pub mod memory;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::message::{Message, Record};
+
+/// Where a consumer group starts reading a partition that has no committed position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OffsetReset {
+    /// From the first record still held.
+    Earliest,
+    /// From the next record appended (riff's default).
+    #[default]
+    Latest,
+}
+
+/// What a subscription yields, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// These partitions are now read by this subscriber (after a join or rebalance).
+    Assigned(Vec<u32>),
+    /// These partitions are no longer read by this subscriber; uncommitted work on them will be
+    /// redelivered to their new owner.
+    Revoked(Vec<u32>),
+    /// The next record of an assigned partition.
+    Record(Record),
+}
+
+/// Errors of a broker operation.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum BrokerError {
+    /// The topic was never provisioned.
+    #[error("topic {0:?} does not exist")]
+    UnknownTopic(String),
+    /// The message's content type is not compatible with the stream's.
+    #[error("content type {actual:?} is not compatible with the stream's content type {expected:?}")]
+    IncompatibleContentType {
+        /// The stream's content type.
+        expected: String,
+        /// The message's content type.
+        actual: String,
+    },
+    /// The broker could not be reached or failed.
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    /// The subscription was closed (e.g. the broker shut down).
+    #[error("subscription closed")]
+    Closed,
+}
+
+/// A live group membership on one topic: deliveries plus a way to commit positions.
+pub struct Subscription {
+    /// Assignments, revocations and records, in order.
+    pub deliveries: BoxStream<'static, Result<Delivery, BrokerError>>,
+    /// Commits positions of this group on this topic.
+    pub committer: Box<dyn Committer>,
+}
+
+/// Commits consumer-group positions ("last processed offset" per partition, as liiklus).
+#[async_trait]
+pub trait Committer: Send + Sync {
+    /// Stores `offset` as the last processed offset of each `(partition, offset)` pair.
+    async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError>;
+}
+
+/// A messaging system holding stream topics.
+#[async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Creates `topic` with `partitions` partitions and `content_type` if it does not exist.
+    /// Returns true when it was created, false when it already existed (idempotent).
+    async fn provision(
+        &self,
+        topic: &str,
+        partitions: u32,
+        content_type: &str,
+    ) -> Result<bool, BrokerError>;
+
+    /// Appends a message; returns its `(partition, offset)` once the broker has accepted it.
+    async fn publish(&self, topic: &str, message: Message) -> Result<(u32, u64), BrokerError>;
+
+    /// Joins consumer `group` on `topic`. Partitions are shared among a group's subscribers.
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        reset: OffsetReset,
+    ) -> Result<Subscription, BrokerError>;
+
+    /// Stores positions for `group` on `topic` ("last processed offset" per partition).
+    async fn commit(
+        &self,
+        topic: &str,
+        group: &str,
+        positions: &[(u32, u64)],
+    ) -> Result<(), BrokerError>;
+
+    /// The committed positions of `group` on `topic` (last processed offset per partition).
+    async fn committed(&self, topic: &str, group: &str) -> Result<BTreeMap<u32, u64>, BrokerError>;
+
+    /// The offset of the last record of each partition of `topic` that holds records.
+    async fn end_offsets(&self, topic: &str) -> Result<BTreeMap<u32, u64>, BrokerError>;
+}

@@ -1,0 +1,1 @@
+//! Gateway APIs over a broker.

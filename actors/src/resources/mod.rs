@@ -1,0 +1,1 @@
+//! Resource types of `streaming.projectriff.io/v1alpha1`.

@@ -1,0 +1,1 @@
+//! Supervision: backoff and restart logs.
