@@ -1,1 +1,190 @@
-fn main() {}
+//! `riff`: the riff streaming runtime.
+//!
+//! - `riff local run -f <file|dir>`: the embedded mode, the YAML a cluster takes run on one
+//!   machine with no cluster and no broker;
+//! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway.
+
+mod client;
+mod logging;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use client::PayloadEncoding;
+use logging::LogFormat;
+
+/// The riff streaming runtime.
+#[derive(Parser)]
+#[command(name = "riff", version, about)]
+struct Cli {
+    /// Log format of the supervision logs (stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run streaming resources on this machine: no cluster, no broker.
+    #[command(subcommand)]
+    Local(Local),
+}
+
+#[derive(Subcommand)]
+enum Local {
+    /// Run the gateways, streams and processors of YAML files until SIGINT/SIGTERM.
+    Run {
+        /// A YAML file, or a directory of them (repeatable).
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<PathBuf>,
+        /// Where the first in-memory gateway serves its liiklus API (others take the next ports).
+        #[arg(long, default_value = "127.0.0.1:6565")]
+        gateway_address: SocketAddr,
+        /// Where the first in-memory gateway serves its provisioner HTTP API.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        provisioner_address: SocketAddr,
+        /// On shutdown, how long open windows get to complete, in seconds.
+        #[arg(long, default_value_t = 10)]
+        shutdown_timeout: u64,
+    },
+    /// Publish one message to a stream of a running embedded gateway.
+    Publish {
+        /// The stream, as `<stream>` or `<namespace>/<stream>`.
+        stream: String,
+        /// The message's content type.
+        #[arg(short = 'c', long)]
+        content_type: String,
+        /// The message's payload.
+        #[arg(short = 'p', long)]
+        payload: String,
+        /// A message header `Name=value` (repeatable).
+        #[arg(long = "header", value_parser = parse_header)]
+        headers: Vec<(String, String)>,
+        /// The gateway's liiklus API.
+        #[arg(long, default_value = "127.0.0.1:6565")]
+        gateway_address: String,
+    },
+    /// Print the messages of a stream, one JSON object per line.
+    Subscribe {
+        /// The stream, as `<stream>` or `<namespace>/<stream>`.
+        stream: String,
+        /// Start from the oldest message instead of the next one.
+        #[arg(short = 'b', long)]
+        from_beginning: bool,
+        /// Exit after this many messages.
+        #[arg(short = 'n', long)]
+        count: Option<usize>,
+        /// How payloads are printed.
+        #[arg(long, value_enum, default_value_t = PayloadEncoding::Raw)]
+        payload_encoding: PayloadEncoding,
+        /// The gateway's liiklus API.
+        #[arg(long, default_value = "127.0.0.1:6565")]
+        gateway_address: String,
+    },
+}
+
+/// `Name=value` → (Name, value).
+fn parse_header(header: &str) -> Result<(String, String), String> {
+    match header.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected Name=value, got {header:?}")),
+    }
+}
+
+/// `ns/stream` or `stream` (namespace `default`) → the in-memory gateway topic.
+fn topic_of(stream: &str) -> String {
+    let (namespace, name) = stream.split_once('/').unwrap_or(("default", stream));
+    client::topic(namespace, name)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    };
+    let result = actix_rt::System::with_tokio_rt(runtime).block_on(execute(cli.command));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<()> {
+    let Command::Local(local) = command;
+    match local {
+        Local::Run {
+            files,
+            gateway_address,
+            provisioner_address,
+            shutdown_timeout,
+        } => {
+            let resources = riff_actors::resources::manifest::load(&files)?;
+            let options = riff_actors::local::LocalOptions {
+                gateway_address,
+                provisioner_address,
+                shutdown_timeout: Duration::from_secs(shutdown_timeout),
+                ..Default::default()
+            };
+            riff_actors::local::run(resources, options, shutdown_signal()).await
+        }
+        Local::Publish {
+            stream,
+            content_type,
+            payload,
+            headers,
+            gateway_address,
+        } => {
+            let headers: HashMap<_, _> = headers.into_iter().collect();
+            client::publish(
+                &gateway_address,
+                topic_of(&stream),
+                content_type,
+                payload.into_bytes(),
+                headers,
+            )
+            .await
+        }
+        Local::Subscribe {
+            stream,
+            from_beginning,
+            count,
+            payload_encoding,
+            gateway_address,
+        } => {
+            client::subscribe(
+                &gateway_address,
+                topic_of(&stream),
+                from_beginning,
+                count,
+                payload_encoding,
+            )
+            .await
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -29,7 +29,10 @@ mod tests {
 
     #[test]
     fn parameters_and_case_are_ignored() {
-        assert!(compatible("application/json", "Application/JSON; charset=utf-8"));
+        assert!(compatible(
+            "application/json",
+            "Application/JSON; charset=utf-8"
+        ));
         assert!(!compatible("application/json", "text/plain"));
     }
 

@@ -4,6 +4,10 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+/// Headers starting with this prefix carry CloudEvent attributes (`ce_id`, `ce_type`, ...), as
+/// in the CloudEvents Kafka binding; all other headers are riff headers (event extensions).
+pub const EVENT_ATTRIBUTE_PREFIX: &str = "ce_";
+
 /// One message of a stream: a payload, its content type, its headers and an optional key.
 ///
 /// At rest it follows the CloudEvents binary mode: the payload is the record value, the content
@@ -29,6 +33,13 @@ impl Message {
             content_type: content_type.into(),
             headers: BTreeMap::new(),
         }
+    }
+
+    /// The riff headers: every header but the CloudEvent attributes.
+    pub fn riff_headers(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.headers
+            .iter()
+            .filter(|(name, _)| !name.starts_with(EVENT_ATTRIBUTE_PREFIX))
     }
 }
 

@@ -1,1 +1,40 @@
-//! Function SDK.
+//! Function SDK for riff streaming: the invoker side of the riff RPC `streaming.Riff/Invoke`
+//! (spec section 5).
+//!
+//! A [`Function`] is served over gRPC by [`serve`]; each `Invoke` call is one invocation, which
+//! gets the call's [`Inputs`] (decoded input frames, per `argIndex`, in arrival order) and
+//! [`Outputs`] (one per expected content type, encoded in the negotiated type). Build functions
+//! with [`streaming`] (any number of inputs and outputs) or [`request_reply`] (one value in, one
+//! value out).
+//!
+//! ```no_run
+//! use riff_function::{request_reply, serve, Payload, ServeError};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), ServeError> {
+//!     serve(request_reply(|payload: Payload| match payload {
+//!         Payload::Text(text) => Ok(Payload::Text(text.to_uppercase())),
+//!         other => Err(format!("expected text, got {other:?}")),
+//!     }))
+//!     .await
+//! }
+//! ```
+//!
+//! Failed calls end with the statuses of spec 5.5, all messages starting with `Invoker: `:
+//! `Protocol Violation` (`UNKNOWN`), `Unsupported Media Type` and `Not Acceptable`
+//! (`INVALID_ARGUMENT`), `Bad Input Signal`, `Bad Output Signal` and `Function Error`
+//! (`UNKNOWN`). A failed call never stops the server.
+
+mod content_type;
+mod error;
+mod function;
+mod invocation;
+mod payload;
+mod server;
+mod streams;
+
+pub use error::{BoxError, Error, ServeError};
+pub use function::{request_reply, streaming, Function, RequestReply, Streaming};
+pub use payload::{Headers, Message, Payload};
+pub use server::{serve, serve_on, DEFAULT_PORT};
+pub use streams::{Input, Inputs, Output, Outputs, Streams};

@@ -38,7 +38,9 @@ pub enum BrokerError {
     #[error("topic {0:?} does not exist")]
     UnknownTopic(String),
     /// The message's content type is not compatible with the stream's.
-    #[error("content type {actual:?} is not compatible with the stream's content type {expected:?}")]
+    #[error(
+        "content type {actual:?} is not compatible with the stream's content type {expected:?}"
+    )]
     IncompatibleContentType {
         /// The stream's content type.
         expected: String,

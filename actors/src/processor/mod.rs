@@ -1,1 +1,339 @@
-//! Processor data plane.
+//! The data plane of a processor: supervised actix actors.
+//!
+//! ```text
+//! ProcessorActor (supervised; restarts the pipeline with backoff)
+//!   InputActor per input ─► WindowActor ─► InvokerActor (streaming.Riff/Invoke) ─► OutputActor per output
+//!        ▲                      │
+//!        └──── Commit ◄─────────┘ once the window's call completed and every output was accepted
+//! ```
+
+mod input;
+mod invoker;
+pub mod messages;
+mod output;
+mod window;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use riff_protocol::riff::StartFrame;
+use tokio::sync::{oneshot, Semaphore};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::broker::{Broker, OffsetReset};
+use crate::resources::ResolvedWindow;
+use crate::supervision::{self, Backoff};
+use input::InputActor;
+use invoker::InvokerActor;
+use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
+use output::OutputActor;
+use window::WindowActor;
+
+/// Where one input of a processor is read from.
+#[derive(Clone)]
+pub struct InputBinding {
+    /// The input's alias (a StartFrame input name).
+    pub name: String,
+    /// The broker holding the stream's topic.
+    pub broker: Arc<dyn Broker>,
+    /// The stream's topic.
+    pub topic: String,
+    /// Where a new consumer group starts.
+    pub reset: OffsetReset,
+}
+
+/// Where one output of a processor is written to.
+#[derive(Clone)]
+pub struct OutputBinding {
+    /// The output's alias (a StartFrame output name).
+    pub name: String,
+    /// The broker holding the stream's topic.
+    pub broker: Arc<dyn Broker>,
+    /// The stream's topic.
+    pub topic: String,
+    /// The stream's content type, asked of the function.
+    pub content_type: String,
+}
+
+/// Everything a processor pipeline needs to run.
+#[derive(Clone)]
+pub struct PipelineConfig {
+    /// `processor <namespace>/<name>`, as logs name it.
+    pub resource: String,
+    /// The consumer group of every input (riff: the processor's name).
+    pub group: String,
+    /// Inputs, in order (argIndex).
+    pub inputs: Vec<InputBinding>,
+    /// Outputs, in order (resultIndex).
+    pub outputs: Vec<OutputBinding>,
+    /// The function's gRPC address, e.g. `http://127.0.0.1:8081`.
+    pub function: String,
+    /// When windows close.
+    pub window: ResolvedWindow,
+    /// How many input records may be in flight (read but not committed) at once.
+    pub capacity: usize,
+}
+
+impl PipelineConfig {
+    /// The StartFrame opening every call.
+    fn start_frame(&self) -> StartFrame {
+        StartFrame {
+            expected_content_types: self
+                .outputs
+                .iter()
+                .map(|o| o.content_type.clone())
+                .collect(),
+            input_names: self.inputs.iter().map(|i| i.name.clone()).collect(),
+            output_names: self.outputs.iter().map(|o| o.name.clone()).collect(),
+        }
+    }
+
+    /// In-flight capacity: a count window must fit, or it could never close.
+    fn capacity(&self) -> usize {
+        let count = self
+            .window
+            .count
+            .unwrap_or(0)
+            .try_into()
+            .unwrap_or(usize::MAX);
+        self.capacity.max(count)
+    }
+}
+
+/// The running actors of one pipeline.
+struct Pipeline {
+    inputs: Vec<Addr<InputActor>>,
+    window: Addr<WindowActor>,
+    invoker: Addr<InvokerActor>,
+    outputs: Vec<Addr<OutputActor>>,
+}
+
+impl Pipeline {
+    fn stop(self) {
+        self.inputs.iter().for_each(|input| input.do_send(Stop));
+        self.window.do_send(Stop);
+        self.invoker.do_send(Stop);
+        self.outputs.iter().for_each(|output| output.do_send(Stop));
+    }
+}
+
+/// Supervises a processor's pipeline: builds it, and rebuilds it with exponential backoff when
+/// an input fails. Function failures do not get here: the window actor retries those.
+pub struct ProcessorActor {
+    config: PipelineConfig,
+    channel: Channel,
+    pipeline: Option<Pipeline>,
+    backoff: Backoff,
+    last_failure: Option<String>,
+    halted: bool,
+    subscribed: usize,
+    when_subscribed: Vec<oneshot::Sender<()>>,
+}
+
+impl ProcessorActor {
+    /// A processor actor for `config`; the function is reached lazily (and retried).
+    pub fn new(config: PipelineConfig) -> Result<Self, tonic::transport::Error> {
+        let channel = Endpoint::from_shared(config.function.clone())?
+            .connect_timeout(Duration::from_secs(5))
+            .connect_lazy();
+        Ok(ProcessorActor {
+            config,
+            channel,
+            pipeline: None,
+            backoff: Backoff::default(),
+            last_failure: None,
+            halted: false,
+            subscribed: 0,
+            when_subscribed: Vec::new(),
+        })
+    }
+
+    fn build(&mut self, ctx: &mut Context<Self>) {
+        if self.halted {
+            return;
+        }
+        let config = &self.config;
+        let outputs: Vec<_> = config
+            .outputs
+            .iter()
+            .map(|output| OutputActor::new(output.broker.clone(), output.topic.clone()).start())
+            .collect();
+        let capacity = Arc::new(Semaphore::new(config.capacity()));
+        let processor = ctx.address();
+        self.subscribed = 0;
+        let (channel, start, invoker_outputs) =
+            (self.channel.clone(), config.start_frame(), outputs.clone());
+        let mut parts = None;
+        let window = WindowActor::create(|window_ctx| {
+            let invoker = InvokerActor::new(
+                channel,
+                start,
+                invoker_outputs,
+                window_ctx.address().recipient(),
+            )
+            .start();
+            let inputs: Vec<_> = config
+                .inputs
+                .iter()
+                .enumerate()
+                .map(|(index, binding)| {
+                    InputActor::new(
+                        index,
+                        binding.clone(),
+                        config.group.clone(),
+                        window_ctx.address(),
+                        capacity.clone(),
+                        processor.clone(),
+                    )
+                    .start()
+                })
+                .collect();
+            parts = Some((invoker.clone(), inputs.clone()));
+            WindowActor::new(
+                config.resource.clone(),
+                config.window.clone(),
+                invoker,
+                inputs,
+            )
+        });
+        let (invoker, inputs) = parts.expect("the window actor was created");
+        self.pipeline = Some(Pipeline {
+            inputs,
+            window,
+            invoker,
+            outputs,
+        });
+        supervision::started(&config.resource, "processor");
+    }
+}
+
+impl Actor for ProcessorActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        match self.last_failure.take() {
+            None => self.build(ctx),
+            Some(reason) => {
+                let delay = self.backoff.next_delay();
+                supervision::failed(
+                    &self.config.resource,
+                    "processor",
+                    &reason,
+                    self.backoff.attempt(),
+                    delay,
+                );
+                ctx.run_later(delay, |actor, ctx| actor.build(ctx));
+            }
+        }
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.stop();
+        }
+    }
+}
+
+impl Supervised for ProcessorActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.stop();
+        }
+        let reason = self.last_failure.as_deref().unwrap_or("stopped");
+        supervision::restarting(
+            &self.config.resource,
+            "processor",
+            &reason,
+            self.backoff.attempt() + 1,
+        );
+    }
+}
+
+impl Handler<PipelineFailed> for ProcessorActor {
+    type Result = ();
+
+    fn handle(&mut self, failure: PipelineFailed, ctx: &mut Context<Self>) {
+        self.last_failure = Some(format!("{} failed: {}", failure.actor, failure.reason));
+        ctx.stop(); // the Supervisor restarts this actor, which rebuilds the pipeline
+    }
+}
+
+impl Handler<Subscribed> for ProcessorActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Subscribed, _: &mut Context<Self>) {
+        self.subscribed += 1;
+        if self.subscribed >= self.config.inputs.len() {
+            self.when_subscribed
+                .drain(..)
+                .for_each(|ready| _ = ready.send(()));
+        }
+    }
+}
+
+impl Handler<WhenSubscribed> for ProcessorActor {
+    type Result = ();
+
+    fn handle(&mut self, WhenSubscribed(ready): WhenSubscribed, _: &mut Context<Self>) {
+        if self.pipeline.is_some() && self.subscribed >= self.config.inputs.len() {
+            _ = ready.send(());
+        } else {
+            self.when_subscribed.push(ready);
+        }
+    }
+}
+
+impl Handler<Drain> for ProcessorActor {
+    type Result = ();
+
+    fn handle(&mut self, Drain(done): Drain, _: &mut Context<Self>) {
+        match &self.pipeline {
+            Some(pipeline) => {
+                pipeline
+                    .inputs
+                    .iter()
+                    .for_each(|input| input.do_send(PauseReading));
+                pipeline.window.do_send(Drain(done));
+            }
+            None => _ = done.send(()),
+        }
+    }
+}
+
+impl Handler<Stop> for ProcessorActor {
+    type Result = ();
+
+    /// Stops the pipeline for good. The actor itself ends once its address is dropped: a
+    /// supervised actor that stops while still addressed is restarted.
+    fn handle(&mut self, _: Stop, _: &mut Context<Self>) {
+        self.halted = true;
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.stop();
+            supervision::stopped(&self.config.resource, "processor");
+        }
+    }
+}
+
+/// Starts a supervised processor.
+pub fn start(config: PipelineConfig) -> Result<Addr<ProcessorActor>, tonic::transport::Error> {
+    let actor = ProcessorActor::new(config)?;
+    Ok(Supervisor::start(move |_| actor))
+}
+
+/// Resolves once every input of the processor is reading (its group positions are set).
+pub async fn subscribed(processor: &Addr<ProcessorActor>) {
+    let (ready, subscribed) = oneshot::channel();
+    if processor.send(WhenSubscribed(ready)).await.is_ok() {
+        _ = subscribed.await;
+    }
+}
+
+/// Lets the processor finish its open windows (inputs paused), up to `timeout`.
+pub async fn drain(processor: &Addr<ProcessorActor>, timeout: Duration) -> bool {
+    let (done, finished) = oneshot::channel();
+    if processor.send(Drain(done)).await.is_err() {
+        return true;
+    }
+    tokio::time::timeout(timeout, finished).await.is_ok()
+}

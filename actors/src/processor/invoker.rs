@@ -1,0 +1,221 @@
+//! InvokerActor: one `streaming.Riff/Invoke` call per window attempt, results routed to outputs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use actix::prelude::*;
+use futures::StreamExt;
+use riff_protocol::riff::{
+    input_signal, output_signal, riff_client::RiffClient, InputFrame, InputSignal, OutputFrame,
+    StartFrame,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+use super::messages::{CallEnded, HalfClose, Publish, SendFrame, StartCall, Stop, WindowId};
+use super::output::OutputActor;
+use crate::message::Message;
+
+/// Frames buffered between the pipeline and the gRPC call.
+const CALL_BUFFER: usize = 256;
+
+/// The invocation in progress.
+struct Call {
+    window: WindowId,
+    frames: mpsc::Sender<InputSignal>,
+    frames_sent: Arc<AtomicUsize>,
+}
+
+/// Talks to the function: opens a call per window attempt, streams the window's frames into it,
+/// publishes each output frame to the output named by its `resultIndex`, and reports the outcome.
+pub struct InvokerActor {
+    client: RiffClient<Channel>,
+    start: StartFrame,
+    outputs: Vec<Addr<OutputActor>>,
+    report: Recipient<CallEnded>,
+    call: Option<Call>,
+    running: Option<JoinHandle<()>>,
+}
+
+impl InvokerActor {
+    /// An invoker calling the function at `channel`; `start` is sent first on every call.
+    pub fn new(
+        channel: Channel,
+        start: StartFrame,
+        outputs: Vec<Addr<OutputActor>>,
+        report: Recipient<CallEnded>,
+    ) -> Self {
+        InvokerActor {
+            client: RiffClient::new(channel),
+            start,
+            outputs,
+            report,
+            call: None,
+            running: None,
+        }
+    }
+
+    /// The open call of `window`, if any.
+    fn call_of(&self, window: WindowId) -> Option<&Call> {
+        self.call.as_ref().filter(|call| call.window == window)
+    }
+}
+
+impl Actor for InvokerActor {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if let Some(running) = self.running.take() {
+            running.abort();
+        }
+    }
+}
+
+impl Handler<StartCall> for InvokerActor {
+    type Result = ();
+
+    fn handle(&mut self, StartCall { window }: StartCall, _: &mut Context<Self>) {
+        let (frames, requests) = mpsc::channel(CALL_BUFFER);
+        let start = InputSignal {
+            frame: Some(input_signal::Frame::Start(self.start.clone())),
+        };
+        frames
+            .try_send(start)
+            .expect("a new channel has room for the start frame");
+        let frames_sent = Arc::new(AtomicUsize::new(0));
+        self.call = Some(Call {
+            window,
+            frames,
+            frames_sent: frames_sent.clone(),
+        });
+        let call = invoke(
+            self.client.clone(),
+            ReceiverStream::new(requests),
+            self.outputs.clone(),
+        );
+        let report = self.report.clone();
+        // Polled outside this actor's context so that outputs keep flowing while a SendFrame
+        // waits for room in the call: the function may block its input on its output.
+        self.running = Some(actix::spawn(async move {
+            let outcome = call.await;
+            report.do_send(CallEnded {
+                window,
+                frames_sent: frames_sent.load(Ordering::SeqCst),
+                outcome,
+            });
+        }));
+    }
+}
+
+impl Handler<SendFrame> for InvokerActor {
+    type Result = ();
+
+    fn handle(&mut self, frame: SendFrame, ctx: &mut Context<Self>) {
+        let Some(call) = self.call_of(frame.window) else {
+            return; // the call already ended; the window will be retried or was completed
+        };
+        let (sender, sent) = (call.frames.clone(), call.frames_sent.clone());
+        let signal = InputSignal {
+            frame: Some(input_signal::Frame::Data(input_frame(
+                frame.input,
+                frame.message,
+            ))),
+        };
+        // Waits while the function is slower than the input: back-pressure.
+        ctx.wait(
+            async move {
+                if sender.send(signal).await.is_ok() {
+                    sent.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Handler<HalfClose> for InvokerActor {
+    type Result = ();
+
+    fn handle(&mut self, HalfClose { window }: HalfClose, _: &mut Context<Self>) {
+        if self.call_of(window).is_some() {
+            self.call = None; // dropping the sender half-closes the request stream
+        }
+    }
+}
+
+impl Handler<Stop> for InvokerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+/// The frame for `message` read from input number `input`: its riff headers travel along.
+fn input_frame(input: usize, message: Message) -> InputFrame {
+    InputFrame {
+        headers: message
+            .riff_headers()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect(),
+        payload: message.payload.to_vec(),
+        content_type: message.content_type,
+        arg_index: input as i32,
+    }
+}
+
+/// Runs one call to completion: every output frame is published before the next one is read.
+async fn invoke(
+    mut client: RiffClient<Channel>,
+    requests: ReceiverStream<InputSignal>,
+    outputs: Vec<Addr<OutputActor>>,
+) -> Result<(), String> {
+    let mut responses = client
+        .invoke(requests)
+        .await
+        .map_err(|status| describe(&status))?
+        .into_inner();
+    while let Some(signal) = responses.next().await {
+        let signal = signal.map_err(|status| describe(&status))?;
+        let Some(output_signal::Frame::Data(frame)) = signal.frame else {
+            return Err("protocol violation: output signal without a data frame".into());
+        };
+        let index = frame.result_index;
+        let output = usize::try_from(index)
+            .ok()
+            .and_then(|index| outputs.get(index))
+            .ok_or_else(|| {
+                format!(
+                    "protocol violation: resultIndex {index} but the processor has {} output(s)",
+                    outputs.len()
+                )
+            })?;
+        output
+            .send(Publish(output_message(frame)))
+            .await
+            .map_err(|error| format!("output {index} stopped: {error}"))?
+            .map_err(|error| format!("publishing to output {index} failed: {error}"))?;
+    }
+    Ok(())
+}
+
+/// The message to publish for an output frame; headers travel along.
+fn output_message(frame: OutputFrame) -> Message {
+    Message {
+        key: None,
+        payload: frame.payload.into(),
+        content_type: frame.content_type,
+        headers: frame.headers.into_iter().collect(),
+    }
+}
+
+/// A gRPC status as an operator reads it.
+fn describe(status: &tonic::Status) -> String {
+    format!(
+        "function returned {:?}: {}",
+        status.code(),
+        status.message()
+    )
+}

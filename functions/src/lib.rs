@@ -1,0 +1,11 @@
+//! Sample functions for riff streaming, built with the `riff-function` SDK: one binary each in
+//! `src/bin/` (`square`, `time-averager`, `zip-sum`, and the test fixture `flaky-square`). This
+//! library holds what they share: JSON numbers, Go-style durations and environment settings.
+
+mod duration;
+mod numbers;
+mod settings;
+
+pub use duration::parse_duration;
+pub use numbers::{number, square, to_payload};
+pub use settings::setting;

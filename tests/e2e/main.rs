@@ -1,0 +1,8 @@
+//! End-to-end tests: `riff local run` with real function processes, real gRPC and the real
+//! riff node invoker. One test binary for all the slow suites.
+
+mod bad_input;
+mod node_invoker;
+mod pipeline;
+mod recovery;
+mod support;

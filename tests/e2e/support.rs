@@ -1,0 +1,348 @@
+//! Test support: a `riff local run` child process, a gateway client and YAML helpers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use riff_protocol::liiklus::{
+    liiklus_service_client::LiiklusServiceClient, publish_request, receive_reply,
+    receive_request::ContentFormat, subscribe_reply, subscribe_request::AutoOffsetReset,
+    GetOffsetsRequest, LiiklusEvent, PublishRequest, ReceiveRequest, SubscribeRequest,
+};
+use tokio::sync::mpsc;
+use tonic::transport::Channel;
+
+/// The `riff` binary under test.
+pub fn riff() -> &'static str {
+    env!("CARGO_BIN_EXE_riff")
+}
+
+/// A binary built beside `riff` (the sample functions), or a clear failure.
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let path = Path::new(riff()).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run tests/run.sh (it runs `cargo build --workspace --bins`)",
+        path.display()
+    );
+    path
+}
+
+/// The riff node invoker installed by tests/run.sh.
+pub fn node_invoker() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".tools/node-invoker/node_modules/@projectriff/node-function-invoker/server.js");
+    assert!(
+        path.exists(),
+        "{} is missing: run tests/run.sh (it installs @projectriff/node-function-invoker@0.3.0)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A folder of YAML files for one test.
+pub struct Manifests {
+    pub dir: tempfile::TempDir,
+}
+
+impl Manifests {
+    /// A folder holding `files` (name → YAML).
+    pub fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, yaml) in files {
+            std::fs::write(dir.path().join(name), yaml).unwrap();
+        }
+        Manifests { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// An in-memory gateway and JSON streams, as YAML.
+pub fn gateway_and_streams(streams: &[&str]) -> String {
+    let mut yaml = String::from(
+        "apiVersion: streaming.projectriff.io/v1alpha1\nkind: InMemoryGateway\nmetadata: {name: gw}\nspec: {}\n",
+    );
+    for stream in streams {
+        yaml.push_str(&format!(
+            "---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: Stream\nmetadata: {{name: {stream}}}\nspec: {{gateway: {{name: gw}}, contentType: application/json}}\n"
+        ));
+    }
+    yaml
+}
+
+/// A running `riff local run`, killed when dropped.
+pub struct Runtime {
+    child: Child,
+    pub gateway: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Runtime {
+    /// Starts `riff local run -f <paths>` on free ports and waits until it runs.
+    pub fn start(paths: &[&Path]) -> Runtime {
+        let runtime = Self::spawn(paths);
+        runtime.wait_for_log("running; press Ctrl-C to stop", Duration::from_secs(30));
+        runtime
+    }
+
+    /// Starts `riff local run -f <paths>` without waiting.
+    pub fn spawn(paths: &[&Path]) -> Runtime {
+        let gateway = format!("127.0.0.1:{}", free_port());
+        let mut command = Command::new(riff());
+        command.args(["local", "run", "--gateway-address", &gateway]);
+        command.args([
+            "--provisioner-address",
+            &format!("127.0.0.1:{}", free_port()),
+        ]);
+        for path in paths {
+            command.arg("-f").arg(path);
+        }
+        let mut child = command
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("riff starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("riff: {line}");
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Runtime {
+            child,
+            gateway,
+            log,
+        }
+    }
+
+    /// The log lines so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `text`; returns it.
+    pub fn wait_for_log(&self, text: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.log().into_iter().find(|line| line.contains(text)) {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no log line with {text:?} within {timeout:?}; log:\n{}",
+                self.log().join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the process to exit by itself; returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100)); // let the log reader finish
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "riff did not exit within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn terminate(&mut self, timeout: Duration) -> i32 {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.wait_exit(timeout)
+    }
+
+    /// A client of the runtime's gateway.
+    pub async fn client(&self) -> Gateway {
+        Gateway::connect(&self.gateway).await
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            _ = self.child.kill();
+            _ = self.child.wait();
+        }
+    }
+}
+
+/// A message as read back from a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub payload: String,
+    pub content_type: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// A liiklus client of an embedded gateway.
+#[derive(Clone)]
+pub struct Gateway {
+    client: LiiklusServiceClient<Channel>,
+}
+
+impl Gateway {
+    pub async fn connect(address: &str) -> Gateway {
+        let client = LiiklusServiceClient::connect(format!("http://{address}"))
+            .await
+            .expect("the gateway accepts connections");
+        Gateway { client }
+    }
+
+    /// Publishes to stream `stream` of namespace `default`.
+    pub async fn publish(
+        &self,
+        stream: &str,
+        content_type: &str,
+        payload: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(), tonic::Status> {
+        let event = LiiklusEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            r#type: "riff-event".into(),
+            source: "e2e".into(),
+            data_content_type: content_type.into(),
+            data: payload.as_bytes().to_vec(),
+            extensions: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        self.client
+            .clone()
+            .publish(PublishRequest {
+                topic: format!("default/{stream}"),
+                event: Some(publish_request::Event::LiiklusEvent(event)),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Publishes JSON numbers.
+    pub async fn publish_numbers(&self, stream: &str, numbers: impl IntoIterator<Item = i64>) {
+        for n in numbers {
+            self.publish(stream, "application/json", &n.to_string(), &[])
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Reads every message of `stream` from the beginning as a fresh group, until `count`
+    /// messages were read or `timeout` passed.
+    pub async fn read(&self, stream: &str, count: usize, timeout: Duration) -> Vec<Received> {
+        let (sender, mut received) = mpsc::channel(1024);
+        let mut client = self.client.clone();
+        let mut assignments = client
+            .subscribe(SubscribeRequest {
+                topic: format!("default/{stream}"),
+                group: format!("reader-{}", uuid::Uuid::new_v4()),
+                auto_offset_reset: AutoOffsetReset::Earliest as i32,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(reply)) = assignments.next().await {
+                let Some(subscribe_reply::Reply::Assignment(assignment)) = reply.reply else {
+                    continue;
+                };
+                let (mut client, sender) = (client.clone(), sender.clone());
+                tokio::spawn(async move {
+                    let request = ReceiveRequest {
+                        assignment: Some(assignment),
+                        format: ContentFormat::LiiklusEvent as i32,
+                        ..Default::default()
+                    };
+                    let mut records = client.receive(request).await.unwrap().into_inner();
+                    while let Some(Ok(reply)) = records.next().await {
+                        if let Some(receive_reply::Reply::LiiklusEventRecord(record)) = reply.reply
+                        {
+                            let event = record.event.unwrap_or_default();
+                            let message = Received {
+                                payload: String::from_utf8_lossy(&event.data).into_owned(),
+                                content_type: event.data_content_type,
+                                headers: event.extensions,
+                            };
+                            if sender.send(message).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let mut messages = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        while messages.len() < count {
+            match tokio::time::timeout_at(deadline, received.recv()).await {
+                Ok(Some(message)) => messages.push(message),
+                _ => break,
+            }
+        }
+        reader.abort();
+        messages
+    }
+
+    /// The committed positions of `group` on `stream`.
+    pub async fn committed(&self, stream: &str, group: &str) -> BTreeMap<u32, u64> {
+        let reply = self
+            .client
+            .clone()
+            .get_offsets(GetOffsetsRequest {
+                topic: format!("default/{stream}"),
+                group: group.into(),
+                group_version: 0,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        reply.offsets.into_iter().collect()
+    }
+}
+
+/// Payloads parsed as JSON numbers.
+pub fn numbers(messages: &[Received]) -> Vec<f64> {
+    messages
+        .iter()
+        .map(|m| {
+            m.payload
+                .trim()
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("not a number: {m:?}"))
+        })
+        .collect()
+}
