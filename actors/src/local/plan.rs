@@ -156,8 +156,7 @@ impl Plan {
                 )),
                 Resource::Stream(stream) => plan.streams.push(stream_plan(key, stream)),
                 Resource::Processor(processor) => {
-                    let dir = loaded.source.parent().unwrap_or(Path::new(".")).to_path_buf();
-                    match processor_plan(key, processor, dir) {
+                    match processor_plan(key, processor, loaded.directory().to_path_buf()) {
                         Ok(processor) => plan.processors.push(processor),
                         Err(reason) => errors.push(format!("{culprit}: {reason}")),
                     }
