@@ -10,39 +10,21 @@ fn node_processor(name: &str, function: &str, inputs: &[&str], outputs: &[&str])
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/node")
         .join(function);
-    let list = |streams: &[&str]| {
-        streams
-            .iter()
-            .map(|s| format!("{{stream: {s}}}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "apiVersion: streaming.projectriff.io/v1alpha1
-kind: Processor
-metadata: {{name: {name}}}
-spec:
-  inputs: [{}]
-  outputs: [{}]
-  window: {{duration: 1s}}
-  template:
-    spec:
-      containers:
-      - image: projectriff/node-function-invoker
-        command: [node, {}]
-        env: [{{name: FUNCTION_URI, value: {}}}]
-",
-        list(inputs),
-        list(outputs),
-        node_invoker().display(),
-        fixture.display()
-    )
+    let env = format!("[{{name: FUNCTION_URI, value: {}}}]", fixture.display());
+    ProcessorYaml {
+        name,
+        inputs,
+        outputs,
+        window: "{duration: 1s}",
+        command: vec!["node".into(), node_invoker().display().to_string()],
+        env: &env,
+    }
+    .yaml()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_request_reply_function_squares_numbers() {
     let yaml = gateway_and_streams(&["numbers", "squares"])
-        + "---\n"
         + &node_processor("node-square", "square.js", &["numbers"], &["squares"]);
     let manifests = Manifests::new(&[("all.yaml", &yaml)]);
     let runtime = Runtime::start(&[manifests.path()]);
@@ -56,7 +38,6 @@ async fn a_node_request_reply_function_squares_numbers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_streaming_function_with_two_inputs_zips_them() {
     let yaml = gateway_and_streams(&["left", "right", "sums"])
-        + "---\n"
         + &node_processor("node-zip", "zip-sum.js", &["left", "right"], &["sums"]);
     let manifests = Manifests::new(&[("all.yaml", &yaml)]);
     let runtime = Runtime::start(&[manifests.path()]);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::support::*;
 
-/// A processor running `function` (a sample binary) with the given inputs/outputs and window.
+/// A processor running the sample `function`.
 fn processor(
     name: &str,
     function: &str,
@@ -13,31 +13,7 @@ fn processor(
     outputs: &[&str],
     window: &str,
 ) -> String {
-    let list = |streams: &[&str]| {
-        streams
-            .iter()
-            .map(|s| format!("{{stream: {s}}}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "apiVersion: streaming.projectriff.io/v1alpha1
-kind: Processor
-metadata: {{name: {name}}}
-spec:
-  inputs: [{}]
-  outputs: [{}]
-  window: {window}
-  template:
-    spec:
-      containers:
-      - image: example/{function}
-        command: [{}]
-",
-        list(inputs),
-        list(outputs),
-        sibling_binary(function).display()
-    )
+    ProcessorYaml::sample(name, function, inputs, outputs, window).yaml()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,7 +31,6 @@ async fn the_shipped_example_averages_what_it_receives() {
 #[tokio::test(flavor = "multi_thread")]
 async fn count_windows_invoke_the_function_once_per_window() {
     let yaml = gateway_and_streams(&["in", "out"])
-        + "---\n"
         + &processor(
             "avg",
             "time-averager",
@@ -77,7 +52,6 @@ async fn count_windows_invoke_the_function_once_per_window() {
 #[tokio::test(flavor = "multi_thread")]
 async fn headers_survive_end_to_end_and_positions_are_committed() {
     let yaml = gateway_and_streams(&["numbers", "squares"])
-        + "---\n"
         + &processor(
             "squarer",
             "square",
@@ -107,7 +81,6 @@ async fn headers_survive_end_to_end_and_positions_are_committed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_inputs_reach_the_function_by_arg_index() {
     let yaml = gateway_and_streams(&["left", "right", "sums"])
-        + "---\n"
         + &processor(
             "adder",
             "zip-sum",
@@ -127,7 +100,6 @@ async fn two_inputs_reach_the_function_by_arg_index() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_processor_without_outputs_consumes_and_commits() {
     let yaml = gateway_and_streams(&["events"])
-        + "---\n"
         + &processor("sink", "logger", &["events"], &[], "{count: 2}");
     let manifests = Manifests::new(&[("all.yaml", &yaml)]);
     let runtime = Runtime::start(&[manifests.path()]);

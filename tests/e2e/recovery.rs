@@ -6,25 +6,11 @@ use std::time::Duration;
 use crate::support::*;
 
 fn square_processor(function: &str, window: &str, env: &str) -> String {
-    gateway_and_streams(&["numbers", "squares"])
-        + &format!(
-            "---
-apiVersion: streaming.projectriff.io/v1alpha1
-kind: Processor
-metadata: {{name: squarer}}
-spec:
-  inputs: [{{stream: numbers}}]
-  outputs: [{{stream: squares}}]
-  window: {window}
-  template:
-    spec:
-      containers:
-      - image: example/{function}
-        command: [{}]
-        env: {env}
-",
-            sibling_binary(function).display()
-        )
+    let processor = ProcessorYaml {
+        env,
+        ..ProcessorYaml::sample("squarer", function, &["numbers"], &["squares"], window)
+    };
+    gateway_and_streams(&["numbers", "squares"]) + &processor.yaml()
 }
 
 /// The pid in the last `started` line of the function process.

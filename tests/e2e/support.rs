@@ -346,3 +346,65 @@ pub fn numbers(messages: &[Received]) -> Vec<f64> {
         })
         .collect()
 }
+
+/// A processor whose function container runs `command` with `env` (YAML flow list).
+pub struct ProcessorYaml<'a> {
+    pub name: &'a str,
+    pub inputs: &'a [&'a str],
+    pub outputs: &'a [&'a str],
+    /// The window, as YAML: `{count: 3}`.
+    pub window: &'a str,
+    pub command: Vec<String>,
+    /// The env, as a YAML flow list: `[{name: A, value: b}]`.
+    pub env: &'a str,
+}
+
+impl ProcessorYaml<'_> {
+    /// A processor running a sample function built beside `riff`.
+    pub fn sample<'a>(
+        name: &'a str,
+        function: &str,
+        inputs: &'a [&'a str],
+        outputs: &'a [&'a str],
+        window: &'a str,
+    ) -> ProcessorYaml<'a> {
+        ProcessorYaml {
+            name,
+            inputs,
+            outputs,
+            window,
+            command: vec![sibling_binary(function).display().to_string()],
+            env: "[]",
+        }
+    }
+
+    pub fn yaml(&self) -> String {
+        let list = |streams: &[&str]| {
+            let streams: Vec<_> = streams.iter().map(|s| format!("{{stream: {s}}}")).collect();
+            streams.join(", ")
+        };
+        format!(
+            "---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Processor
+metadata: {{name: {}}}
+spec:
+  inputs: [{}]
+  outputs: [{}]
+  window: {}
+  template:
+    spec:
+      containers:
+      - image: example/function
+        command: [{}]
+        env: {}
+",
+            self.name,
+            list(self.inputs),
+            list(self.outputs),
+            self.window,
+            self.command.join(", "),
+            self.env
+        )
+    }
+}
