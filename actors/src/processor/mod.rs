@@ -14,7 +14,7 @@ mod output;
 mod window;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use riff_protocol::riff::StartFrame;
@@ -29,6 +29,9 @@ use invoker::InvokerActor;
 use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
 use output::OutputActor;
 use window::WindowActor;
+
+/// How long a pipeline must have run for its restart backoff to start over.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
 
 /// Where one input of a processor is read from.
 #[derive(Clone)]
@@ -125,7 +128,9 @@ pub struct ProcessorActor {
     channel: Channel,
     pipeline: Option<Pipeline>,
     backoff: Backoff,
-    last_failure: Option<String>,
+    /// Why the pipeline failed and how long to wait before rebuilding it.
+    last_failure: Option<(String, Duration)>,
+    built_at: Instant,
     halted: bool,
     subscribed: usize,
     when_subscribed: Vec<oneshot::Sender<()>>,
@@ -143,6 +148,7 @@ impl ProcessorActor {
             pipeline: None,
             backoff: Backoff::default(),
             last_failure: None,
+            built_at: Instant::now(),
             halted: false,
             subscribed: 0,
             when_subscribed: Vec::new(),
@@ -204,6 +210,7 @@ impl ProcessorActor {
             invoker,
             outputs,
         });
+        self.built_at = Instant::now();
         supervision::started(&config.resource, "processor");
     }
 }
@@ -214,16 +221,12 @@ impl Actor for ProcessorActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         match self.last_failure.take() {
             None => self.build(ctx),
-            Some(reason) => {
-                let delay = self.backoff.next_delay();
-                supervision::failed(
-                    &self.config.resource,
-                    "processor",
-                    &reason,
-                    self.backoff.attempt(),
-                    delay,
-                );
-                ctx.run_later(delay, |actor, ctx| actor.build(ctx));
+            Some((reason, delay)) => {
+                ctx.run_later(delay, move |actor, ctx| {
+                    let attempt = actor.backoff.attempt();
+                    supervision::restarting(&actor.config.resource, "processor", &reason, attempt);
+                    actor.build(ctx)
+                });
             }
         }
     }
@@ -240,13 +243,6 @@ impl Supervised for ProcessorActor {
         if let Some(pipeline) = self.pipeline.take() {
             pipeline.stop();
         }
-        let reason = self.last_failure.as_deref().unwrap_or("stopped");
-        supervision::restarting(
-            &self.config.resource,
-            "processor",
-            &reason,
-            self.backoff.attempt() + 1,
-        );
     }
 }
 
@@ -254,7 +250,14 @@ impl Handler<PipelineFailed> for ProcessorActor {
     type Result = ();
 
     fn handle(&mut self, failure: PipelineFailed, ctx: &mut Context<Self>) {
-        self.last_failure = Some(format!("{} failed: {}", failure.actor, failure.reason));
+        if self.built_at.elapsed() > STABLE_AFTER {
+            self.backoff.reset();
+        }
+        let reason = format!("{} failed: {}", failure.actor, failure.reason);
+        let delay = self.backoff.next_delay();
+        let attempt = self.backoff.attempt();
+        supervision::failed(&self.config.resource, "processor", &reason, attempt, delay);
+        self.last_failure = Some((reason, delay));
         ctx.stop(); // the Supervisor restarts this actor, which rebuilds the pipeline
     }
 }

@@ -1,0 +1,118 @@
+//! Topics: partition logs, appends and the choice of a message's partition.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
+
+use super::group::Group;
+use crate::broker::{BrokerError, OffsetReset};
+use crate::content_type;
+use crate::message::{Message, Record};
+
+/// One topic: its partition logs, its content type and its consumer groups.
+pub(super) struct Topic {
+    content_type: String,
+    partitions: Vec<RwLock<Vec<Record>>>,
+    keyless: AtomicU64,
+    /// Pinged after every append; subscribers wait on it when they have nothing to read.
+    pub(super) appended: watch::Sender<()>,
+    pub(super) groups: Mutex<HashMap<String, Arc<Group>>>,
+}
+
+impl Topic {
+    pub(super) fn new(partitions: u32, content_type: &str) -> Self {
+        Topic {
+            content_type: content_type.to_string(),
+            partitions: (0..partitions.max(1)).map(|_| RwLock::default()).collect(),
+            keyless: AtomicU64::new(0),
+            appended: watch::Sender::new(()),
+            groups: Mutex::default(),
+        }
+    }
+
+    pub(super) fn partition_count(&self) -> u32 {
+        self.partitions.len() as u32
+    }
+
+    /// Checks the message's content type, picks its partition and appends it.
+    pub(super) fn append(&self, mut message: Message) -> Result<(u32, u64), BrokerError> {
+        if message.content_type.is_empty() {
+            message.content_type.clone_from(&self.content_type);
+        } else if !content_type::compatible(&self.content_type, &message.content_type) {
+            return Err(BrokerError::IncompatibleContentType {
+                expected: self.content_type.clone(),
+                actual: message.content_type,
+            });
+        }
+        let count = u64::from(self.partition_count());
+        let partition = match &message.key {
+            Some(key) => fnv1a64(key) % count,
+            None => self.keyless.fetch_add(1, Ordering::Relaxed) % count,
+        } as u32;
+        let offset = {
+            let mut log = self.partitions[partition as usize].write();
+            let offset = log.len() as u64;
+            log.push(Record {
+                partition,
+                offset,
+                timestamp_ms: now_ms(),
+                message,
+            });
+            offset
+        };
+        self.appended.send_replace(());
+        Ok((partition, offset))
+    }
+
+    /// The record at `offset` of `partition`, if it was appended already.
+    pub(super) fn record(&self, partition: u32, offset: u64) -> Option<Record> {
+        let log = self.partitions[partition as usize].read();
+        log.get(usize::try_from(offset).ok()?).cloned()
+    }
+
+    /// The offset the next record of `partition` will get.
+    pub(super) fn end(&self, partition: u32) -> u64 {
+        self.partitions[partition as usize].read().len() as u64
+    }
+
+    /// The group named `name`, created on first use.
+    pub(super) fn group(&self, name: &str) -> Arc<Group> {
+        Arc::clone(self.groups.lock().entry(name.to_string()).or_default())
+    }
+
+    pub(super) fn reset_position(&self, partition: u32, reset: OffsetReset) -> u64 {
+        match reset {
+            OffsetReset::Earliest => 0,
+            OffsetReset::Latest => self.end(partition),
+        }
+    }
+}
+
+/// 64-bit FNV-1a: a tiny hash that is stable across runs, platforms and Rust versions.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv1a64;
+
+    #[test]
+    fn key_hash_is_fnv1a64() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+}

@@ -1,0 +1,200 @@
+//! The processor pipeline against a scripted invoker over real gRPC and the in-memory broker:
+//! what the function is sent, and what happens when it misbehaves.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use riff_actors::broker::memory::MemoryBroker;
+use riff_actors::broker::{Broker, OffsetReset};
+use riff_actors::message::Message;
+use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::resources::ResolvedWindow;
+use riff_protocol::riff::riff_server::{Riff, RiffServer};
+use riff_protocol::riff::{input_signal, output_signal, InputSignal, OutputFrame, OutputSignal};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// An invoker that records every call's frames and answers each input frame with an output
+/// frame of `result_index`.
+#[derive(Clone, Default)]
+struct Scripted {
+    calls: Arc<Mutex<Vec<Vec<input_signal::Frame>>>>,
+    result_index: i32,
+}
+
+#[tonic::async_trait]
+impl Riff for Scripted {
+    type InvokeStream = Pin<Box<dyn Stream<Item = Result<OutputSignal, Status>> + Send>>;
+
+    async fn invoke(
+        &self,
+        request: Request<Streaming<InputSignal>>,
+    ) -> Result<Response<Self::InvokeStream>, Status> {
+        let mut frames = request.into_inner();
+        let (calls, result_index) = (self.calls.clone(), self.result_index);
+        let call = calls.lock().unwrap().len();
+        calls.lock().unwrap().push(Vec::new());
+        let outputs = async_stream(async move {
+            let mut outputs = Vec::new();
+            while let Some(Ok(signal)) = frames.next().await {
+                let frame = signal.frame.unwrap();
+                if let input_signal::Frame::Data(data) = &frame {
+                    outputs.push(Ok(OutputSignal {
+                        frame: Some(output_signal::Frame::Data(OutputFrame {
+                            payload: data.payload.clone(),
+                            content_type: "application/json".into(),
+                            headers: data.headers.clone(),
+                            result_index,
+                        })),
+                    }));
+                }
+                calls.lock().unwrap()[call].push(frame);
+            }
+            outputs
+        });
+        Ok(Response::new(Box::pin(outputs)))
+    }
+}
+
+/// The outputs once the input completed, as a stream.
+fn async_stream(
+    outputs: impl std::future::Future<Output = Vec<Result<OutputSignal, Status>>> + Send + 'static,
+) -> impl Stream<Item = Result<OutputSignal, Status>> + Send {
+    futures::stream::once(outputs).flat_map(futures::stream::iter)
+}
+
+async fn serve(invoker: Scripted) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(RiffServer::new(invoker))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    format!("http://{address}")
+}
+
+/// A processor `p` reading `in` (and `in2`) and writing `out`, windows of `count` messages.
+async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> PipelineConfig {
+    for topic in ["in", "in2", "out"] {
+        broker
+            .provision(topic, 1, "application/json")
+            .await
+            .unwrap();
+    }
+    let input = |name: &str| InputBinding {
+        name: format!("{name}-alias"),
+        broker: broker.clone(),
+        topic: name.into(),
+        reset: OffsetReset::Earliest,
+    };
+    PipelineConfig {
+        resource: "processor test/p".into(),
+        group: "p".into(),
+        inputs: vec![input("in"), input("in2")],
+        outputs: vec![OutputBinding {
+            name: "result".into(),
+            broker: broker.clone(),
+            topic: "out".into(),
+            content_type: "application/json".into(),
+        }],
+        function,
+        window: ResolvedWindow {
+            duration: None,
+            count: Some(count),
+        },
+        capacity: 100,
+    }
+}
+
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !done().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_rt::test]
+async fn the_function_gets_a_start_frame_then_each_input_with_its_arg_index_and_headers() {
+    let invoker = Scripted::default();
+    let broker = Arc::new(MemoryBroker::new());
+    let config = pipeline(&broker, serve(invoker.clone()).await, 2).await;
+    let processor = processor::start(config).unwrap();
+    processor::subscribed(&processor).await;
+
+    let mut first = Message::new("1", "application/json");
+    first.headers.insert("trace".into(), "t-1".into());
+    broker.publish("in", first).await.unwrap();
+    broker
+        .publish("in2", Message::new("2", "application/json"))
+        .await
+        .unwrap();
+    eventually("the window's outputs", || async {
+        broker.end_offsets("out").await.unwrap().get(&0) == Some(&1)
+    })
+    .await;
+
+    let calls = invoker.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "one window of two messages is one call");
+    let input_signal::Frame::Start(start) = &calls[0][0] else {
+        panic!("{:?}", calls[0][0])
+    };
+    assert_eq!(start.expected_content_types, ["application/json"]);
+    assert_eq!(start.input_names, ["in-alias", "in2-alias"]);
+    assert_eq!(start.output_names, ["result"]);
+    let data: Vec<_> = calls[0][1..]
+        .iter()
+        .map(|frame| match frame {
+            input_signal::Frame::Data(data) => data.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(data[0].arg_index, 0);
+    assert_eq!(data[0].payload, b"1");
+    assert_eq!(
+        data[0].headers.get("trace").map(String::as_str),
+        Some("t-1")
+    );
+    assert_eq!(data[1].arg_index, 1);
+    assert_eq!(broker.committed("in", "p").await.unwrap().get(&0), Some(&0));
+    assert_eq!(
+        broker.committed("in2", "p").await.unwrap().get(&0),
+        Some(&0)
+    );
+}
+
+#[actix_rt::test]
+async fn a_result_index_out_of_range_fails_the_window_which_is_retried_and_never_committed() {
+    let invoker = Scripted {
+        result_index: 7,
+        ..Scripted::default()
+    };
+    let broker = Arc::new(MemoryBroker::new());
+    let config = pipeline(&broker, serve(invoker.clone()).await, 1).await;
+    let processor = processor::start(config).unwrap();
+    processor::subscribed(&processor).await;
+
+    broker
+        .publish("in", Message::new("1", "application/json"))
+        .await
+        .unwrap();
+    let calls = || async { invoker.calls.lock().unwrap().len() >= 3 };
+    eventually("two retries of the window", calls).await;
+
+    let calls = invoker.calls.lock().unwrap().clone();
+    assert!(
+        calls.iter().all(|call| call.len() == 2),
+        "each retry redelivers the window: {calls:?}"
+    );
+    assert!(broker.committed("in", "p").await.unwrap().is_empty());
+    assert!(broker.end_offsets("out").await.unwrap().is_empty());
+}
