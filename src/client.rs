@@ -15,7 +15,7 @@ use tonic::transport::Channel;
 
 /// The topic of stream `stream` of `namespace` on an in-memory gateway.
 pub fn topic(namespace: &str, stream: &str) -> String {
-    riff_actors::gateway::topic_name(namespace, stream)
+    riff_actors::broker::memory::MemoryBroker::topic_name(namespace, stream)
 }
 
 async fn connect(gateway: &str) -> anyhow::Result<LiiklusServiceClient<Channel>> {

@@ -52,6 +52,9 @@ enum Local {
         /// On shutdown, how long open windows get to complete, in seconds.
         #[arg(long, default_value_t = 10)]
         shutdown_timeout: u64,
+        /// A librdkafka property `key=value` for every Kafka client (repeatable).
+        #[arg(long = "kafka-property", value_parser = parse_pair)]
+        kafka_properties: Vec<(String, String)>,
     },
     /// Publish one message to a stream of a running embedded gateway.
     Publish {
@@ -64,11 +67,15 @@ enum Local {
         #[arg(short = 'p', long)]
         payload: String,
         /// A message header `Name=value` (repeatable).
-        #[arg(long = "header", value_parser = parse_header)]
+        #[arg(long = "header", value_parser = parse_pair)]
         headers: Vec<(String, String)>,
         /// The gateway's liiklus API.
         #[arg(long, default_value = "127.0.0.1:6565")]
         gateway_address: String,
+        /// The stream's topic, when it is not the in-memory gateway's `<namespace>/<stream>`
+        /// (a KafkaGateway's topics are `<namespace>_<stream>`).
+        #[arg(long)]
+        topic: Option<String>,
     },
     /// Print the messages of a stream, one JSON object per line.
     Subscribe {
@@ -86,11 +93,15 @@ enum Local {
         /// The gateway's liiklus API.
         #[arg(long, default_value = "127.0.0.1:6565")]
         gateway_address: String,
+        /// The stream's topic, when it is not the in-memory gateway's `<namespace>/<stream>`
+        /// (a KafkaGateway's topics are `<namespace>_<stream>`).
+        #[arg(long)]
+        topic: Option<String>,
     },
 }
 
 /// `Name=value` → (Name, value).
-fn parse_header(header: &str) -> Result<(String, String), String> {
+fn parse_pair(header: &str) -> Result<(String, String), String> {
     match header.split_once('=') {
         Some((name, value)) if !name.trim().is_empty() => {
             Ok((name.trim().to_owned(), value.to_owned()))
@@ -132,12 +143,14 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             gateway_address,
             provisioner_address,
             shutdown_timeout,
+            kafka_properties,
         } => {
             let resources = riff_actors::resources::manifest::load(&files)?;
             let options = riff_actors::local::LocalOptions {
                 gateway_address,
                 provisioner_address,
                 shutdown_timeout: Duration::from_secs(shutdown_timeout),
+                kafka_properties,
                 ..Default::default()
             };
             riff_actors::local::run(resources, options, shutdown_signal()).await
@@ -148,11 +161,12 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             payload,
             headers,
             gateway_address,
+            topic,
         } => {
             let headers: HashMap<_, _> = headers.into_iter().collect();
             client::publish(
                 &gateway_address,
-                topic_of(&stream),
+                topic.unwrap_or_else(|| topic_of(&stream)),
                 content_type,
                 payload.into_bytes(),
                 headers,
@@ -165,10 +179,11 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             count,
             payload_encoding,
             gateway_address,
+            topic,
         } => {
             client::subscribe(
                 &gateway_address,
-                topic_of(&stream),
+                topic.unwrap_or_else(|| topic_of(&stream)),
                 from_beginning,
                 count,
                 payload_encoding,

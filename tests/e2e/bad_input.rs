@@ -53,12 +53,19 @@ fn a_reference_to_an_unknown_stream_is_named() {
 }
 
 #[test]
-fn a_kafka_gateway_says_it_is_not_served_yet() {
-    let (code, log) = refused(
-        "apiVersion: streaming.projectriff.io/v1alpha1\nkind: KafkaGateway\nmetadata: {name: franz}\nspec: {bootstrapServers: 'kafka:9092'}\n",
+fn an_unreachable_kafka_broker_is_reported_and_retried_with_backoff() {
+    let closed = format!("127.0.0.1:{}", free_port());
+    let yaml = format!(
+        "apiVersion: streaming.projectriff.io/v1alpha1\nkind: KafkaGateway\nmetadata: {{name: franz}}\nspec: {{bootstrapServers: '{closed}'}}\n---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: Stream\nmetadata: {{name: in}}\nspec: {{gateway: {{name: franz}}}}\n"
     );
-    assert_ne!(code, 0);
-    assert!(log.contains("KafkaGateway default/franz"), "{log}");
+    let manifests = Manifests::new(&[("kafka.yaml", &yaml)]);
+    let runtime = Runtime::spawn(&[manifests.path()]);
+    let first = runtime.wait_for_log("attempt=1", Duration::from_secs(30));
+    assert!(
+        first.contains("stream default/in") && first.contains("next_backoff"),
+        "{first}"
+    );
+    runtime.wait_for_log("attempt=2", Duration::from_secs(30));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,8 @@
 //! riff node invoker. One test binary for all the slow suites.
 
 mod bad_input;
+mod kafka;
+mod kafka_support;
 mod node_invoker;
 mod pipeline;
 mod recovery;

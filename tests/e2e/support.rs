@@ -96,16 +96,28 @@ pub struct Runtime {
 impl Runtime {
     /// Starts `riff local run -f <paths>` on free ports and waits until it runs.
     pub fn start(paths: &[&Path]) -> Runtime {
-        let runtime = Self::spawn(paths);
-        runtime.wait_for_log("running; press Ctrl-C to stop", Duration::from_secs(30));
+        Self::start_with(paths, &[])
+    }
+
+    /// Starts `riff local run -f <paths> <args>` and waits until it runs.
+    pub fn start_with(paths: &[&Path], args: &[&str]) -> Runtime {
+        let runtime = Self::spawn_with(paths, args);
+        runtime.wait_for_log("running; press Ctrl-C to stop", Duration::from_secs(60));
         runtime
     }
 
     /// Starts `riff local run -f <paths>` without waiting.
     pub fn spawn(paths: &[&Path]) -> Runtime {
+        Self::spawn_with(paths, &[])
+    }
+
+    /// Starts `riff local run -f <paths> <args>` on free ports without waiting.
+    pub fn spawn_with(paths: &[&Path], args: &[&str]) -> Runtime {
         let gateway = format!("127.0.0.1:{}", free_port());
         let mut command = Command::new(riff());
-        command.args(["local", "run", "--gateway-address", &gateway]);
+        command
+            .args(["local", "run", "--gateway-address", &gateway])
+            .args(args);
         command.args([
             "--provisioner-address",
             &format!("127.0.0.1:{}", free_port()),
@@ -170,6 +182,12 @@ impl Runtime {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Kills the process with SIGKILL: no cleanup at all.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Sends SIGTERM and waits for a clean exit.
@@ -380,7 +398,14 @@ impl ProcessorYaml<'_> {
 
     pub fn yaml(&self) -> String {
         let list = |streams: &[&str]| {
-            let streams: Vec<_> = streams.iter().map(|s| format!("{{stream: {s}}}")).collect();
+            // `stream@earliest` sets the start offset.
+            let streams: Vec<_> = streams
+                .iter()
+                .map(|s| match s.split_once('@') {
+                    Some((s, offset)) => format!("{{stream: {s}, startOffset: {offset}}}"),
+                    None => format!("{{stream: {s}}}"),
+                })
+                .collect();
             streams.join(", ")
         };
         format!(

@@ -1,5 +1,6 @@
 //! Brokers: where stream topics live. One trait, several backends (in-memory; Kafka later).
 
+pub mod kafka;
 pub mod memory;
 
 use std::collections::BTreeMap;
@@ -73,6 +74,9 @@ pub trait Committer: Send + Sync {
 /// A messaging system holding stream topics.
 #[async_trait]
 pub trait Broker: Send + Sync + 'static {
+    /// The topic of stream `stream` of `namespace` on this broker (its provisioner's naming).
+    fn topic_name(&self, namespace: &str, stream: &str) -> String;
+
     /// Creates `topic` with `partitions` partitions and `content_type` if it does not exist.
     /// Returns true when it was created, false when it already existed (idempotent).
     async fn provision(

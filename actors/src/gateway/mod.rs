@@ -16,7 +16,6 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::broker::Broker;
 
 pub use liiklus::LiiklusGateway;
-pub use provisioner::topic_name;
 
 /// Serves the liiklus gRPC API over `broker` on `listener` until `shutdown` completes.
 pub async fn serve_grpc(

@@ -1,6 +1,7 @@
 //! The provisioner HTTP API (riff's stream provisioner contract) over any [`Broker`]:
 //!
-//! - `PUT /<namespace>/<stream>` provisions the topic [`topic_name`]`(namespace, stream)` and
+//! - `PUT /<namespace>/<stream>` provisions the broker's topic for the stream
+//!   ([`Broker::topic_name`]) and
 //!   answers `201` when it was created, `200` when it existed already, with the JSON body
 //!   `{"gateway":"<host:port>","topic":"<topic>"}` followed by a newline.
 //! - Any other method → `405` with an empty body.
@@ -25,12 +26,6 @@ use crate::broker::Broker;
 
 /// The answer to a request whose path is not `/<namespace>/<stream-name>`.
 const PATH_FORM: &str = "URLs should be of the form /<namespace>/<stream-name>";
-
-/// The topic of `stream` in `namespace` on the in-memory gateway: `<namespace>/<stream>`, as
-/// riff's nop provisioner.
-pub fn topic_name(namespace: &str, stream: &str) -> String {
-    format!("{namespace}/{stream}")
-}
 
 /// The provisioner's routes over `broker`; `gateway` is the `host:port` of the gRPC API that
 /// answers for the provisioned topics.
@@ -82,7 +77,7 @@ async fn provision(
         Ok(options) => options,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
     };
-    let topic = topic_name(namespace, stream);
+    let topic = provisioner.broker.topic_name(namespace, stream);
     let provisioned = provisioner
         .broker
         .provision(&topic, options.partitions, &options.content_type)

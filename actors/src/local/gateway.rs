@@ -1,4 +1,4 @@
-//! GatewayActor: an in-memory gateway served in-process (liiklus gRPC + provisioner HTTP).
+//! GatewayActor: a gateway served in-process (liiklus gRPC + provisioner HTTP) over its broker.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,15 +7,14 @@ use actix::prelude::*;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
 use crate::gateway;
 use crate::supervision;
 
-/// Serves one in-memory gateway's APIs for as long as the actor lives.
+/// Serves one gateway's APIs over its broker for as long as the actor lives.
 pub struct GatewayActor {
     resource: String,
-    broker: Arc<MemoryBroker>,
+    broker: Arc<dyn Broker>,
     listeners: Option<(std::net::TcpListener, std::net::TcpListener)>,
     shutdown: watch::Sender<bool>,
 }
@@ -24,6 +23,7 @@ impl GatewayActor {
     /// Binds the gateway's gRPC and provisioner addresses; fails with the address in the error.
     pub fn bind(
         resource: String,
+        broker: Arc<dyn Broker>,
         grpc: SocketAddr,
         provisioner: SocketAddr,
     ) -> anyhow::Result<Self> {
@@ -40,15 +40,10 @@ impl GatewayActor {
         );
         Ok(GatewayActor {
             resource,
-            broker: Arc::new(MemoryBroker::new()),
+            broker,
             listeners: Some(listeners),
             shutdown: watch::channel(false).0,
         })
-    }
-
-    /// The broker holding this gateway's topics.
-    pub fn broker(&self) -> Arc<dyn Broker> {
-        self.broker.clone()
     }
 }
 
@@ -65,10 +60,7 @@ impl Actor for GatewayActor {
         let until = |mut shutdown: watch::Receiver<bool>| async move {
             _ = shutdown.wait_for(|stop| *stop).await;
         };
-        let (broker, resource) = (
-            self.broker.clone() as Arc<dyn Broker>,
-            self.resource.clone(),
-        );
+        let (broker, resource) = (self.broker.clone(), self.resource.clone());
         let serve_grpc = gateway::serve_grpc(
             broker.clone(),
             TcpListener::from_std(grpc).expect("a non-blocking listener"),

@@ -11,12 +11,16 @@ mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use dashmap::DashMap;
 use tokio::sync::oneshot;
 
+use crate::broker::kafka::{KafkaBroker, KafkaSettings};
+use crate::broker::memory::MemoryBroker;
+use crate::broker::Broker;
 use crate::processor::{self, InputBinding, OutputBinding, PipelineConfig};
 use crate::resources::manifest::{self, Loaded};
 use function_process::{FunctionProcessActor, StopFunction};
@@ -35,6 +39,8 @@ pub struct LocalOptions {
     pub shutdown_timeout: Duration,
     /// How many input records a processor may hold uncommitted.
     pub capacity: usize,
+    /// librdkafka properties for every Kafka client (e.g. `session.timeout.ms`).
+    pub kafka_properties: Vec<(String, String)>,
 }
 
 impl Default for LocalOptions {
@@ -44,6 +50,7 @@ impl Default for LocalOptions {
             provisioner_address: ([127, 0, 0, 1], 8080).into(),
             shutdown_timeout: Duration::from_secs(10),
             capacity: 10_000,
+            kafka_properties: Vec::new(),
         }
     }
 }
@@ -63,12 +70,20 @@ pub async fn run(
     let gateways: DashMap<Key, Addr<GatewayActor>> = DashMap::new();
     let brokers = DashMap::new();
     for (index, gateway) in plan.gateways.iter().enumerate() {
+        let broker: Arc<dyn Broker> = match &gateway.kafka {
+            None => Arc::new(MemoryBroker::new()),
+            Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
+                bootstrap_servers: servers.clone(),
+                properties: options.kafka_properties.clone(),
+            })?),
+        };
         let actor = GatewayActor::bind(
             gateway.resource(),
+            broker.clone(),
             nth_port(options.gateway_address, index),
             nth_port(options.provisioner_address, index),
         )?;
-        brokers.insert(gateway.key.clone(), actor.broker());
+        brokers.insert(gateway.key.clone(), broker);
         gateways.insert(gateway.key.clone(), actor.start());
     }
 
@@ -79,8 +94,8 @@ pub async fn run(
             .expect("references were checked")
             .clone();
         let binding = StreamBinding {
+            topic: broker.topic_name(&stream.key.0, &stream.key.1),
             broker,
-            topic: crate::gateway::topic_name(&stream.key.0, &stream.key.1),
             content_type: stream.content_type.clone(),
         };
         let actor = StreamActor::new(stream.resource(), binding, stream.partitions).start();

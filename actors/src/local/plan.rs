@@ -11,9 +11,11 @@ use crate::broker::OffsetReset;
 use crate::resources::manifest::Loaded;
 use crate::resources::{Processor, ResolvedWindow, Resource, StartOffset, Stream};
 
-/// An in-memory gateway to serve.
+/// A gateway to serve.
 pub struct GatewayPlan {
     pub key: Key,
+    /// `Some(bootstrap servers)` for a KafkaGateway, `None` for an InMemoryGateway.
+    pub kafka: Option<String>,
 }
 
 /// A stream to provision.
@@ -147,10 +149,11 @@ impl Plan {
                 key.1
             );
             match resource {
-                Resource::InMemoryGateway(_) => plan.gateways.push(GatewayPlan { key }),
-                Resource::KafkaGateway(_) => errors.push(format!(
-                    "{culprit}: embedded mode does not serve a KafkaGateway yet; use an InMemoryGateway"
-                )),
+                Resource::InMemoryGateway(_) => plan.gateways.push(GatewayPlan { key, kafka: None }),
+                Resource::KafkaGateway(gateway) => plan.gateways.push(GatewayPlan {
+                    key,
+                    kafka: Some(gateway.spec.bootstrap_servers.clone()),
+                }),
                 Resource::Gateway(_) => errors.push(format!(
                     "{culprit}: the abstract Gateway is made by an InMemoryGateway or a KafkaGateway; declare one of those"
                 )),

@@ -86,11 +86,11 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
         let record = match delivery {
             Ok(Delivery::Record(record)) => record,
             Ok(Delivery::Assigned(partitions)) => {
-                tracing::debug!(topic = %self.binding.topic, ?partitions, "partitions assigned");
+                tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
                 return;
             }
             Ok(Delivery::Revoked(partitions)) => {
-                tracing::debug!(topic = %self.binding.topic, ?partitions, "partitions revoked");
+                tracing::info!(topic = %self.binding.topic, ?partitions, "partitions revoked");
                 return;
             }
             Err(error) => return self.fail(error.to_string(), ctx),

@@ -54,6 +54,11 @@ impl MemoryBroker {
         Self::default()
     }
 
+    /// The topic of `stream` in `namespace`: `<namespace>/<stream>`, as riff's nop provisioner.
+    pub fn topic_name(namespace: &str, stream: &str) -> String {
+        format!("{namespace}/{stream}")
+    }
+
     fn topic(&self, name: &str) -> Result<Arc<Topic>, BrokerError> {
         self.topics
             .get(name)
@@ -64,6 +69,10 @@ impl MemoryBroker {
 
 #[async_trait]
 impl Broker for MemoryBroker {
+    fn topic_name(&self, namespace: &str, stream: &str) -> String {
+        Self::topic_name(namespace, stream)
+    }
+
     async fn provision(
         &self,
         topic: &str,

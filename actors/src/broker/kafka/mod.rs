@@ -1,0 +1,238 @@
+//! The Kafka broker: stream topics on a Kafka cluster, through librdkafka (bundled).
+//!
+//! - Provisioning creates topic `<namespace>_<stream>` (riff's kafka-provisioner naming) with the
+//!   stream's partitions, replication factor 1; an existing topic is left alone.
+//! - Records follow the CloudEvents Kafka binding, binary mode (see `records`), so any Kafka
+//!   client reads and writes our streams.
+//! - A subscription is a consumer-group member; positions are Kafka consumer-group offsets, so
+//!   they survive restarts of the processor, the gateway and the broker.
+
+mod config;
+mod consumer;
+mod records;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{Broker, BrokerError, OffsetReset, Subscription};
+use crate::content_type;
+use crate::message::Message;
+pub use config::KafkaSettings;
+use consumer::GroupConsumer;
+pub use records::PARTITION_KEY;
+
+/// How long metadata, watermark and admin calls may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A broker on a Kafka cluster.
+pub struct KafkaBroker {
+    settings: KafkaSettings,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    metadata: Arc<BaseConsumer>,
+    /// Content types of the streams provisioned through this broker, by topic.
+    content_types: DashMap<String, String>,
+    /// Live group members of this process, by (topic, group): commits for a group go through
+    /// its member when there is one (Kafka refuses commits from outside an active group).
+    members: DashMap<(String, String), Weak<GroupConsumer>>,
+}
+
+/// A librdkafka error as a broker error.
+fn unavailable(error: KafkaError) -> BrokerError {
+    BrokerError::Unavailable(error.to_string())
+}
+
+impl KafkaBroker {
+    /// Clients for the cluster of `settings`; connections are made lazily.
+    pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
+        Ok(KafkaBroker {
+            producer: settings.producer().create().map_err(unavailable)?,
+            admin: settings.admin().create().map_err(unavailable)?,
+            metadata: Arc::new(settings.admin().create().map_err(unavailable)?),
+            settings,
+            content_types: DashMap::new(),
+            members: DashMap::new(),
+        })
+    }
+
+    /// The topic of `stream` in `namespace`: `<namespace>_<stream>`, as riff's kafka-provisioner
+    /// (Kubernetes names cannot hold `_`, so two streams never share a topic).
+    pub fn topic_name(namespace: &str, stream: &str) -> String {
+        format!("{namespace}_{stream}")
+    }
+
+    /// The partitions of `topic`.
+    async fn partitions(&self, topic: &str) -> Result<Vec<i32>, BrokerError> {
+        let (metadata, name) = (self.metadata.clone(), topic.to_owned());
+        let found = tokio::task::spawn_blocking(move || {
+            metadata.fetch_metadata(Some(&name), TIMEOUT).map(|m| {
+                m.topics()
+                    .first()
+                    .map(|t| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
+            })
+        })
+        .await
+        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+        .map_err(unavailable)?;
+        match found {
+            Some(partitions) if !partitions.is_empty() => Ok(partitions),
+            _ => Err(BrokerError::UnknownTopic(topic.to_owned())),
+        }
+    }
+}
+
+#[async_trait]
+impl Broker for KafkaBroker {
+    fn topic_name(&self, namespace: &str, stream: &str) -> String {
+        Self::topic_name(namespace, stream)
+    }
+
+    async fn provision(
+        &self,
+        topic: &str,
+        partitions: u32,
+        content_type: &str,
+    ) -> Result<bool, BrokerError> {
+        self.content_types
+            .insert(topic.to_owned(), content_type.to_owned());
+        let new_topic = NewTopic::new(topic, partitions.max(1) as i32, TopicReplication::Fixed(1));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(TIMEOUT))
+            .request_timeout(Some(TIMEOUT));
+        let results = self
+            .admin
+            .create_topics([&new_topic], &options)
+            .await
+            .map_err(unavailable)?;
+        match results.into_iter().next() {
+            Some(Ok(_)) => Ok(true),
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),
+            Some(Err((_, code))) => Err(BrokerError::Unavailable(format!(
+                "cannot create topic {topic:?}: {code}"
+            ))),
+            None => Err(BrokerError::Unavailable(format!(
+                "no answer creating topic {topic:?}"
+            ))),
+        }
+    }
+
+    async fn publish(&self, topic: &str, mut message: Message) -> Result<(u32, u64), BrokerError> {
+        if let Some(expected) = self.content_types.get(topic) {
+            if message.content_type.is_empty() {
+                message.content_type = expected.clone();
+            } else if !content_type::compatible(&expected, &message.content_type) {
+                return Err(BrokerError::IncompatibleContentType {
+                    expected: expected.clone(),
+                    actual: message.content_type,
+                });
+            }
+        }
+        let (key, headers) = records::encode(&message);
+        let mut record = FutureRecord::to(topic)
+            .payload(message.payload.as_ref())
+            .headers(headers);
+        if let Some(key) = key.as_deref() {
+            record = record.key(key);
+        }
+        match self.producer.send(record, TIMEOUT).await {
+            Ok(delivery) => Ok((delivery.partition as u32, delivery.offset as u64)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition), _)) => {
+                Err(BrokerError::UnknownTopic(topic.to_owned()))
+            }
+            Err((error, _)) => Err(unavailable(error)),
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        reset: OffsetReset,
+    ) -> Result<Subscription, BrokerError> {
+        let content_type = self.content_types.get(topic).map(|ct| ct.clone());
+        let config = self.settings.consumer(group, reset);
+        let (member, subscription) = consumer::subscribe(&config, topic, content_type)?;
+        self.members.insert(
+            (topic.to_owned(), group.to_owned()),
+            Arc::downgrade(&member),
+        );
+        Ok(subscription)
+    }
+
+    async fn commit(
+        &self,
+        topic: &str,
+        group: &str,
+        positions: &[(u32, u64)],
+    ) -> Result<(), BrokerError> {
+        let member = self
+            .members
+            .get(&(topic.to_owned(), group.to_owned()))
+            .and_then(|m| m.upgrade());
+        match member {
+            Some(member) => consumer::commit(member, topic, positions).await,
+            None => {
+                let outsider: BaseConsumer = self
+                    .settings
+                    .consumer(group, OffsetReset::Latest)
+                    .create()
+                    .map_err(unavailable)?;
+                consumer::commit(Arc::new(outsider), topic, positions).await
+            }
+        }
+    }
+
+    async fn committed(&self, topic: &str, group: &str) -> Result<BTreeMap<u32, u64>, BrokerError> {
+        let mut list = TopicPartitionList::new();
+        for partition in self.partitions(topic).await? {
+            list.add_partition(topic, partition);
+        }
+        let reader: BaseConsumer = self
+            .settings
+            .consumer(group, OffsetReset::Latest)
+            .create()
+            .map_err(unavailable)?;
+        let committed =
+            tokio::task::spawn_blocking(move || reader.committed_offsets(list, TIMEOUT))
+                .await
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+                .map_err(unavailable)?;
+        Ok(committed
+            .elements()
+            .iter()
+            .filter_map(|e| match e.offset() {
+                Offset::Offset(next) if next > 0 => Some((e.partition() as u32, next as u64 - 1)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn end_offsets(&self, topic: &str) -> Result<BTreeMap<u32, u64>, BrokerError> {
+        let partitions = self.partitions(topic).await?;
+        let (metadata, topic) = (self.metadata.clone(), topic.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let mut ends = BTreeMap::new();
+            for partition in partitions {
+                let (_, high) = metadata
+                    .fetch_watermarks(&topic, partition, TIMEOUT)
+                    .map_err(unavailable)?;
+                if high > 0 {
+                    ends.insert(partition as u32, high as u64 - 1);
+                }
+            }
+            Ok(ends)
+        })
+        .await
+        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+    }
+}

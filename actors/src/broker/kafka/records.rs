@@ -1,0 +1,110 @@
+//! Messages as Kafka records: the CloudEvents Kafka protocol binding, binary mode.
+//!
+//! - value = payload; key = the message key, else its `partitionkey` header;
+//! - header `content-type` = the content type;
+//! - `ce_specversion: 1.0`, and `ce_id`, `ce_type`, `ce_source` (generated when absent);
+//! - every riff header `name` travels as `ce_<name>` (a CloudEvent extension).
+//!
+//! Reading accepts any Kafka record: `ce_*` attributes and extensions are mapped back, other
+//! headers become riff headers as they are, a key becomes the `partitionkey` header, and a record
+//! without `content-type` gets an empty content type (the stream's, see `KafkaBroker`).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::Message as _;
+
+use crate::message::{Message, Record, EVENT_ATTRIBUTE_PREFIX};
+
+/// The header carrying the content type.
+const CONTENT_TYPE: &str = "content-type";
+/// The CloudEvents partitioning extension: the record key.
+pub const PARTITION_KEY: &str = "partitionkey";
+/// CloudEvent attributes kept with their `ce_` prefix in message headers.
+const ATTRIBUTES: [&str; 4] = ["ce_id", "ce_type", "ce_source", "ce_time"];
+
+/// The key and headers of the record for `message`.
+pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
+    let mut headers = OwnedHeaders::new()
+        .insert(header(CONTENT_TYPE, &message.content_type))
+        .insert(header("ce_specversion", "1.0"));
+    let defaults = [
+        ("ce_id", uuid::Uuid::new_v4().to_string()),
+        ("ce_type", "riff-event".to_owned()),
+        ("ce_source", "riff-streaming".to_owned()),
+    ];
+    for (name, value) in defaults {
+        if !message.headers.contains_key(name) {
+            headers = headers.insert(header(name, &value));
+        }
+    }
+    for (name, value) in &message.headers {
+        let name = if name.starts_with(EVENT_ATTRIBUTE_PREFIX) {
+            name.clone()
+        } else {
+            format!("{EVENT_ATTRIBUTE_PREFIX}{name}")
+        };
+        headers = headers.insert(header(&name, value));
+    }
+    let key = message.key.clone().or_else(|| {
+        message
+            .headers
+            .get(PARTITION_KEY)
+            .map(|key| Bytes::copy_from_slice(key.as_bytes()))
+    });
+    (key, headers)
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+/// The record read from Kafka as a broker record.
+pub(super) fn decode(record: &BorrowedMessage<'_>) -> Record {
+    let mut content_type = String::new();
+    let mut headers = BTreeMap::new();
+    if let Some(kafka_headers) = record.headers() {
+        for kafka_header in kafka_headers.iter() {
+            let value = kafka_header
+                .value
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+                .unwrap_or_default();
+            let name = kafka_header.key.to_ascii_lowercase();
+            match name.strip_prefix(EVENT_ATTRIBUTE_PREFIX) {
+                _ if name == CONTENT_TYPE => content_type = value,
+                Some("specversion") => {}
+                Some("datacontenttype") if content_type.is_empty() => content_type = value,
+                Some(_) if ATTRIBUTES.contains(&name.as_str()) => {
+                    headers.insert(name, value);
+                }
+                Some(extension) => {
+                    headers.insert(extension.to_owned(), value);
+                }
+                None => {
+                    headers.insert(name, value);
+                }
+            }
+        }
+    }
+    let key = record.key().map(Bytes::copy_from_slice);
+    if let Some(key) = key.as_ref().and_then(|key| std::str::from_utf8(key).ok()) {
+        headers
+            .entry(PARTITION_KEY.to_owned())
+            .or_insert_with(|| key.to_owned());
+    }
+    Record {
+        partition: record.partition() as u32,
+        offset: record.offset() as u64,
+        timestamp_ms: record.timestamp().to_millis().unwrap_or_default(),
+        message: Message {
+            key,
+            payload: Bytes::copy_from_slice(record.payload().unwrap_or_default()),
+            content_type,
+            headers,
+        },
+    }
+}

@@ -1,0 +1,216 @@
+//! KafkaGateway end to end on a real Kafka-compatible broker (tansu), at least once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::kafka_support::*;
+use crate::support::*;
+
+/// The distinct squares read back, and how many records were read.
+fn squares(records: &[KafkaRecord]) -> (BTreeSet<u64>, usize) {
+    let distinct = records
+        .iter()
+        .map(|r| r.value.trim().parse::<f64>().unwrap() as u64)
+        .collect();
+    (distinct, records.len())
+}
+
+fn squares_of(numbers: impl IntoIterator<Item = u64>) -> BTreeSet<u64> {
+    numbers.into_iter().map(|n| n * n).collect()
+}
+
+/// Reads `default_squares` until it holds the square of every number in `numbers` (duplicates
+/// allowed: at least once) or `timeout`; the records read.
+async fn read_all_squares(
+    kafka: &Plain,
+    numbers: std::ops::RangeInclusive<u64>,
+    timeout: Duration,
+) -> Vec<KafkaRecord> {
+    let all = squares_of(numbers);
+    let complete = |records: &[KafkaRecord]| squares(records).0 == all;
+    let records = kafka.read_until("default_squares", timeout, complete).await;
+    assert_eq!(squares(&records).0, all, "every input has its output");
+    records
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keyed_records_keep_their_order_through_several_partitions() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(
+        &tansu.bootstrap(),
+        3,
+        "square",
+        "{count: 7, duration: 300ms}",
+    );
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let kafka = Plain::new(&tansu.bootstrap());
+    for n in 1..=60i64 {
+        let key = format!("k{}", n % 4);
+        let headers = [("content-type", "application/json"), ("ce_trace", "t")];
+        kafka
+            .produce("default_numbers", Some(&key), &n.to_string(), &headers)
+            .await;
+    }
+    let records = read_all_squares(&kafka, 1..=60, Duration::from_secs(30)).await;
+    let mut by_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for record in &records {
+        let key = record.key.clone().expect("the input's key is carried over");
+        by_key
+            .entry(key)
+            .or_default()
+            .push(record.value.parse().unwrap());
+        assert_eq!(
+            record.headers.get("content-type").map(String::as_str),
+            Some("application/json")
+        );
+        assert_eq!(
+            record.headers.get("ce_trace").map(String::as_str),
+            Some("t"),
+            "headers survive"
+        );
+    }
+    assert_eq!(by_key.len(), 4);
+    for (key, values) in by_key {
+        assert!(
+            values.windows(2).all(|w| w[0] < w[1]),
+            "{key} out of order: {values:?}"
+        );
+    }
+    let partitions: BTreeSet<i32> = records.iter().map(|r| r.partition).collect();
+    assert!(
+        partitions.len() > 1,
+        "the output topic's partitions are used: {partitions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_in_the_middle_of_a_stream_then_a_restart_loses_nothing() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(
+        &tansu.bootstrap(),
+        1,
+        "square",
+        "{count: 10, duration: 200ms}",
+    );
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let kafka = Plain::new(&tansu.bootstrap());
+    let mut runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    kafka.produce_numbers("default_numbers", 1..=300).await;
+    let before = kafka
+        .read("default_squares", 30, Duration::from_secs(30))
+        .await;
+    assert!(before.len() >= 30, "the processor was working when killed");
+    runtime.kill();
+
+    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let records = read_all_squares(&kafka, 1..=300, Duration::from_secs(40)).await;
+    let total = records.len();
+    // Only the windows that had not finished (10 records each) may repeat.
+    assert!(total - 300 <= 20, "{} duplicates", total - 300);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let mut tansu = Tansu::sqlite(data.path());
+    let yaml = squarer_on_kafka(
+        &tansu.bootstrap(),
+        1,
+        "square",
+        "{count: 5, duration: 200ms}",
+    );
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let kafka = Plain::new(&tansu.bootstrap());
+    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    kafka.produce_numbers("default_numbers", 1..=50).await;
+    read_all_squares(&kafka, 1..=50, Duration::from_secs(30)).await;
+
+    tansu.restart();
+    let kafka = Plain::new(&tansu.bootstrap());
+    kafka.produce_numbers("default_numbers", 51..=100).await;
+    read_all_squares(&kafka, 1..=100, Duration::from_secs(60)).await;
+    drop(runtime);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_replicas_share_the_partitions_and_lose_nothing_across_rebalances() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(
+        &tansu.bootstrap(),
+        2,
+        "square",
+        "{count: 5, duration: 200ms}",
+    );
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let kafka = Plain::new(&tansu.bootstrap());
+    let mut first = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    kafka.produce_numbers("default_numbers", 1..=100).await;
+
+    let second = Runtime::start_with(&[manifests.path()], &FAST_GROUPS); // joins: rebalance
+    kafka.produce_numbers("default_numbers", 101..=200).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(first.terminate(Duration::from_secs(20)), 0); // leaves: rebalance
+    kafka.produce_numbers("default_numbers", 201..=300).await;
+
+    read_all_squares(&kafka, 1..=300, Duration::from_secs(60)).await;
+    let assigned = second
+        .log()
+        .into_iter()
+        .filter(|l| l.contains("partitions assigned"));
+    assert!(
+        assigned
+            .into_iter()
+            .any(|line| line.contains("partitions=[0") || line.contains("partitions=[1")),
+        "the second replica read partitions: {:?}",
+        second.log()
+    );
+}
+
+/// Runs the confluent-kafka client of tests/fixtures/python with `args`; its stdout.
+fn python_client(args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/python/kafka_client.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "python client failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_python_kafka_client_writes_inputs_and_reads_outputs() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 2}");
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let bootstrap = tansu.bootstrap();
+    python_client(&["produce", &bootstrap, "default_numbers", "3", "4"]);
+
+    let printed = tokio::task::spawn_blocking(move || {
+        python_client(&["consume", &bootstrap, "default_squares", "2"])
+    })
+    .await
+    .unwrap();
+    let records: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let values: Vec<_> = records
+        .iter()
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["9", "16"]);
+    for record in &records {
+        assert_eq!(record["headers"]["content-type"], "application/json");
+        assert_eq!(record["headers"]["ce_specversion"], "1.0");
+        // The plain `origin` header reached the function and came back as an extension.
+        assert_eq!(record["headers"]["ce_origin"], "python");
+    }
+}

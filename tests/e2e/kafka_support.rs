@@ -1,0 +1,268 @@
+//! Test support for Kafka: a tansu broker child process and a plain rdkafka client.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Message as _};
+
+use crate::support::free_port;
+
+/// The librdkafka settings riff gets in tests: quick group joins.
+pub const FAST_GROUPS: [&str; 4] = [
+    "--kafka-property",
+    "session.timeout.ms=2000",
+    "--kafka-property",
+    "heartbeat.interval.ms=500",
+];
+
+/// A tansu broker on a free loopback port, killed when dropped.
+pub struct Tansu {
+    child: Option<Child>,
+    port: u16,
+    storage: String,
+    dir: PathBuf,
+}
+
+impl Tansu {
+    /// A broker keeping everything in memory.
+    pub fn memory() -> Tansu {
+        Tansu::start("memory://tansu/", std::env::temp_dir())
+    }
+
+    /// A broker keeping its data in the SQLite file `tansu.db` of `dir` (survives restarts).
+    pub fn sqlite(dir: &std::path::Path) -> Tansu {
+        // tansu resolves the path of a sqlite:// URL against its working directory.
+        Tansu::start("sqlite://tansu.db", dir.to_path_buf())
+    }
+
+    fn start(storage: &str, dir: PathBuf) -> Tansu {
+        let mut tansu = Tansu {
+            child: None,
+            port: free_port(),
+            storage: storage.into(),
+            dir,
+        };
+        tansu.restart();
+        tansu
+    }
+
+    /// `host:port` for `bootstrapServers`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the broker (SIGKILL).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            _ = child.kill();
+            _ = child.wait();
+        }
+    }
+
+    /// (Re)starts the broker on the same port and storage, and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let child = Command::new(tansu_binary())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", &self.storage])
+            .current_dir(&self.dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tansu starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The tansu binary installed by tests/run.sh.
+fn tansu_binary() -> PathBuf {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
+    let path = home.join("bin/tansu");
+    assert!(
+        path.exists(),
+        "{} is missing: run tests/run.sh (it installs tansu 0.6.0 with its storage engines)",
+        path.display()
+    );
+    path
+}
+
+/// A record as a plain Kafka client sees it.
+#[derive(Debug, Clone)]
+pub struct KafkaRecord {
+    pub partition: i32,
+    pub key: Option<String>,
+    pub value: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// A plain Kafka client, as any application would use.
+pub struct Plain {
+    bootstrap: String,
+    producer: FutureProducer,
+}
+
+impl Plain {
+    pub fn new(bootstrap: &str) -> Plain {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("linger.ms", "0")
+            .create()
+            .unwrap();
+        Plain {
+            bootstrap: bootstrap.into(),
+            producer,
+        }
+    }
+
+    /// Produces `value` with `headers` (e.g. `content-type`) and an optional key.
+    pub async fn produce(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        value: &str,
+        headers: &[(&str, &str)],
+    ) {
+        let mut kafka_headers = OwnedHeaders::new();
+        for (key, value) in headers {
+            kafka_headers = kafka_headers.insert(Header {
+                key,
+                value: Some(*value),
+            });
+        }
+        let mut record = FutureRecord::to(topic)
+            .payload(value)
+            .headers(kafka_headers);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        self.producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(error, _)| error)
+            .expect("the broker accepts the record");
+    }
+
+    /// JSON numbers with `content-type: application/json`, keyless.
+    pub async fn produce_numbers(&self, topic: &str, numbers: impl IntoIterator<Item = i64>) {
+        for n in numbers {
+            let headers = [("content-type", "application/json")];
+            self.produce(topic, None, &n.to_string(), &headers).await;
+        }
+    }
+
+    /// Reads `topic` from the beginning as a fresh group until `count` records or `timeout`.
+    pub async fn read(&self, topic: &str, count: usize, timeout: Duration) -> Vec<KafkaRecord> {
+        self.read_until(topic, timeout, |records| records.len() >= count)
+            .await
+    }
+
+    /// Reads `topic` from the beginning as a fresh group until `done` or `timeout`.
+    pub async fn read_until(
+        &self,
+        topic: &str,
+        timeout: Duration,
+        done: impl Fn(&[KafkaRecord]) -> bool,
+    ) -> Vec<KafkaRecord> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "2000")
+            .set("heartbeat.interval.ms", "500")
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.queue.backoff.ms", "10")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[topic]).unwrap();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut records = Vec::new();
+        while !done(&records) {
+            let Ok(Ok(message)) = tokio::time::timeout_at(deadline, consumer.recv()).await else {
+                break;
+            };
+            let headers = message
+                .headers()
+                .map(|headers| {
+                    headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            records.push(KafkaRecord {
+                partition: message.partition(),
+                key: message
+                    .key()
+                    .map(|k| String::from_utf8_lossy(k).into_owned()),
+                value: String::from_utf8_lossy(message.payload().unwrap_or_default()).into_owned(),
+                headers,
+            });
+        }
+        records
+    }
+}
+
+/// A KafkaGateway `franz` on `bootstrap`, streams `numbers` and `squares` of `partitions`
+/// partitions, and a processor `squarer` running `function` on them from the earliest record.
+pub fn squarer_on_kafka(bootstrap: &str, partitions: u32, function: &str, window: &str) -> String {
+    let mut yaml = format!(
+        "apiVersion: streaming.projectriff.io/v1alpha1
+kind: KafkaGateway
+metadata: {{name: franz}}
+spec: {{bootstrapServers: '{bootstrap}'}}
+"
+    );
+    for stream in ["numbers", "squares"] {
+        yaml.push_str(&format!(
+            "---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Stream
+metadata: {{name: {stream}}}
+spec: {{gateway: {{name: franz}}, contentType: application/json, partitions: {partitions}}}
+"
+        ));
+    }
+    let processor = crate::support::ProcessorYaml::sample(
+        "squarer",
+        function,
+        &["numbers@earliest"],
+        &["squares"],
+        window,
+    );
+    yaml + &processor.yaml()
+}
