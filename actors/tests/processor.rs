@@ -89,6 +89,7 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
         broker: broker.clone(),
         topic: name.into(),
         reset: OffsetReset::Earliest,
+        content_type: "application/json".into(),
     };
     PipelineConfig {
         resource: "processor test/p".into(),

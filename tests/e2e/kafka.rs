@@ -214,3 +214,87 @@ async fn a_plain_python_kafka_client_writes_inputs_and_reads_outputs() {
         assert_eq!(record["headers"]["ce_origin"], "python");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gateway_api_positions_live_in_kafka_and_survive_a_gateway_restart() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 1}");
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let mut runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let gateway = runtime.client().await;
+    gateway
+        .publish_to(
+            "default_numbers",
+            "application/json",
+            "5",
+            &[("trace", "x")],
+        )
+        .await
+        .unwrap();
+    gateway.ack("default_numbers", "reader", 0, 0).await;
+    assert_eq!(
+        gateway
+            .committed_on("default_numbers", "reader")
+            .await
+            .get(&0),
+        Some(&0)
+    );
+    runtime.kill();
+
+    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let gateway = runtime.client().await;
+    assert_eq!(
+        gateway
+            .committed_on("default_numbers", "reader")
+            .await
+            .get(&0),
+        Some(&0)
+    );
+    // What the gateway published is an ordinary Kafka record.
+    let kafka = Plain::new(&tansu.bootstrap());
+    let records = kafka
+        .read("default_numbers", 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(records[0].value, "5");
+    assert_eq!(
+        records[0].headers.get("ce_trace").map(String::as_str),
+        Some("x")
+    );
+    assert_eq!(
+        records[0].headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_of_an_incompatible_content_type_goes_to_the_dead_letter_topic() {
+    let tansu = Tansu::memory();
+    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 1}");
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let kafka = Plain::new(&tansu.bootstrap());
+    kafka
+        .produce(
+            "default_numbers",
+            None,
+            "hello",
+            &[("content-type", "text/plain")],
+        )
+        .await;
+    kafka.produce("default_numbers", None, "7", &[]).await; // no content type: the stream's
+
+    read_all_squares(&kafka, 7..=7, Duration::from_secs(30)).await;
+    let refused = kafka
+        .read("default_numbers.dead-letter", 1, Duration::from_secs(20))
+        .await;
+    assert_eq!(refused.len(), 1, "the refused record is kept");
+    assert_eq!(refused[0].value, "hello");
+    let error = &refused[0].headers["ce_riff-error"];
+    assert!(
+        error.contains("text/plain") && error.contains("application/json"),
+        "{error}"
+    );
+    assert_eq!(refused[0].headers["ce_riff-offset"], "0");
+    let logged = runtime.wait_for_log("dead-letter", Duration::from_secs(1));
+    assert!(logged.contains("text/plain"), "{logged}");
+}

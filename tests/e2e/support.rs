@@ -238,10 +238,23 @@ impl Gateway {
         Gateway { client }
     }
 
-    /// Publishes to stream `stream` of namespace `default`.
+    /// Publishes to stream `stream` of namespace `default` (in-memory gateway naming).
     pub async fn publish(
         &self,
         stream: &str,
+        content_type: &str,
+        payload: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(), tonic::Status> {
+        let topic = format!("default/{stream}");
+        self.publish_to(&topic, content_type, payload, headers)
+            .await
+    }
+
+    /// Publishes to `topic`.
+    pub async fn publish_to(
+        &self,
+        topic: &str,
         content_type: &str,
         payload: &str,
         headers: &[(&str, &str)],
@@ -261,7 +274,7 @@ impl Gateway {
         self.client
             .clone()
             .publish(PublishRequest {
-                topic: format!("default/{stream}"),
+                topic: topic.to_owned(),
                 event: Some(publish_request::Event::LiiklusEvent(event)),
                 ..Default::default()
             })
@@ -335,13 +348,30 @@ impl Gateway {
         messages
     }
 
-    /// The committed positions of `group` on `stream`.
+    /// The committed positions of `group` on `stream` (in-memory gateway naming).
     pub async fn committed(&self, stream: &str, group: &str) -> BTreeMap<u32, u64> {
+        self.committed_on(&format!("default/{stream}"), group).await
+    }
+
+    /// Acks `offset` of `partition` of `topic` for `group`.
+    pub async fn ack(&self, topic: &str, group: &str, partition: u32, offset: u64) {
+        let request = riff_protocol::liiklus::AckRequest {
+            topic: topic.into(),
+            group: group.into(),
+            partition,
+            offset,
+            ..Default::default()
+        };
+        self.client.clone().ack(request).await.unwrap();
+    }
+
+    /// The committed positions (GetOffsets) of `group` on `topic`.
+    pub async fn committed_on(&self, topic: &str, group: &str) -> BTreeMap<u32, u64> {
         let reply = self
             .client
             .clone()
             .get_offsets(GetOffsetsRequest {
-                topic: format!("default/{stream}"),
+                topic: topic.into(),
                 group: group.into(),
                 group_version: 0,
             })

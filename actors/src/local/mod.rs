@@ -122,6 +122,7 @@ pub async fn run(
                         broker: stream.broker,
                         topic: stream.topic,
                         reset: input.reset,
+                        content_type: stream.content_type,
                     }
                 })
                 .collect(),

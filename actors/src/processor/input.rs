@@ -10,6 +10,8 @@ use super::window::WindowActor;
 use super::InputBinding;
 use super::ProcessorActor;
 use crate::broker::{BrokerError, Committer, Delivery};
+use crate::content_type;
+use crate::message::Record;
 
 /// Subscribes to one input topic and forwards its records to the window actor, holding one
 /// unit of the pipeline's capacity per record so that a slow function pauses consumption.
@@ -56,6 +58,49 @@ impl InputActor {
     }
 }
 
+/// The topic where records of `topic` that the processor refuses are kept.
+fn dead_letter_topic(topic: &str) -> String {
+    format!("{topic}.dead-letter")
+}
+
+impl InputActor {
+    /// Moves a record whose content type does not match the stream's to the dead-letter topic,
+    /// with the reason and its origin in headers, before reading on. If that fails, the
+    /// pipeline restarts and the record is read again: it is never dropped.
+    fn dead_letter(&mut self, mut record: Record, ctx: &mut Context<Self>) {
+        let (broker, topic) = (self.binding.broker.clone(), self.binding.topic.clone());
+        let dead_letters = dead_letter_topic(&topic);
+        let reason = format!(
+            "content type {:?} is not compatible with the stream's content type {:?}",
+            record.message.content_type, self.binding.content_type
+        );
+        tracing::error!(
+            %topic, partition = record.partition, offset = record.offset, %reason, %dead_letters,
+            "record refused; moved to the dead-letter topic"
+        );
+        let headers = &mut record.message.headers;
+        headers.insert("riff-error".into(), reason);
+        headers.insert("riff-topic".into(), topic.clone());
+        headers.insert("riff-partition".into(), record.partition.to_string());
+        headers.insert("riff-offset".into(), record.offset.to_string());
+        ctx.wait(
+            async move {
+                broker.provision(&dead_letters, 1, "*/*").await?;
+                broker.publish(&dead_letters, record.message).await
+            }
+            .into_actor(self)
+            .map(|moved, actor, ctx| {
+                if let Err(error) = moved {
+                    actor.fail(
+                        format!("cannot move a record to its dead-letter topic: {error}"),
+                        ctx,
+                    );
+                }
+            }),
+        );
+    }
+}
+
 impl Actor for InputActor {
     type Context = Context<Self>;
 
@@ -83,7 +128,7 @@ impl Actor for InputActor {
 
 impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
     fn handle(&mut self, delivery: Result<Delivery, BrokerError>, ctx: &mut Context<Self>) {
-        let record = match delivery {
+        let mut record = match delivery {
             Ok(Delivery::Record(record)) => record,
             Ok(Delivery::Assigned(partitions)) => {
                 tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
@@ -95,6 +140,13 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
             }
             Err(error) => return self.fail(error.to_string(), ctx),
         };
+        let stream_type = &self.binding.content_type;
+        if record.message.content_type.is_empty() {
+            record.message.content_type = stream_type.clone();
+        }
+        if !content_type::compatible(stream_type, &record.message.content_type) {
+            return self.dead_letter(record, ctx);
+        }
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
         // Reading the next record waits until this one found room in the pipeline.
         ctx.wait(

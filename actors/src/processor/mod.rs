@@ -44,6 +44,8 @@ pub struct InputBinding {
     pub topic: String,
     /// Where a new consumer group starts.
     pub reset: OffsetReset,
+    /// The stream's content type: records of another type go to the dead-letter topic.
+    pub content_type: String,
 }
 
 /// Where one output of a processor is written to.
