@@ -6,6 +6,7 @@ pub mod memory;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 use crate::message::{Message, Record};
@@ -56,6 +57,9 @@ pub enum BrokerError {
     Closed,
 }
 
+/// The broker's acknowledgement of one published message: its `(partition, offset)`.
+pub type Acknowledgement = BoxFuture<'static, Result<(u32, u64), BrokerError>>;
+
 /// A live group membership on one topic: deliveries plus a way to commit positions.
 pub struct Subscription {
     /// Assignments, revocations and records, in order.
@@ -86,8 +90,10 @@ pub trait Broker: Send + Sync + 'static {
         content_type: &str,
     ) -> Result<bool, BrokerError>;
 
-    /// Appends a message; returns its `(partition, offset)` once the broker has accepted it.
-    async fn publish(&self, topic: &str, message: Message) -> Result<(u32, u64), BrokerError>;
+    /// Appends a message. It is enqueued, in call order, before this returns (so successive
+    /// publishes keep their order without waiting for each other); the returned future
+    /// resolves with its `(partition, offset)` once the broker accepted it.
+    fn publish(&self, topic: &str, message: Message) -> Acknowledgement;
 
     /// Joins consumer `group` on `topic`. Partitions are shared among a group's subscribers.
     async fn subscribe(

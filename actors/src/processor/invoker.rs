@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use riff_protocol::riff::{
     input_signal, output_signal, riff_client::RiffClient, InputFrame, InputSignal, OutputFrame,
     StartFrame,
@@ -14,8 +15,8 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use super::messages::{CallEnded, HalfClose, Publish, SendFrame, StartCall, Stop, WindowId};
-use super::output::OutputActor;
+use super::messages::{CallEnded, HalfClose, SendFrame, StartCall, Stop, WindowId};
+use super::OutputBinding;
 use crate::message::Message;
 
 /// Frames buffered between the pipeline and the gRPC call.
@@ -33,7 +34,7 @@ struct Call {
 pub struct InvokerActor {
     client: RiffClient<Channel>,
     start: StartFrame,
-    outputs: Vec<Addr<OutputActor>>,
+    outputs: Vec<OutputBinding>,
     report: Recipient<CallEnded>,
     call: Option<Call>,
     running: Option<JoinHandle<()>>,
@@ -44,7 +45,7 @@ impl InvokerActor {
     pub fn new(
         channel: Channel,
         start: StartFrame,
-        outputs: Vec<Addr<OutputActor>>,
+        outputs: Vec<OutputBinding>,
         report: Recipient<CallEnded>,
     ) -> Self {
         InvokerActor {
@@ -166,17 +167,23 @@ fn input_frame(input: usize, message: Message) -> InputFrame {
     }
 }
 
-/// Runs one call to completion: every output frame is published before the next one is read.
+/// Acknowledgements a call may wait for at once before it reads the next output frame.
+const UNACKNOWLEDGED: usize = 4096;
+
+/// Runs one call to completion. Each output frame is published to the output named by its
+/// `resultIndex` as it arrives (in order, without waiting for the previous one); the call
+/// succeeds once the function completed and the broker acknowledged every output.
 async fn invoke(
     mut client: RiffClient<Channel>,
     requests: ReceiverStream<InputSignal>,
-    outputs: Vec<Addr<OutputActor>>,
+    outputs: Vec<OutputBinding>,
 ) -> Result<(), String> {
     let mut responses = client
         .invoke(requests)
         .await
         .map_err(|status| describe(&status))?
         .into_inner();
+    let mut acknowledgements = FuturesUnordered::new();
     while let Some(signal) = responses.next().await {
         let signal = signal.map_err(|status| describe(&status))?;
         let Some(output_signal::Frame::Data(frame)) = signal.frame else {
@@ -192,12 +199,15 @@ async fn invoke(
                     outputs.len()
                 )
             })?;
-        output
-            .send(Publish(output_message(frame)))
-            .await
-            .map_err(|error| format!("output {index} stopped: {error}"))?
-            .map_err(|error| format!("publishing to output {index} failed: {error}"))?;
+        let published = output.broker.publish(&output.topic, output_message(frame));
+        acknowledgements.push(published.map(move |ack| {
+            ack.map_err(|error| format!("publishing to output {index} failed: {error}"))
+        }));
+        if acknowledgements.len() >= UNACKNOWLEDGED {
+            acknowledgements.next().await.transpose()?;
+        }
     }
+    while acknowledgements.next().await.transpose()?.is_some() {}
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 use actix::Message as ActixMessage;
 use tokio::sync::{oneshot, OwnedSemaphorePermit};
 
-use crate::broker::BrokerError;
 use crate::message::{Message, Record};
 
 /// Identifies one window of a pipeline (monotonic from 0).
@@ -65,11 +64,6 @@ pub struct CallEnded {
     /// Ok once the function completed and every output was accepted; the failure otherwise.
     pub outcome: Result<(), String>,
 }
-
-/// Publish one output message; resolves once the broker accepted it.
-#[derive(ActixMessage)]
-#[rtype(result = "Result<(), BrokerError>")]
-pub struct Publish(pub Message);
 
 /// A pipeline actor failed in a way only a restart of the pipeline can mend.
 #[derive(ActixMessage)]

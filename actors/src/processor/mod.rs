@@ -2,15 +2,19 @@
 //!
 //! ```text
 //! ProcessorActor (supervised; restarts the pipeline with backoff)
-//!   InputActor per input ─► WindowActor ─► InvokerActor (streaming.Riff/Invoke) ─► OutputActor per output
+//!   InputActor per input ─► WindowActor ─► InvokerActor (streaming.Riff/Invoke) ─► output topics
 //!        ▲                      │
 //!        └──── Commit ◄─────────┘ once the window's call completed and every output was accepted
+//! ```
+//!
+//! Outputs are published by the call as the function emits them, in order and pipelined: each
+//! is enqueued by the broker at once and its acknowledgement awaited before the window commits.
+//! ```text
 //! ```
 
 mod input;
 mod invoker;
 pub mod messages;
-mod output;
 mod window;
 
 use std::sync::Arc;
@@ -27,7 +31,6 @@ use crate::supervision::{self, Backoff};
 use input::InputActor;
 use invoker::InvokerActor;
 use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
-use output::OutputActor;
 use window::WindowActor;
 
 /// How long a pipeline must have run for its restart backoff to start over.
@@ -111,7 +114,6 @@ struct Pipeline {
     inputs: Vec<Addr<InputActor>>,
     window: Addr<WindowActor>,
     invoker: Addr<InvokerActor>,
-    outputs: Vec<Addr<OutputActor>>,
 }
 
 impl Pipeline {
@@ -119,7 +121,6 @@ impl Pipeline {
         self.inputs.iter().for_each(|input| input.do_send(Stop));
         self.window.do_send(Stop);
         self.invoker.do_send(Stop);
-        self.outputs.iter().for_each(|output| output.do_send(Stop));
     }
 }
 
@@ -162,25 +163,19 @@ impl ProcessorActor {
             return;
         }
         let config = &self.config;
-        let outputs: Vec<_> = config
-            .outputs
-            .iter()
-            .map(|output| OutputActor::new(output.broker.clone(), output.topic.clone()).start())
-            .collect();
         let capacity = Arc::new(Semaphore::new(config.capacity()));
         let processor = ctx.address();
         self.subscribed = 0;
-        let (channel, start, invoker_outputs) =
-            (self.channel.clone(), config.start_frame(), outputs.clone());
+        let (channel, start, outputs) = (
+            self.channel.clone(),
+            config.start_frame(),
+            config.outputs.clone(),
+        );
         let mut parts = None;
         let window = WindowActor::create(|window_ctx| {
-            let invoker = InvokerActor::new(
-                channel,
-                start,
-                invoker_outputs,
-                window_ctx.address().recipient(),
-            )
-            .start();
+            let invoker =
+                InvokerActor::new(channel, start, outputs, window_ctx.address().recipient())
+                    .start();
             let inputs: Vec<_> = config
                 .inputs
                 .iter()
@@ -210,7 +205,6 @@ impl ProcessorActor {
             inputs,
             window,
             invoker,
-            outputs,
         });
         self.built_at = Instant::now();
         supervision::started(&config.resource, "processor");

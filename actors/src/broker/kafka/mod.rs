@@ -21,10 +21,10 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{Broker, BrokerError, OffsetReset, Subscription};
+use super::{Acknowledgement, Broker, BrokerError, OffsetReset, Subscription};
 use crate::content_type;
 use crate::message::Message;
 pub use config::KafkaSettings;
@@ -69,6 +69,30 @@ impl KafkaBroker {
     /// (Kubernetes names cannot hold `_`, so two streams never share a topic).
     pub fn topic_name(namespace: &str, stream: &str) -> String {
         format!("{namespace}_{stream}")
+    }
+
+    /// Hands `message` to librdkafka's queue now (in call order); waits while the queue is full.
+    fn enqueue(&self, topic: &str, message: &Message) -> Result<DeliveryFuture, BrokerError> {
+        let (key, headers) = records::encode(message);
+        let mut record = FutureRecord::to(topic)
+            .payload(message.payload.as_ref())
+            .headers(headers);
+        if let Some(key) = key.as_deref() {
+            record = record.key(key);
+        }
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            match self.producer.send_result(record) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), again))
+                    if std::time::Instant::now() < deadline =>
+                {
+                    record = again;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((error, _)) => return Err(unavailable(error)),
+            }
+        }
     }
 
     /// The partitions of `topic`.
@@ -126,31 +150,31 @@ impl Broker for KafkaBroker {
         }
     }
 
-    async fn publish(&self, topic: &str, mut message: Message) -> Result<(u32, u64), BrokerError> {
+    fn publish(&self, topic: &str, mut message: Message) -> Acknowledgement {
         if let Some(expected) = self.content_types.get(topic) {
             if message.content_type.is_empty() {
                 message.content_type = expected.clone();
             } else if !content_type::compatible(&expected, &message.content_type) {
-                return Err(BrokerError::IncompatibleContentType {
+                let refused = BrokerError::IncompatibleContentType {
                     expected: expected.clone(),
                     actual: message.content_type,
-                });
+                };
+                return Box::pin(futures::future::ready(Err(refused)));
             }
         }
-        let (key, headers) = records::encode(&message);
-        let mut record = FutureRecord::to(topic)
-            .payload(message.payload.as_ref())
-            .headers(headers);
-        if let Some(key) = key.as_deref() {
-            record = record.key(key);
-        }
-        match self.producer.send(record, TIMEOUT).await {
-            Ok(delivery) => Ok((delivery.partition as u32, delivery.offset as u64)),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition), _)) => {
-                Err(BrokerError::UnknownTopic(topic.to_owned()))
+        let delivery = self.enqueue(topic, &message);
+        let topic = topic.to_owned();
+        Box::pin(async move {
+            match delivery?.await {
+                Ok(Ok(delivery)) => Ok((delivery.partition as u32, delivery.offset as u64)),
+                Ok(Err((
+                    KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition),
+                    _,
+                ))) => Err(BrokerError::UnknownTopic(topic)),
+                Ok(Err((error, _))) => Err(unavailable(error)),
+                Err(_) => Err(BrokerError::Unavailable("the producer was closed".into())),
             }
-            Err((error, _)) => Err(unavailable(error)),
-        }
+        })
     }
 
     async fn subscribe(

@@ -23,7 +23,7 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use futures::StreamExt;
 
-use super::{Broker, BrokerError, OffsetReset, Subscription};
+use super::{Acknowledgement, Broker, BrokerError, OffsetReset, Subscription};
 use crate::message::Message;
 use group::GroupCommitter;
 use reader::Reader;
@@ -88,8 +88,9 @@ impl Broker for MemoryBroker {
         }
     }
 
-    async fn publish(&self, topic: &str, message: Message) -> Result<(u32, u64), BrokerError> {
-        self.topic(topic)?.append(message)
+    fn publish(&self, topic: &str, message: Message) -> Acknowledgement {
+        let appended = self.topic(topic).and_then(|topic| topic.append(message));
+        Box::pin(futures::future::ready(appended))
     }
 
     async fn subscribe(

@@ -1,0 +1,14 @@
+//! `echo`: a request/reply function that returns each message as it came, headers included: the
+//! trivial function of the pass-through benchmarks. Serves on `GRPC_PORT` (default 8081).
+
+use std::convert::Infallible;
+
+use riff_function::{request_reply, serve, Payload, ServeError};
+
+#[tokio::main]
+async fn main() -> Result<(), ServeError> {
+    serve(request_reply(|payload: Payload| {
+        Ok::<_, Infallible>(payload)
+    }))
+    .await
+}
