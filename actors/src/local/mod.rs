@@ -49,7 +49,7 @@ impl Default for LocalOptions {
             gateway_address: ([127, 0, 0, 1], 6565).into(),
             provisioner_address: ([127, 0, 0, 1], 8080).into(),
             shutdown_timeout: Duration::from_secs(10),
-            capacity: 10_000,
+            capacity: 100_000,
             kafka_properties: Vec::new(),
         }
     }

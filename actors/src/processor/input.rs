@@ -1,5 +1,6 @@
 //! InputActor: reads one input stream as the processor's consumer group.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -22,7 +23,10 @@ pub struct InputActor {
     window: Addr<WindowActor>,
     capacity: Arc<Semaphore>,
     processor: Addr<ProcessorActor>,
-    committer: Option<Box<dyn Committer>>,
+    committer: Option<Arc<dyn Committer>>,
+    /// Positions to commit next (highest processed offset per partition).
+    pending: BTreeMap<u32, u64>,
+    committing: bool,
     reading: Option<SpawnHandle>,
 }
 
@@ -44,6 +48,8 @@ impl InputActor {
             capacity,
             processor,
             committer: None,
+            pending: BTreeMap::new(),
+            committing: false,
             reading: None,
         }
     }
@@ -116,7 +122,7 @@ impl Actor for InputActor {
                 .into_actor(self)
                 .map(|subscription, actor, ctx| match subscription {
                     Ok(subscription) => {
-                        actor.committer = Some(subscription.committer);
+                        actor.committer = Some(Arc::from(subscription.committer));
                         actor.reading = Some(ctx.add_stream(subscription.deliveries));
                         actor.processor.do_send(Subscribed);
                     }
@@ -181,20 +187,38 @@ impl Handler<Commit> for InputActor {
     type Result = ();
 
     fn handle(&mut self, Commit(positions): Commit, ctx: &mut Context<Self>) {
-        let Some(committer) = self.committer.take() else {
+        for (partition, offset) in positions {
+            let pending = self.pending.entry(partition).or_default();
+            *pending = (*pending).max(offset);
+        }
+        self.flush(ctx);
+    }
+}
+
+impl InputActor {
+    /// Commits the pending positions unless a commit is in flight (then the next flush will):
+    /// commits never hold up reading, and those that pile up during one are sent as one.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        let Some(committer) = self.committer.clone() else {
             return;
         };
+        if self.committing || self.pending.is_empty() {
+            return;
+        }
+        self.committing = true;
+        let positions: Vec<_> = std::mem::take(&mut self.pending).into_iter().collect();
         let topic = self.binding.topic.clone();
-        // Commits are applied in order; a failed commit only means redelivery later.
-        ctx.wait(
+        ctx.spawn(
             async move {
                 if let Err(error) = committer.commit(&positions).await {
                     tracing::warn!(%topic, %error, "commit failed; the records will be redelivered");
                 }
-                committer
             }
             .into_actor(self)
-            .map(|committer, actor, _| actor.committer = Some(committer)),
+            .map(|_, actor, ctx| {
+                actor.committing = false;
+                actor.flush(ctx);
+            }),
         );
     }
 }

@@ -79,7 +79,8 @@ pub struct PipelineConfig {
     pub function: String,
     /// When windows close.
     pub window: ResolvedWindow,
-    /// How many input records may be in flight (read but not committed) at once.
+    /// How many input records may be in flight (read but not committed) at once; a window
+    /// holds at most half of them (a bigger window is cut into several invocations).
     pub capacity: usize,
 }
 
@@ -97,15 +98,14 @@ impl PipelineConfig {
         }
     }
 
-    /// In-flight capacity: a count window must fit, or it could never close.
-    fn capacity(&self) -> usize {
-        let count = self
-            .window
-            .count
-            .unwrap_or(0)
-            .try_into()
-            .unwrap_or(usize::MAX);
-        self.capacity.max(count)
+    /// The window, closing early once it holds half the capacity: the next window fills while
+    /// one is invoked, and a window never waits for capacity only its own commit can free.
+    fn bounds(&self) -> ResolvedWindow {
+        let limit = (self.capacity as u64 / 2).max(1);
+        ResolvedWindow {
+            duration: self.window.duration,
+            count: Some(self.window.count.map_or(limit, |count| count.min(limit))),
+        }
     }
 }
 
@@ -163,7 +163,7 @@ impl ProcessorActor {
             return;
         }
         let config = &self.config;
-        let capacity = Arc::new(Semaphore::new(config.capacity()));
+        let capacity = Arc::new(Semaphore::new(config.capacity.max(1)));
         let processor = ctx.address();
         self.subscribed = 0;
         let (channel, start, outputs) = (
@@ -193,12 +193,7 @@ impl ProcessorActor {
                 })
                 .collect();
             parts = Some((invoker.clone(), inputs.clone()));
-            WindowActor::new(
-                config.resource.clone(),
-                config.window.clone(),
-                invoker,
-                inputs,
-            )
+            WindowActor::new(config.resource.clone(), config.bounds(), invoker, inputs)
         });
         let (invoker, inputs) = parts.expect("the window actor was created");
         self.pipeline = Some(Pipeline {

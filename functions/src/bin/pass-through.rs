@@ -1,4 +1,4 @@
-//! `echo`: a request/reply function that returns each message as it came, headers included: the
+//! `pass-through`: a request/reply function that returns each message as it came, headers included: the
 //! trivial function of the pass-through benchmarks. Serves on `GRPC_PORT` (default 8081).
 
 use std::convert::Infallible;

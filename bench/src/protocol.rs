@@ -1,0 +1,111 @@
+//! Messages per second through `streaming.Riff/Invoke` with the function on one core: the SDK's
+//! `echo` against a bare tonic echo server (no SDK) built into this binary.
+
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use futures::{Stream, StreamExt};
+use riff_protocol::riff::riff_client::RiffClient;
+use riff_protocol::riff::riff_server::{Riff, RiffServer};
+use riff_protocol::riff::{
+    input_signal, output_signal, InputFrame, InputSignal, OutputFrame, OutputSignal, StartFrame,
+};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::function::{sibling, wait_for_port, Function};
+use crate::measure::{free_port, json_payload, rate};
+
+/// Frames per second of one call of `count` frames through the SDK's `pass-through`, and through the
+/// bare echo server, each pinned to CPU 0.
+pub async fn invoke_rate(count: usize) -> (f64, f64) {
+    let function = Function::start("pass-through", &[], Some(0));
+    let ours = one_call(&function.url, count).await;
+    let port = free_port();
+    let mut bare = Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(sibling("riff-bench"))
+        .args(["bare-echo", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("taskset runs the bare echo server");
+    wait_for_port(port);
+    let baseline = one_call(&format!("http://127.0.0.1:{port}"), count).await;
+    stop(&mut bare);
+    (ours, baseline)
+}
+
+fn stop(child: &mut Child) {
+    _ = child.kill();
+    _ = child.wait();
+}
+
+/// Streams `count` frames in one call and reads every output; frames per second.
+async fn one_call(url: &str, count: usize) -> f64 {
+    let mut client = RiffClient::connect(url.to_owned()).await.unwrap();
+    let start = InputSignal {
+        frame: Some(input_signal::Frame::Start(StartFrame {
+            expected_content_types: vec!["application/json".into()],
+            input_names: vec!["in".into()],
+            output_names: vec!["out".into()],
+        })),
+    };
+    let frames = (0..count).map(|i| InputSignal {
+        frame: Some(input_signal::Frame::Data(InputFrame {
+            payload: json_payload(i, 100).to_vec(),
+            content_type: "application/json".into(),
+            headers: Default::default(),
+            arg_index: 0,
+        })),
+    });
+    let requests = futures::stream::iter(std::iter::once(start).chain(frames));
+    let began = Instant::now();
+    let mut outputs = client.invoke(requests).await.unwrap().into_inner();
+    let mut received = 0;
+    while let Some(output) = outputs.next().await {
+        output.unwrap();
+        received += 1;
+    }
+    assert_eq!(received, count);
+    rate(count, began.elapsed())
+}
+
+/// A bare echo invoker: each input frame back as an output frame, nothing decoded.
+struct BareEcho;
+
+#[tonic::async_trait]
+impl Riff for BareEcho {
+    type InvokeStream = Pin<Box<dyn Stream<Item = Result<OutputSignal, Status>> + Send>>;
+
+    async fn invoke(
+        &self,
+        request: Request<Streaming<InputSignal>>,
+    ) -> Result<Response<Self::InvokeStream>, Status> {
+        let outputs = request.into_inner().filter_map(|signal| async move {
+            match signal {
+                Ok(InputSignal {
+                    frame: Some(input_signal::Frame::Data(frame)),
+                }) => Some(Ok(OutputSignal {
+                    frame: Some(output_signal::Frame::Data(OutputFrame {
+                        payload: frame.payload,
+                        content_type: frame.content_type,
+                        headers: frame.headers,
+                        result_index: 0,
+                    })),
+                })),
+                Ok(_) => None,
+                Err(status) => Some(Err(status)),
+            }
+        });
+        Ok(Response::new(Box::pin(outputs)))
+    }
+}
+
+/// Serves the bare echo invoker on `port` (the `bare-echo` subcommand).
+pub async fn serve_bare_echo(port: u16) {
+    tonic::transport::Server::builder()
+        .add_service(RiffServer::new(BareEcho))
+        .serve(([127, 0, 0, 1], port).into())
+        .await
+        .unwrap();
+}
