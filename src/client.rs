@@ -40,7 +40,7 @@ pub async fn publish(
         r#type: "riff-event".into(),
         source: "riff-cli".into(),
         data_content_type: content_type,
-        data: payload,
+        data: payload.into(),
         extensions: headers,
         ..Default::default()
     };

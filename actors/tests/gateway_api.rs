@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, BrokerError};
 use riff_actors::gateway::{serve_grpc, serve_provisioner};
@@ -54,7 +56,7 @@ fn event(id: &str, data: &str) -> LiiklusEvent {
         r#type: "greeting".to_string(),
         source: "tests".to_string(),
         data_content_type: "text/plain".to_string(),
-        data: data.as_bytes().to_vec(),
+        data: Bytes::copy_from_slice(data.as_bytes()),
         ..LiiklusEvent::default()
     }
 }
@@ -125,7 +127,7 @@ async fn next_event(records: &mut Streaming<ReceiveReply>) -> (u64, String, bool
             let data = record.event.expect("an event").data;
             (
                 record.offset,
-                String::from_utf8(data).unwrap(),
+                String::from_utf8(data.to_vec()).unwrap(),
                 record.replay,
             )
         }
@@ -327,7 +329,7 @@ async fn an_event_round_trips_with_its_key_attributes_and_extensions() {
         source: "/tests".to_string(),
         time: "2020-01-02T03:04:05Z".to_string(),
         data_content_type: "text/csv".to_string(),
-        data: b"a,b".to_vec(),
+        data: Bytes::from_static(b"a,b"),
         extensions: HashMap::from([
             ("traceparent".to_string(), "00-abc-def-01".to_string()),
             ("riffmessageid".to_string(), "7".to_string()),
@@ -335,7 +337,7 @@ async fn an_event_round_trips_with_its_key_attributes_and_extensions() {
     };
     let request = PublishRequest {
         topic: "t".to_string(),
-        key: b"k1".to_vec(),
+        key: Bytes::from_static(b"k1"),
         event: Some(publish_request::Event::LiiklusEvent(sent.clone())),
         ..PublishRequest::default()
     };
@@ -347,7 +349,7 @@ async fn an_event_round_trips_with_its_key_attributes_and_extensions() {
     let Some(Reply::LiiklusEventRecord(record)) = next_reply(&mut events).await else {
         panic!("expected an event record");
     };
-    assert_eq!((record.offset, record.key.as_slice()), (0, &b"k1"[..]));
+    assert_eq!((record.offset, &record.key[..]), (0, &b"k1"[..]));
     assert_eq!(record.event, Some(sent));
     assert!(record.timestamp.is_some_and(|t| t.seconds > 1_600_000_000));
     drop(events);
@@ -359,7 +361,7 @@ async fn an_event_round_trips_with_its_key_attributes_and_extensions() {
     };
     assert_eq!(
         (record.offset, record.key, record.value),
-        (1, Vec::new(), b"second".to_vec())
+        (1, Bytes::new(), Bytes::from_static(b"second"))
     );
 }
 
@@ -368,7 +370,7 @@ async fn a_plain_value_takes_the_streams_content_type() {
     let mut client = gateway("t", 1, "application/json").await;
     let request = PublishRequest {
         topic: "t".to_string(),
-        value: b"{\"n\":1}".to_vec(),
+        value: Bytes::from_static(b"{\"n\":1}"),
         ..PublishRequest::default()
     };
     let reply = client.publish(request).await.unwrap().into_inner();
@@ -382,7 +384,7 @@ async fn a_plain_value_takes_the_streams_content_type() {
     };
     let expected = LiiklusEvent {
         data_content_type: "application/json".to_string(),
-        data: b"{\"n\":1}".to_vec(),
+        data: Bytes::from_static(b"{\"n\":1}"),
         ..LiiklusEvent::default()
     };
     assert_eq!(record.event, Some(expected));

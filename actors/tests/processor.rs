@@ -160,7 +160,7 @@ async fn the_function_gets_a_start_frame_then_each_input_with_its_arg_index_and_
         })
         .collect();
     assert_eq!(data[0].arg_index, 0);
-    assert_eq!(data[0].payload, b"1");
+    assert_eq!(&data[0].payload[..], b"1");
     assert_eq!(
         data[0].headers.get("trace").map(String::as_str),
         Some("t-1")

@@ -87,9 +87,9 @@ pub fn idle_rss(processors: usize) -> f64 {
     riff.rss().1
 }
 
-/// Resident MiB of `riff` after 5 s and after `duration` of a producer flooding its input
-/// topic on Kafka at `bootstrap`, faster than its one processor (count-1 windows) can go.
-pub async fn overload_rss(bootstrap: &str, duration: Duration) -> (f64, f64) {
+/// Resident MiB of `riff` after `warm_up` and after `duration` of a producer flooding its
+/// input topic on Kafka at `bootstrap`, faster than its one processor (count-1 windows) can go.
+pub async fn overload_rss(bootstrap: &str, warm_up: Duration, duration: Duration) -> (f64, f64) {
     let dir = manifests(1, Some(bootstrap));
     let properties = [
         "--kafka-property",
@@ -100,7 +100,7 @@ pub async fn overload_rss(bootstrap: &str, duration: Duration) -> (f64, f64) {
     let riff = Riff::run(dir.path(), &properties);
     let flood = crate::kafka::flood(bootstrap.to_owned(), "default_in".to_owned(), duration);
     let flooding = tokio::spawn(flood);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(warm_up).await;
     let early = riff.rss().0;
     flooding.await.unwrap();
     (riff.rss().0, early)

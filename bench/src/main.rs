@@ -210,11 +210,16 @@ async fn measure_all(args: &Args) -> Vec<Figure> {
         "MiB",
         Some("< 200 MiB"),
     ));
-    let (late, early) = footprint::overload_rss(&tansu.bootstrap, Duration::from_secs(30)).await;
+    let (late, early) = footprint::overload_rss(
+        &tansu.bootstrap,
+        Duration::from_secs(15),
+        Duration::from_secs(45),
+    )
+    .await;
     figures.push(figure(
-        "RSS of riff after 30 s of overload (Kafka)".into(),
+        "RSS of riff after 45 s of overload (Kafka)".into(),
         late,
-        "after 5 s",
+        "after 15 s",
         early,
         "MiB",
         Some("flat (ratio ≈ 1)"),

@@ -52,7 +52,7 @@ async fn one_call(url: &str, count: usize) -> f64 {
     };
     let frames = (0..count).map(|i| InputSignal {
         frame: Some(input_signal::Frame::Data(InputFrame {
-            payload: json_payload(i, 100).to_vec(),
+            payload: json_payload(i, 100),
             content_type: "application/json".into(),
             headers: Default::default(),
             arg_index: 0,

@@ -148,7 +148,7 @@ fn start(inputs: &[&str], outputs: &[&str]) -> InputSignal {
 fn json(arg_index: i32, json: &str) -> InputSignal {
     InputSignal {
         frame: Some(input_signal::Frame::Data(InputFrame {
-            payload: json.as_bytes().to_vec(),
+            payload: json.as_bytes().to_vec().into(),
             content_type: "application/json".into(),
             headers: Default::default(),
             arg_index,
@@ -161,7 +161,7 @@ fn payloads(frames: &[OutputFrame]) -> Vec<String> {
         .iter()
         .map(|frame| {
             assert_eq!(frame.content_type, "application/json");
-            String::from_utf8(frame.payload.clone()).unwrap()
+            String::from_utf8(frame.payload.to_vec()).unwrap()
         })
         .collect()
 }
@@ -183,7 +183,10 @@ async fn next_frame(responses: &mut Streaming<OutputSignal>) -> (String, Instant
         .expect("the call failed")
         .expect("the call completed");
     let frame = data(signal);
-    (String::from_utf8(frame.payload).unwrap(), Instant::now())
+    (
+        String::from_utf8(frame.payload.to_vec()).unwrap(),
+        Instant::now(),
+    )
 }
 
 const SQUARE: &str = env!("CARGO_BIN_EXE_square");

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use bytes::Bytes;
+
 use crate::Payload;
 
 /// The content types this SDK produces, as listed in `Not Acceptable` / `Unsupported Media Type`
@@ -145,9 +147,9 @@ pub(crate) enum DecodeError {
 
 /// Decodes an input payload of content type `content_type` (empty means
 /// `application/octet-stream`).
-pub(crate) fn decode(content_type: &str, payload: Vec<u8>) -> Result<Payload, DecodeError> {
+pub(crate) fn decode(content_type: &str, payload: Bytes) -> Result<Payload, DecodeError> {
     if content_type.trim().is_empty() {
-        return Ok(Payload::Bytes(payload.into()));
+        return Ok(Payload::Bytes(payload));
     }
     let format = ContentType::parse(content_type)
         .and_then(|parsed| parsed.format())
@@ -156,9 +158,9 @@ pub(crate) fn decode(content_type: &str, payload: Vec<u8>) -> Result<Payload, De
         Format::Json => serde_json::from_slice(&payload)
             .map(Payload::Json)
             .map_err(|error| DecodeError::Invalid(error.to_string())),
-        Format::Text => String::from_utf8(payload)
+        Format::Text => String::from_utf8(payload.into())
             .map(Payload::Text)
             .map_err(|error| DecodeError::Invalid(error.to_string())),
-        Format::Bytes => Ok(Payload::Bytes(payload.into())),
+        Format::Bytes => Ok(Payload::Bytes(payload)),
     }
 }

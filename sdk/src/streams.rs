@@ -168,7 +168,7 @@ impl Output {
         let frame = match self.content_type.encode(payload) {
             Ok(payload) => Ok(OutputSignal {
                 frame: Some(output_signal::Frame::Data(OutputFrame {
-                    payload,
+                    payload: payload.into(),
                     content_type: self.content_type.to_string(),
                     headers,
                     result_index: self.index as i32,

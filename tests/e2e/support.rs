@@ -264,7 +264,7 @@ impl Gateway {
             r#type: "riff-event".into(),
             source: "e2e".into(),
             data_content_type: content_type.into(),
-            data: payload.as_bytes().to_vec(),
+            data: payload.as_bytes().to_vec().into(),
             extensions: headers
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

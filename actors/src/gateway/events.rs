@@ -10,7 +10,6 @@
 //! A message stored without these headers (a plain `value` publish, or a message published
 //! straight to the broker) reads back as an event whose missing attributes are empty strings.
 
-use bytes::Bytes;
 use riff_protocol::liiklus::publish_request::Event;
 use riff_protocol::liiklus::receive_reply::{LiiklusEventRecord, Record as WireRecord, Reply};
 use riff_protocol::liiklus::receive_request::ContentFormat;
@@ -32,11 +31,11 @@ pub(super) fn message(request: PublishRequest) -> Result<Message, Status> {
     let mut message = match request.event {
         Some(Event::LiiklusEvent(event)) => from_event(event)?,
         None => Message {
-            payload: request.value.into(),
+            payload: request.value,
             ..Message::default()
         },
     };
-    message.key = (!request.key.is_empty()).then(|| Bytes::from(request.key));
+    message.key = (!request.key.is_empty()).then_some(request.key);
     Ok(message)
 }
 
@@ -71,7 +70,7 @@ fn from_event(event: LiiklusEvent) -> Result<Message, Status> {
     }
     Ok(Message {
         key: None,
-        payload: event.data.into(),
+        payload: event.data,
         content_type: event.data_content_type,
         headers,
     })
@@ -89,12 +88,12 @@ pub(super) fn reply(record: Record, format: ContentFormat, replay: bool) -> Rece
         content_type,
         mut headers,
     } = record.message;
-    let key = key.map(Vec::from).unwrap_or_default();
+    let key = key.unwrap_or_default();
     let reply = match format {
         ContentFormat::Binary => Reply::Record(WireRecord {
             offset: record.offset,
             key,
-            value: payload.into(),
+            value: payload,
             timestamp,
             replay,
         }),
@@ -106,7 +105,7 @@ pub(super) fn reply(record: Record, format: ContentFormat, replay: bool) -> Rece
                 source: attribute(SOURCE),
                 time: attribute(TIME),
                 data_content_type: content_type,
-                data: payload.into(),
+                data: payload,
                 extensions: headers.into_iter().collect(),
             };
             Reply::LiiklusEventRecord(LiiklusEventRecord {

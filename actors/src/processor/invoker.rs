@@ -161,7 +161,7 @@ fn input_frame(input: usize, message: Message) -> InputFrame {
             .riff_headers()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect(),
-        payload: message.payload.to_vec(),
+        payload: message.payload,
         content_type: message.content_type,
         arg_index: input as i32,
     }
@@ -215,7 +215,7 @@ async fn invoke(
 fn output_message(frame: OutputFrame) -> Message {
     Message {
         key: None,
-        payload: frame.payload.into(),
+        payload: frame.payload,
         content_type: frame.content_type,
         headers: frame.headers.into_iter().collect(),
     }

@@ -65,7 +65,7 @@ pub fn frame_with_headers(
 ) -> InputSignal {
     InputSignal {
         frame: Some(input_signal::Frame::Data(InputFrame {
-            payload: payload.to_vec(),
+            payload: payload.to_vec().into(),
             content_type: content_type.into(),
             headers,
             arg_index,
@@ -111,7 +111,7 @@ impl Outcome {
 
 /// A payload as text.
 pub fn text(frame: &OutputFrame) -> String {
-    String::from_utf8(frame.payload.clone()).unwrap()
+    String::from_utf8(frame.payload.to_vec()).unwrap()
 }
 
 /// Sends `signals`, half-closes, and collects everything the function answers.

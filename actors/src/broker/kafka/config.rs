@@ -55,7 +55,7 @@ impl KafkaSettings {
             ("enable.auto.offset.store", "false"),
             ("session.timeout.ms", "6000"),
             ("heartbeat.interval.ms", "1000"),
-            ("fetch.wait.max.ms", "10"),
+            ("fetch.wait.max.ms", "5"),
             ("fetch.queue.backoff.ms", "10"),
             ("queued.max.messages.kbytes", "16384"),
         ]);
