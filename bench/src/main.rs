@@ -64,7 +64,12 @@ fn main() {
         return system.block_on(protocol::serve_bare_echo(port));
     }
     let figures = system.block_on(measure_all(&args));
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let arguments: Vec<_> = std::env::args().skip(1).collect();
+    let command = ["bench/run.sh".to_owned()]
+        .into_iter()
+        .chain(arguments)
+        .collect::<Vec<_>>()
+        .join(" ");
     let report = report::render(&figures, &command);
     std::fs::write(&args.out, &report).expect("the report is written");
     println!("{report}");
