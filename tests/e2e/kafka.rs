@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::kafka_support::*;
-use crate::support::*;
 
 /// The distinct squares read back, and how many records were read.
 fn squares(records: &[KafkaRecord]) -> (BTreeSet<u64>, usize) {
@@ -35,16 +34,9 @@ async fn read_all_squares(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keyed_records_keep_their_order_through_several_partitions() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(
-        &tansu.bootstrap(),
-        3,
-        "square",
-        "{count: 7, duration: 300ms}",
-    );
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
-    let kafka = Plain::new(&tansu.bootstrap());
+    let scene = Scene::new(Tansu::memory(), 3, "square", "{count: 7, duration: 300ms}");
+    let _runtime = scene.run();
+    let kafka = scene.plain();
     for n in 1..=60i64 {
         let key = format!("k{}", n % 4);
         let headers = [("content-type", "application/json"), ("ce_trace", "t")];
@@ -86,16 +78,9 @@ async fn keyed_records_keep_their_order_through_several_partitions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_in_the_middle_of_a_stream_then_a_restart_loses_nothing() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(
-        &tansu.bootstrap(),
-        1,
-        "square",
-        "{count: 10, duration: 200ms}",
-    );
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let kafka = Plain::new(&tansu.bootstrap());
-    let mut runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let scene = Scene::new(Tansu::memory(), 1, "square", "{count: 10, duration: 200ms}");
+    let kafka = scene.plain();
+    let mut runtime = scene.run();
     kafka.produce_numbers("default_numbers", 1..=300).await;
     let before = kafka
         .read("default_squares", 30, Duration::from_secs(30))
@@ -103,7 +88,7 @@ async fn kill_9_in_the_middle_of_a_stream_then_a_restart_loses_nothing() {
     assert!(before.len() >= 30, "the processor was working when killed");
     runtime.kill();
 
-    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let _runtime = scene.run();
     let records = read_all_squares(&kafka, 1..=300, Duration::from_secs(40)).await;
     let total = records.len();
     // Only the windows that had not finished (10 records each) may repeat.
@@ -113,21 +98,19 @@ async fn kill_9_in_the_middle_of_a_stream_then_a_restart_loses_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
-    let mut tansu = Tansu::sqlite(data.path());
-    let yaml = squarer_on_kafka(
-        &tansu.bootstrap(),
+    let mut scene = Scene::new(
+        Tansu::sqlite(data.path()),
         1,
         "square",
         "{count: 5, duration: 200ms}",
     );
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let kafka = Plain::new(&tansu.bootstrap());
-    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let kafka = scene.plain();
+    let runtime = scene.run();
     kafka.produce_numbers("default_numbers", 1..=50).await;
     read_all_squares(&kafka, 1..=50, Duration::from_secs(30)).await;
 
-    tansu.restart();
-    let kafka = Plain::new(&tansu.bootstrap());
+    scene.tansu.restart();
+    let kafka = scene.plain();
     kafka.produce_numbers("default_numbers", 51..=100).await;
     read_all_squares(&kafka, 1..=100, Duration::from_secs(60)).await;
     drop(runtime);
@@ -135,19 +118,12 @@ async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_share_the_partitions_and_lose_nothing_across_rebalances() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(
-        &tansu.bootstrap(),
-        2,
-        "square",
-        "{count: 5, duration: 200ms}",
-    );
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let kafka = Plain::new(&tansu.bootstrap());
-    let mut first = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let scene = Scene::new(Tansu::memory(), 2, "square", "{count: 5, duration: 200ms}");
+    let kafka = scene.plain();
+    let mut first = scene.run();
     kafka.produce_numbers("default_numbers", 1..=100).await;
 
-    let second = Runtime::start_with(&[manifests.path()], &FAST_GROUPS); // joins: rebalance
+    let second = scene.run(); // joins: rebalance
     kafka.produce_numbers("default_numbers", 101..=200).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(first.terminate(Duration::from_secs(20)), 0); // leaves: rebalance
@@ -186,11 +162,9 @@ fn python_client(args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_python_kafka_client_writes_inputs_and_reads_outputs() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 2}");
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
-    let bootstrap = tansu.bootstrap();
+    let scene = Scene::new(Tansu::memory(), 1, "square", "{count: 2}");
+    let _runtime = scene.run();
+    let bootstrap = scene.tansu.bootstrap();
     python_client(&["produce", &bootstrap, "default_numbers", "3", "4"]);
 
     let printed = tokio::task::spawn_blocking(move || {
@@ -217,10 +191,8 @@ async fn a_plain_python_kafka_client_writes_inputs_and_reads_outputs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gateway_api_positions_live_in_kafka_and_survive_a_gateway_restart() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 1}");
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let mut runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let scene = Scene::new(Tansu::memory(), 1, "square", "{count: 1}");
+    let mut runtime = scene.run();
     let gateway = runtime.client().await;
     gateway
         .publish_to(
@@ -241,7 +213,7 @@ async fn gateway_api_positions_live_in_kafka_and_survive_a_gateway_restart() {
     );
     runtime.kill();
 
-    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let runtime = scene.run();
     let gateway = runtime.client().await;
     assert_eq!(
         gateway
@@ -251,7 +223,7 @@ async fn gateway_api_positions_live_in_kafka_and_survive_a_gateway_restart() {
         Some(&0)
     );
     // What the gateway published is an ordinary Kafka record.
-    let kafka = Plain::new(&tansu.bootstrap());
+    let kafka = scene.plain();
     let records = kafka
         .read("default_numbers", 1, Duration::from_secs(20))
         .await;
@@ -268,11 +240,9 @@ async fn gateway_api_positions_live_in_kafka_and_survive_a_gateway_restart() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_record_of_an_incompatible_content_type_goes_to_the_dead_letter_topic() {
-    let tansu = Tansu::memory();
-    let yaml = squarer_on_kafka(&tansu.bootstrap(), 1, "square", "{count: 1}");
-    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-    let runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
-    let kafka = Plain::new(&tansu.bootstrap());
+    let scene = Scene::new(Tansu::memory(), 1, "square", "{count: 1}");
+    let runtime = scene.run();
+    let kafka = scene.plain();
     kafka
         .produce(
             "default_numbers",

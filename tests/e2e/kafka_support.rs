@@ -237,6 +237,31 @@ impl Plain {
     }
 }
 
+/// A tansu broker and the YAML of [`squarer_on_kafka`] on it.
+pub struct Scene {
+    pub tansu: Tansu,
+    manifests: crate::support::Manifests,
+}
+
+impl Scene {
+    /// `tansu`, and streams of `partitions` partitions processed by `function` in `window`.
+    pub fn new(tansu: Tansu, partitions: u32, function: &str, window: &str) -> Scene {
+        let yaml = squarer_on_kafka(&tansu.bootstrap(), partitions, function, window);
+        let manifests = crate::support::Manifests::new(&[("all.yaml", &yaml)]);
+        Scene { tansu, manifests }
+    }
+
+    /// Starts `riff local run` on the scene's YAML (quick group joins) and waits until it runs.
+    pub fn run(&self) -> crate::support::Runtime {
+        crate::support::Runtime::start_with(&[self.manifests.path()], &FAST_GROUPS)
+    }
+
+    /// A plain Kafka client of the scene's broker.
+    pub fn plain(&self) -> Plain {
+        Plain::new(&self.tansu.bootstrap())
+    }
+}
+
 /// A KafkaGateway `franz` on `bootstrap`, streams `numbers` and `squares` of `partitions`
 /// partitions, and a processor `squarer` running `function` on them from the earliest record.
 pub fn squarer_on_kafka(bootstrap: &str, partitions: u32, function: &str, window: &str) -> String {
