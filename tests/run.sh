@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine. Installs what the tests need when it is absent:
 # the riff node function invoker (npm), tansu 0.6.0, a Kafka-compatible broker with its memory
-# and SQLite storage engines (crates.io, about 12 minutes once), and the confluent-kafka Python
-# client (PyPI). Then builds every binary the end-to-end tests start, and tests.
+# and SQLite storage engines (crates.io, about 12 minutes once), the confluent-kafka Python
+# client (PyPI), and kubernetes-validate (PyPI), which checks deploy/ against the Kubernetes
+# schemas offline. Then builds every binary the end-to-end tests start, and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ fi
 
 if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check confluent-kafka
+fi
+
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate
 fi
 
 cargo build --workspace --bins

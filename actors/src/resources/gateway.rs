@@ -45,6 +45,10 @@ use super::Admission;
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "has(self.template) || (has(self.ports) && size(self.ports) > 0)",
+    "message": "spec must set template or ports",
+}]))]
 pub struct GatewaySpec {
     /// The pod of the gateway Deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]

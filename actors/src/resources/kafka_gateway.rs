@@ -4,6 +4,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::crds::Required;
 use super::field_error::{FieldError, FieldErrors};
 use super::gateway::ConcreteGatewayStatus;
 use super::metadata::validate_metadata;
@@ -44,9 +45,11 @@ use super::Admission;
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = Required(&["bootstrapServers"]))]
 pub struct KafkaGatewaySpec {
     /// Comma-separated `host:port` list of the Kafka brokers to bootstrap from.
     #[serde(default)]
+    #[schemars(length(min = 1), pattern(r"\S"))]
     pub bootstrap_servers: String,
 }
 

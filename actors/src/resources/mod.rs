@@ -2,6 +2,7 @@
 //! validation (riff's admission webhooks), and loading them from YAML manifests.
 
 mod condition;
+pub mod crds;
 mod field_error;
 mod gateway;
 mod inmemory_gateway;

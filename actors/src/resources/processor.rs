@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::condition::CommonStatus;
+use super::crds::Required;
 use super::field_error::{FieldError, FieldErrors};
 use super::metadata::validate_metadata;
 use super::window::{ResolvedWindow, Window};
@@ -46,18 +47,53 @@ pub const FUNCTION_CONTAINER: &str = "function";
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(
+    transform = Required(&["inputs"]),
+    extend("x-kubernetes-validations" = [{
+        "rule": "has(self.build) != (has(self.template) && has(self.template.spec) \
+            && size(self.template.spec.containers) > 0 \
+            && has(self.template.spec.containers[0].image) \
+            && self.template.spec.containers[0].image != '')",
+        "message": "exactly one of build and template.spec.containers[0].image must be set",
+    }])
+)]
 pub struct ProcessorSpec {
     /// Where the function image comes from, instead of `template.spec.containers[0].image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build: Option<Build>,
-    /// The streams read, at least one.
+    /// The streams read, at least one. (At most 100, which bounds the cost of the CEL rule.)
     #[serde(default)]
+    #[schemars(
+        length(min = 1, max = 100),
+        extend("x-kubernetes-validations" = [{
+            "rule": UNIQUE_ALIASES,
+            "message": "aliases (defaulting to the stream name) must be unique among inputs",
+        }])
+    )]
     pub inputs: Vec<InputStreamBinding>,
-    /// The streams written.
+    /// The streams written. (At most 100, which bounds the cost of the CEL rule.)
     #[serde(default)]
+    #[schemars(
+        length(max = 100),
+        extend("x-kubernetes-validations" = [{
+            "rule": UNIQUE_ALIASES,
+            "message": "aliases (defaulting to the stream name) must be unique among outputs",
+        }])
+    )]
     pub outputs: Vec<OutputStreamBinding>,
     /// The pod: `serviceAccountName`, `volumes` and container 0 (`function`) only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {
+            "rule": "!has(self.spec) || size(self.spec.containers) <= 1",
+            "message": "only one container, the function, may be set",
+        },
+        {
+            "rule": "!has(self.spec) || size(self.spec.containers) == 0 \
+                || self.spec.containers[0].name == 'function'",
+            "message": "containers[0].name must be function",
+        },
+    ]))]
     pub template: Option<PodTemplateSpec>,
     /// Our extension: when a window closes; riff's 60 s when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +103,11 @@ pub struct ProcessorSpec {
 /// Where a processor's function image comes from; exactly one reference is set.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "(has(self.containerRef) && self.containerRef != '') \
+        != (has(self.functionRef) && self.functionRef != '')",
+    "message": "exactly one of containerRef and functionRef must be set",
+}]))]
 pub struct Build {
     /// Name of a riff `Container` resource.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -79,29 +120,42 @@ pub struct Build {
 /// One input of a processor.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = Required(&["stream"]))]
 pub struct InputStreamBinding {
     /// The Stream's name.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 253))]
     pub stream: String,
     /// The function's name for the input; defaults to the stream name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 253))]
     pub alias: String,
     /// `earliest` or `latest` (the default): where a new consumer group starts.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(extend("enum" = ["", "earliest", "latest"]))]
     pub start_offset: String,
 }
 
 /// One output of a processor.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = Required(&["stream"]))]
 pub struct OutputStreamBinding {
     /// The Stream's name.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 253))]
     pub stream: String,
     /// The function's name for the output; defaults to the stream name.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = 253))]
     pub alias: String,
 }
+
+/// The CEL rule of `inputs` and `outputs`: every binding's alias, defaulting to its stream name, is
+/// used once. Quadratic, hence the bounds on the lists and names.
+const UNIQUE_ALIASES: &str = "self.all(x, self.exists_one(y, \
+    (has(y.alias) && y.alias != '' ? y.alias : y.stream) \
+    == (has(x.alias) && x.alias != '' ? x.alias : x.stream)))";
 
 /// Where an input starts reading when its consumer group has no committed position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::condition::CommonStatus;
+use super::crds::{NonEmpty, Required};
 use super::field_error::{FieldError, FieldErrors};
 use super::metadata::validate_metadata;
 use super::Admission;
@@ -49,9 +50,11 @@ pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = Required(&["gateway"]))]
 pub struct StreamSpec {
     /// The gateway (by the name of its `Gateway`, which a concrete gateway names after itself).
     #[serde(default)]
+    #[schemars(transform = NonEmpty("name"))]
     pub gateway: LocalObjectReference,
     /// The content type of every message; defaults to `application/octet-stream`.
     #[serde(default)]

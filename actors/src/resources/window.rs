@@ -16,6 +16,13 @@ pub const DEFAULT_WINDOW_DURATION: Duration = Duration::from_secs(60);
 pub struct Window {
     /// Wall-clock length of a window, Go-style: `500ms`, `10s`, `1m30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        pattern(r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"),
+        extend("x-kubernetes-validations" = [{
+            "rule": "duration(self) > duration('0s')",
+            "message": "must be greater than zero",
+        }])
+    )]
     pub duration: Option<String>,
     /// Number of input messages after which a window closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
