@@ -2,10 +2,14 @@
 //!
 //! - `riff local run -f <file|dir>`: the embedded mode, the YAML a cluster takes run on one
 //!   machine with no cluster and no broker;
-//! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway.
+//! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway;
+//! - `riff gateway` and `riff processor`: the gateway and processor-sidecar processes of a
+//!   cluster, configured as riff's were (env vars, `/var/riff/bindings`).
 
 mod client;
+mod gateway;
 mod logging;
+mod sidecar;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +38,17 @@ enum Command {
     /// Run streaming resources on this machine: no cluster, no broker.
     #[command(subcommand)]
     Local(Local),
+    /// Serve a gateway: the liiklus API and the provisioner API over memory or Kafka.
+    Gateway {
+        /// Where the liiklus gRPC API listens.
+        #[arg(long, default_value = "0.0.0.0:6565")]
+        grpc_address: SocketAddr,
+        /// Where the provisioner HTTP API listens.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        provisioner_address: SocketAddr,
+    },
+    /// Run a processor sidecar configured by riff's env vars and bindings.
+    Processor,
 }
 
 #[derive(Subcommand)]
@@ -130,13 +145,23 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {error:#}");
-            ExitCode::FAILURE
+            match error.downcast_ref::<sidecar::ConfigError>() {
+                Some(config) => ExitCode::from(config.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
 
 async fn execute(command: Command) -> anyhow::Result<()> {
-    let Command::Local(local) = command;
+    let local = match command {
+        Command::Local(local) => local,
+        Command::Gateway {
+            grpc_address,
+            provisioner_address,
+        } => return gateway::run(grpc_address, provisioner_address, shutdown_signal()).await,
+        Command::Processor => return sidecar::run(shutdown_signal()).await,
+    };
     match local {
         Local::Run {
             files,

@@ -7,4 +7,5 @@ mod kafka_support;
 mod node_invoker;
 mod pipeline;
 mod recovery;
+mod sidecar;
 mod support;

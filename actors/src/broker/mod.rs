@@ -1,6 +1,7 @@
 //! Brokers: where stream topics live. One trait, several backends (in-memory; Kafka later).
 
 pub mod kafka;
+pub mod liiklus;
 pub mod memory;
 
 use std::collections::BTreeMap;

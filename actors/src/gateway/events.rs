@@ -10,6 +10,9 @@
 //! A message stored without these headers (a plain `value` publish, or a message published
 //! straight to the broker) reads back as an event whose missing attributes are empty strings.
 
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
 use riff_protocol::liiklus::publish_request::Event;
 use riff_protocol::liiklus::receive_reply::{LiiklusEventRecord, Record as WireRecord, Reply};
 use riff_protocol::liiklus::receive_request::ContentFormat;
@@ -60,20 +63,48 @@ fn from_event(event: LiiklusEvent) -> Result<Message, Status> {
             "extension name {name:?} is not allowed: names starting with \"ce_\" are reserved"
         )));
     }
-    let mut headers: std::collections::BTreeMap<String, String> =
-        event.extensions.into_iter().collect();
-    headers.insert(ID.to_string(), event.id);
-    headers.insert(TYPE.to_string(), event.r#type);
-    headers.insert(SOURCE.to_string(), event.source);
-    if !event.time.is_empty() {
-        headers.insert(TIME.to_string(), event.time);
+    Ok(message_of(event))
+}
+
+/// The message of an event: payload, content type, extensions as headers and the attributes
+/// that are set as `ce_*` headers.
+pub(crate) fn message_of(event: LiiklusEvent) -> Message {
+    let mut headers: BTreeMap<String, String> = event.extensions.into_iter().collect();
+    for (name, value) in [
+        (ID, event.id),
+        (TYPE, event.r#type),
+        (SOURCE, event.source),
+        (TIME, event.time),
+    ] {
+        if !value.is_empty() {
+            headers.insert(name.to_string(), value);
+        }
     }
-    Ok(Message {
+    Message {
         key: None,
         payload: event.data,
         content_type: event.data_content_type,
         headers,
-    })
+    }
+}
+
+/// The event of a message: its `ce_*` attribute headers become the attributes, its other
+/// headers the extensions.
+pub(crate) fn event_of(
+    content_type: String,
+    payload: Bytes,
+    mut headers: BTreeMap<String, String>,
+) -> LiiklusEvent {
+    let mut attribute = |name| headers.remove(name).unwrap_or_default();
+    LiiklusEvent {
+        id: attribute(ID),
+        r#type: attribute(TYPE),
+        source: attribute(SOURCE),
+        time: attribute(TIME),
+        data_content_type: content_type,
+        data: payload,
+        extensions: headers.into_iter().collect(),
+    }
 }
 
 /// The `Receive` reply for `record` in `format`; `replay` tells whether it was acked already.
@@ -86,7 +117,7 @@ pub(super) fn reply(record: Record, format: ContentFormat, replay: bool) -> Rece
         key,
         payload,
         content_type,
-        mut headers,
+        headers,
     } = record.message;
     let key = key.unwrap_or_default();
     let reply = match format {
@@ -97,25 +128,13 @@ pub(super) fn reply(record: Record, format: ContentFormat, replay: bool) -> Rece
             timestamp,
             replay,
         }),
-        ContentFormat::LiiklusEvent => {
-            let mut attribute = |name| headers.remove(name).unwrap_or_default();
-            let event = LiiklusEvent {
-                id: attribute(ID),
-                r#type: attribute(TYPE),
-                source: attribute(SOURCE),
-                time: attribute(TIME),
-                data_content_type: content_type,
-                data: payload,
-                extensions: headers.into_iter().collect(),
-            };
-            Reply::LiiklusEventRecord(LiiklusEventRecord {
-                offset: record.offset,
-                key,
-                event: Some(event),
-                timestamp,
-                replay,
-            })
-        }
+        ContentFormat::LiiklusEvent => Reply::LiiklusEventRecord(LiiklusEventRecord {
+            offset: record.offset,
+            key,
+            event: Some(event_of(content_type, payload, headers)),
+            timestamp,
+            replay,
+        }),
     };
     ReceiveReply { reply: Some(reply) }
 }

@@ -1,7 +1,7 @@
 //! Gateway APIs over a broker: the liiklus-compatible gRPC API ([`LiiklusGateway`]) and the
 //! provisioner HTTP API ([`provisioner`]). Both work over any [`Broker`].
 
-mod events;
+pub(crate) mod events;
 pub mod liiklus;
 pub mod provisioner;
 mod sessions;

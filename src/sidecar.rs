@@ -1,0 +1,247 @@
+//! `riff processor`: the processor sidecar, configured as riff's was, so riff-era processor
+//! Deployments run unchanged: env `FUNCTION`, `GROUP`, `INPUT_NAMES`, `OUTPUT_NAMES`,
+//! `INPUT_START_OFFSETS`, `CNB_BINDINGS`, and the stream bindings under `$CNB_BINDINGS`
+//! (`input_000/secret/{gateway,topic}`, `output_000/secret/{gateway,topic}`,
+//! `output_000/metadata/contentType`). Streams are reached through their gateways' liiklus API.
+//!
+//! Deviations from riff, documented: `OUTPUT_NAMES` may be empty (a processor with no outputs,
+//! riff's projectriff/system#192); an input's `metadata/contentType`, when present, is its
+//! stream's type (records of another type go to the dead-letter topic); our window extension is
+//! read from `WINDOW_DURATION` (e.g. `10s`) and `WINDOW_COUNT`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use riff_actors::broker::liiklus::LiiklusBroker;
+use riff_actors::broker::{Broker, OffsetReset};
+use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::resources::Window;
+
+/// The variables riff's processor required (`OUTPUT_NAMES` may be empty here).
+const REQUIRED: [&str; 6] = [
+    "FUNCTION",
+    "GROUP",
+    "INPUT_NAMES",
+    "OUTPUT_NAMES",
+    "INPUT_START_OFFSETS",
+    "CNB_BINDINGS",
+];
+
+/// Why the sidecar cannot start, with riff's exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Exit code 1: variables missing or blank.
+    #[error("missing required environment variables (all of {}): {}", REQUIRED.join(", "), .0.join(", "))]
+    Missing(Vec<&'static str>),
+    /// Exit code 2: `INPUT_START_OFFSETS` does not match `INPUT_NAMES`.
+    #[error("INPUT_START_OFFSETS has {offsets} entries but INPUT_NAMES has {names}")]
+    Mismatch { names: usize, offsets: usize },
+}
+
+impl ConfigError {
+    /// The process exit code riff used for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ConfigError::Missing(_) => 1,
+            ConfigError::Mismatch { .. } => 2,
+        }
+    }
+}
+
+/// The sidecar's environment, checked.
+struct Settings {
+    function: String,
+    group: String,
+    inputs: Vec<(String, OffsetReset)>,
+    outputs: Vec<String>,
+    bindings: PathBuf,
+}
+
+fn settings(env: &HashMap<String, String>) -> Result<Settings, ConfigError> {
+    let value = |name: &str| {
+        env.get(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let missing: Vec<_> = REQUIRED
+        .into_iter()
+        .filter(|name| {
+            *name == "OUTPUT_NAMES" && !env.contains_key(*name)
+                || *name != "OUTPUT_NAMES" && value(name).is_empty()
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::Missing(missing));
+    }
+    let list = |name: &str| -> Vec<String> {
+        value(name)
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (names, offsets) = (list("INPUT_NAMES"), list("INPUT_START_OFFSETS"));
+    if names.len() != offsets.len() {
+        return Err(ConfigError::Mismatch {
+            names: names.len(),
+            offsets: offsets.len(),
+        });
+    }
+    let reset = |offset: &str| match offset {
+        "earliest" => OffsetReset::Earliest,
+        _ => OffsetReset::Latest, // riff: anything but earliest means latest
+    };
+    Ok(Settings {
+        function: value("FUNCTION"),
+        group: value("GROUP"),
+        inputs: names
+            .into_iter()
+            .zip(offsets.iter().map(|o| reset(o)))
+            .collect(),
+        outputs: list("OUTPUT_NAMES"),
+        bindings: PathBuf::from(value("CNB_BINDINGS")),
+    })
+}
+
+/// A file of a binding, as written (riff read them raw).
+fn binding_file(dir: &Path, name: &str) -> anyhow::Result<String> {
+    let path = dir.join(name);
+    std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read binding {}", path.display()))
+}
+
+/// Runs the sidecar until SIGTERM/SIGINT (`shutdown`).
+pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let settings = settings(&env)?;
+    let window = Window {
+        duration: env.get("WINDOW_DURATION").cloned(),
+        count: env
+            .get("WINDOW_COUNT")
+            .map(|c| c.parse())
+            .transpose()
+            .context("WINDOW_COUNT must be a count")?,
+    }
+    .resolve()
+    .map_err(|errors| anyhow::anyhow!("WINDOW_DURATION/WINDOW_COUNT: {errors}"))?;
+
+    let mut gateways: HashMap<String, Arc<dyn Broker>> = HashMap::new();
+    let mut gateway = |address: &str| -> anyhow::Result<Arc<dyn Broker>> {
+        if let Some(broker) = gateways.get(address) {
+            return Ok(broker.clone());
+        }
+        let broker: Arc<dyn Broker> = Arc::new(LiiklusBroker::connect(address)?);
+        gateways.insert(address.to_owned(), broker.clone());
+        Ok(broker)
+    };
+    let mut inputs = Vec::new();
+    for (index, (name, reset)) in settings.inputs.iter().enumerate() {
+        let dir = settings.bindings.join(format!("input_{index:03}"));
+        let content_type =
+            binding_file(&dir, "metadata/contentType").unwrap_or_else(|_| "*/*".into());
+        inputs.push(InputBinding {
+            name: name.clone(),
+            broker: gateway(binding_file(&dir, "secret/gateway")?.trim())?,
+            topic: binding_file(&dir, "secret/topic")?.trim().to_owned(),
+            reset: *reset,
+            content_type,
+        });
+    }
+    let mut outputs = Vec::new();
+    for (index, name) in settings.outputs.iter().enumerate() {
+        let dir = settings.bindings.join(format!("output_{index:03}"));
+        outputs.push(OutputBinding {
+            name: name.clone(),
+            broker: gateway(binding_file(&dir, "secret/gateway")?.trim())?,
+            topic: binding_file(&dir, "secret/topic")?.trim().to_owned(),
+            content_type: binding_file(&dir, "metadata/contentType")?,
+        });
+    }
+    wait_for_function(&settings.function).await?;
+    let config = PipelineConfig {
+        resource: format!("processor {}", settings.group),
+        group: settings.group,
+        inputs,
+        outputs,
+        function: format!("http://{}", settings.function),
+        window,
+        capacity: 100_000,
+    };
+    let processor = processor::start(config)?;
+    shutdown.await;
+    if !processor::drain(&processor, Duration::from_secs(10)).await {
+        tracing::warn!("some windows did not complete before the shutdown timeout");
+    }
+    processor.do_send(processor::messages::Stop);
+    Ok(())
+}
+
+/// Waits for the function's port like riff: up to 20 tries, `i × 100 ms` apart.
+async fn wait_for_function(address: &str) -> anyhow::Result<()> {
+    for attempt in 1..=20u64 {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(attempt * 100)).await;
+    }
+    bail!("the function at {address} is not reachable (FUNCTION)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const FULL: [(&str, &str); 6] = [
+        ("FUNCTION", "localhost:8081"),
+        ("GROUP", "p"),
+        ("INPUT_NAMES", "a,b"),
+        ("OUTPUT_NAMES", ""),
+        ("INPUT_START_OFFSETS", "earliest,latest"),
+        ("CNB_BINDINGS", "/var/riff/bindings"),
+    ];
+
+    #[test]
+    fn missing_variables_are_listed_with_exit_code_1() {
+        let error = settings(&env(&[("FUNCTION", "x"), ("GROUP", " ")]))
+            .err()
+            .unwrap();
+        assert_eq!(error.exit_code(), 1);
+        assert!(
+            error
+                .to_string()
+                .ends_with("GROUP, INPUT_NAMES, OUTPUT_NAMES, INPUT_START_OFFSETS, CNB_BINDINGS"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_count_mismatch_exits_with_code_2() {
+        let mut vars = env(&FULL);
+        vars.insert("INPUT_START_OFFSETS".into(), "earliest".into());
+        let error = settings(&vars).err().unwrap();
+        assert_eq!(error.exit_code(), 2);
+        assert_eq!(
+            error.to_string(),
+            "INPUT_START_OFFSETS has 1 entries but INPUT_NAMES has 2"
+        );
+    }
+
+    #[test]
+    fn empty_output_names_mean_a_processor_without_outputs() {
+        let settings = settings(&env(&FULL)).unwrap();
+        assert!(settings.outputs.is_empty());
+        assert_eq!(settings.inputs[0], ("a".to_owned(), OffsetReset::Earliest));
+        assert_eq!(settings.inputs[1], ("b".to_owned(), OffsetReset::Latest));
+    }
+}

@@ -1,0 +1,172 @@
+//! The cluster processes, run as riff-era Deployments run them: `riff gateway` and the
+//! `riff processor` sidecar configured by riff's env vars and `/var/riff/bindings` layout.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        _ = self.0.kill();
+        _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `PUT /default/<stream>` on the provisioner with our JSON body extension; the answer's body.
+fn provision(port: u16, stream: &str, content_type: &str) -> serde_json::Value {
+    let body = format!("{{\"contentType\":\"{content_type}\"}}");
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "PUT /default/{stream} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap().trim()).unwrap()
+}
+
+/// Writes binding `kind_000` (input or output) as riff's controller mounts it.
+fn bind(root: &Path, binding: &str, provisioned: &serde_json::Value, content_type: &str) {
+    let dir = root.join(binding);
+    std::fs::create_dir_all(dir.join("secret")).unwrap();
+    std::fs::create_dir_all(dir.join("metadata")).unwrap();
+    std::fs::write(
+        dir.join("secret/gateway"),
+        provisioned["gateway"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("secret/topic"),
+        provisioned["topic"].as_str().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(dir.join("metadata/contentType"), content_type).unwrap();
+}
+
+/// `riff processor` with `env` only (no inherited riff variables).
+fn sidecar(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(riff());
+    command
+        .arg("processor")
+        .env_clear()
+        .envs(env.iter().copied());
+    command.env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_processes() {
+    let (grpc, http) = (free_port(), free_port());
+    let gateway_address = format!("127.0.0.1:{grpc}");
+    let _gateway = Process(
+        Command::new(riff())
+            .args(["gateway", "--grpc-address", &gateway_address])
+            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
+            .env("GATEWAY", &gateway_address)
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(http);
+    let bindings = tempfile::tempdir().unwrap();
+    bind(
+        bindings.path(),
+        "input_000",
+        &provision(http, "numbers", "application/json"),
+        "application/json",
+    );
+    bind(
+        bindings.path(),
+        "output_000",
+        &provision(http, "squares", "application/json"),
+        "application/json",
+    );
+
+    let function_port = free_port();
+    let _function = Process(
+        Command::new(sibling_binary("square"))
+            .env("GRPC_PORT", function_port.to_string())
+            .spawn()
+            .unwrap(),
+    );
+    let function = format!("127.0.0.1:{function_port}");
+    let root = bindings.path().display().to_string();
+    let _processor = Process(
+        sidecar(&[
+            ("FUNCTION", &function),
+            ("GROUP", "squarer"),
+            ("INPUT_NAMES", "numbers"),
+            ("OUTPUT_NAMES", "squares"),
+            ("INPUT_START_OFFSETS", "earliest"),
+            ("CNB_BINDINGS", &root),
+            ("WINDOW_COUNT", "1"),
+        ])
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap(),
+    );
+
+    let gateway = Gateway::connect(&gateway_address).await;
+    gateway.publish_numbers("numbers", [2, 3]).await;
+    let squares = gateway.read("squares", 2, Duration::from_secs(20)).await;
+    assert_eq!(numbers(&squares), [4.0, 9.0]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while gateway.committed("numbers", "squarer").await.get(&0) != Some(&1) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sidecar acks what it processed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn exit(output: &Output) -> (i32, String) {
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_sidecar_lists_missing_variables_and_exits_1() {
+    let (code, stderr) = exit(&sidecar(&[("FUNCTION", "localhost:8081")]).output().unwrap());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("GROUP, INPUT_NAMES, OUTPUT_NAMES, INPUT_START_OFFSETS, CNB_BINDINGS"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_sidecar_exits_2_when_offsets_and_names_differ_in_count() {
+    let env = [
+        ("FUNCTION", "localhost:8081"),
+        ("GROUP", "p"),
+        ("INPUT_NAMES", "a,b"),
+        ("OUTPUT_NAMES", ""),
+        ("INPUT_START_OFFSETS", "earliest"),
+        ("CNB_BINDINGS", "/nonexistent"),
+    ];
+    let (code, stderr) = exit(&sidecar(&env).output().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("INPUT_START_OFFSETS has 1 entries but INPUT_NAMES has 2"),
+        "{stderr}"
+    );
+}
