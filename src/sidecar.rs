@@ -2,7 +2,9 @@
 //! Deployments run unchanged: env `FUNCTION`, `GROUP`, `INPUT_NAMES`, `OUTPUT_NAMES`,
 //! `INPUT_START_OFFSETS`, `CNB_BINDINGS`, and the stream bindings under `$CNB_BINDINGS`
 //! (`input_000/secret/{gateway,topic}`, `output_000/secret/{gateway,topic}`,
-//! `output_000/metadata/contentType`). Streams are reached through their gateways' liiklus API.
+//! `output_000/metadata/contentType`). Streams are reached through their gateways' liiklus API,
+//! or straight on Kafka when the binding's secret also holds `bootstrapServers` (our extension:
+//! a Kafka-backed stream needs no gateway hop).
 //!
 //! Deviations from riff, documented: `OUTPUT_NAMES` may be empty (a processor with no outputs,
 //! riff's projectriff/system#192); an input's `metadata/contentType`, when present, is its
@@ -15,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig};
@@ -129,13 +132,22 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
     .resolve()
     .map_err(|errors| anyhow::anyhow!("WINDOW_DURATION/WINDOW_COUNT: {errors}"))?;
 
-    let mut gateways: HashMap<String, Arc<dyn Broker>> = HashMap::new();
-    let mut gateway = |address: &str| -> anyhow::Result<Arc<dyn Broker>> {
-        if let Some(broker) = gateways.get(address) {
+    // One client per distinct gateway or Kafka cluster, shared by its bindings.
+    let mut brokers: HashMap<String, Arc<dyn Broker>> = HashMap::new();
+    let mut broker_of = |dir: &Path| -> anyhow::Result<Arc<dyn Broker>> {
+        let kafka = binding_file(dir, "secret/bootstrapServers").ok();
+        let address = match &kafka {
+            Some(servers) => servers.trim().to_owned(),
+            None => binding_file(dir, "secret/gateway")?.trim().to_owned(),
+        };
+        if let Some(broker) = brokers.get(&address) {
             return Ok(broker.clone());
         }
-        let broker: Arc<dyn Broker> = Arc::new(LiiklusBroker::connect(address)?);
-        gateways.insert(address.to_owned(), broker.clone());
+        let broker: Arc<dyn Broker> = match kafka {
+            Some(_) => Arc::new(KafkaBroker::connect(KafkaSettings::new(&address))?),
+            None => Arc::new(LiiklusBroker::connect(&address)?),
+        };
+        brokers.insert(address, broker.clone());
         Ok(broker)
     };
     let mut inputs = Vec::new();
@@ -145,7 +157,7 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
             binding_file(&dir, "metadata/contentType").unwrap_or_else(|_| "*/*".into());
         inputs.push(InputBinding {
             name: name.clone(),
-            broker: gateway(binding_file(&dir, "secret/gateway")?.trim())?,
+            broker: broker_of(&dir)?,
             topic: binding_file(&dir, "secret/topic")?.trim().to_owned(),
             reset: *reset,
             content_type,
@@ -156,7 +168,7 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         let dir = settings.bindings.join(format!("output_{index:03}"));
         outputs.push(OutputBinding {
             name: name.clone(),
-            broker: gateway(binding_file(&dir, "secret/gateway")?.trim())?,
+            broker: broker_of(&dir)?,
             topic: binding_file(&dir, "secret/topic")?.trim().to_owned(),
             content_type: binding_file(&dir, "metadata/contentType")?,
         });

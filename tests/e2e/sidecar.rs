@@ -42,8 +42,15 @@ fn provision(port: u16, stream: &str, content_type: &str) -> serde_json::Value {
     serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap().trim()).unwrap()
 }
 
-/// Writes binding `kind_000` (input or output) as riff's controller mounts it.
-fn bind(root: &Path, binding: &str, provisioned: &serde_json::Value, content_type: &str) {
+/// Writes binding `input_000`/`output_000` as riff's controller mounts it, plus the Kafka
+/// bootstrap servers of a Kafka-backed stream when given.
+fn bind(
+    root: &Path,
+    binding: &str,
+    provisioned: &serde_json::Value,
+    content_type: &str,
+    kafka: Option<&str>,
+) {
     let dir = root.join(binding);
     std::fs::create_dir_all(dir.join("secret")).unwrap();
     std::fs::create_dir_all(dir.join("metadata")).unwrap();
@@ -58,6 +65,9 @@ fn bind(root: &Path, binding: &str, provisioned: &serde_json::Value, content_typ
     )
     .unwrap();
     std::fs::write(dir.join("metadata/contentType"), content_type).unwrap();
+    if let Some(servers) = kafka {
+        std::fs::write(dir.join("secret/bootstrapServers"), servers).unwrap();
+    }
 }
 
 /// `riff processor` with `env` only (no inherited riff variables).
@@ -71,58 +81,76 @@ fn sidecar(env: &[(&str, &str)]) -> Command {
     command
 }
 
+/// A gateway process, a `square` function and a `riff processor` sidecar squaring stream
+/// `numbers` into `squares` (count-1 windows); Kafka-backed bindings when `kafka` is given.
+struct Deployment {
+    gateway: String,
+    _processes: Vec<Process>,
+    _bindings: tempfile::TempDir,
+}
+
+impl Deployment {
+    fn start(kafka: Option<&str>) -> Deployment {
+        let (grpc, http) = (free_port(), free_port());
+        let gateway = format!("127.0.0.1:{grpc}");
+        let mut gateway_process = Command::new(riff());
+        gateway_process
+            .args(["gateway", "--grpc-address", &gateway])
+            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
+            .env("GATEWAY", &gateway);
+        if let Some(servers) = kafka {
+            gateway_process
+                .env("storage_records_type", "KAFKA")
+                .env("kafka_bootstrapServers", servers);
+        }
+        let mut processes = vec![Process(gateway_process.spawn().unwrap())];
+        wait_for_port(http);
+        let bindings = tempfile::tempdir().unwrap();
+        for (binding, stream) in [("input_000", "numbers"), ("output_000", "squares")] {
+            let provisioned = provision(http, stream, "application/json");
+            bind(
+                bindings.path(),
+                binding,
+                &provisioned,
+                "application/json",
+                kafka,
+            );
+        }
+        let function_port = free_port();
+        processes.push(Process(
+            Command::new(sibling_binary("square"))
+                .env("GRPC_PORT", function_port.to_string())
+                .spawn()
+                .unwrap(),
+        ));
+        let function = format!("127.0.0.1:{function_port}");
+        let root = bindings.path().display().to_string();
+        processes.push(Process(
+            sidecar(&[
+                ("FUNCTION", &function),
+                ("GROUP", "squarer"),
+                ("INPUT_NAMES", "numbers"),
+                ("OUTPUT_NAMES", "squares"),
+                ("INPUT_START_OFFSETS", "earliest"),
+                ("CNB_BINDINGS", &root),
+                ("WINDOW_COUNT", "1"),
+            ])
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+        ));
+        Deployment {
+            gateway,
+            _processes: processes,
+            _bindings: bindings,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_processes() {
-    let (grpc, http) = (free_port(), free_port());
-    let gateway_address = format!("127.0.0.1:{grpc}");
-    let _gateway = Process(
-        Command::new(riff())
-            .args(["gateway", "--grpc-address", &gateway_address])
-            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
-            .env("GATEWAY", &gateway_address)
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(http);
-    let bindings = tempfile::tempdir().unwrap();
-    bind(
-        bindings.path(),
-        "input_000",
-        &provision(http, "numbers", "application/json"),
-        "application/json",
-    );
-    bind(
-        bindings.path(),
-        "output_000",
-        &provision(http, "squares", "application/json"),
-        "application/json",
-    );
-
-    let function_port = free_port();
-    let _function = Process(
-        Command::new(sibling_binary("square"))
-            .env("GRPC_PORT", function_port.to_string())
-            .spawn()
-            .unwrap(),
-    );
-    let function = format!("127.0.0.1:{function_port}");
-    let root = bindings.path().display().to_string();
-    let _processor = Process(
-        sidecar(&[
-            ("FUNCTION", &function),
-            ("GROUP", "squarer"),
-            ("INPUT_NAMES", "numbers"),
-            ("OUTPUT_NAMES", "squares"),
-            ("INPUT_START_OFFSETS", "earliest"),
-            ("CNB_BINDINGS", &root),
-            ("WINDOW_COUNT", "1"),
-        ])
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap(),
-    );
-
-    let gateway = Gateway::connect(&gateway_address).await;
+    let deployment = Deployment::start(None);
+    let gateway = Gateway::connect(&deployment.gateway).await;
     gateway.publish_numbers("numbers", [2, 3]).await;
     let squares = gateway.read("squares", 2, Duration::from_secs(20)).await;
     assert_eq!(numbers(&squares), [4.0, 9.0]);
@@ -134,6 +162,19 @@ async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_process
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sidecar_reads_and_writes_kafka_backed_streams_straight_on_kafka() {
+    let tansu = crate::kafka_support::Tansu::memory();
+    let _deployment = Deployment::start(Some(&tansu.bootstrap()));
+    let kafka = crate::kafka_support::Plain::new(&tansu.bootstrap());
+    kafka.produce_numbers("default_numbers", [2, 3]).await;
+    let squares = kafka
+        .read("default_squares", 2, Duration::from_secs(30))
+        .await;
+    let values: Vec<_> = squares.iter().map(|record| record.value.as_str()).collect();
+    assert_eq!(values, ["4", "9"]);
 }
 
 fn exit(output: &Output) -> (i32, String) {
