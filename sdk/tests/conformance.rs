@@ -53,12 +53,7 @@ async fn b50_first_frame_not_a_start_frame_fails_the_call_and_the_server_keeps_s
         .await
         .assert_failed(Code::Unknown, "Invoker: Protocol Violation:");
 
-    let next = call(
-        address,
-        vec![start(&["application/json"], &[], &[]), json(0, "2")],
-    )
-    .await;
-    assert_eq!(next.assert_ok().payloads(), ["4"]);
+    assert_still_serving(address, "2", "4").await;
 }
 
 #[tokio::test]
@@ -332,12 +327,7 @@ async fn a_function_error_fails_the_call_with_unknown_and_the_server_keeps_servi
     );
     assert_eq!(outcome.payloads(), ["4"]);
 
-    let next = call(
-        address,
-        vec![start(&["application/json"], &[], &[]), json(0, "5")],
-    )
-    .await;
-    assert_eq!(next.assert_ok().payloads(), ["25"]);
+    assert_still_serving(address, "5", "25").await;
 }
 
 #[tokio::test]

@@ -187,3 +187,13 @@ pub fn square() -> RequestReply<impl Fn(Payload) -> Result<Payload, String> + Se
         other => Err(format!("not JSON: {other:?}")),
     })
 }
+
+/// The server still answers a good call after a failed one: `n` in, `expected` out.
+pub async fn assert_still_serving(address: SocketAddr, n: &str, expected: &str) {
+    let next = call(
+        address,
+        vec![start(&["application/json"], &[], &[]), json(0, n)],
+    )
+    .await;
+    assert_eq!(next.assert_ok().payloads(), [expected]);
+}
