@@ -154,14 +154,7 @@ async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_process
     gateway.publish_numbers("numbers", [2, 3]).await;
     let squares = gateway.read("squares", 2, Duration::from_secs(20)).await;
     assert_eq!(numbers(&squares), [4.0, 9.0]);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while gateway.committed("numbers", "squarer").await.get(&0) != Some(&1) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the sidecar acks what it processed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    gateway.wait_committed("numbers", "squarer", 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -353,6 +353,18 @@ impl Gateway {
         self.committed_on(&format!("default/{stream}"), group).await
     }
 
+    /// Waits until `group` committed `offset` of partition 0 of `stream`.
+    pub async fn wait_committed(&self, stream: &str, group: &str, offset: u64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.committed(stream, group).await.get(&0) != Some(&offset) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{group} did not commit offset {offset} of {stream}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Acks `offset` of `partition` of `topic` for `group`.
     pub async fn ack(&self, topic: &str, group: &str, partition: u32, offset: u64) {
         let request = riff_protocol::liiklus::AckRequest {
