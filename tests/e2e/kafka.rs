@@ -268,3 +268,22 @@ async fn a_record_of_an_incompatible_content_type_goes_to_the_dead_letter_topic(
     let logged = runtime.wait_for_log("dead-letter", Duration::from_secs(1));
     assert!(logged.contains("text/plain"), "{logged}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clean_shutdown_then_a_restart_repeats_nothing() {
+    let scene = Scene::new(Tansu::memory(), 1, "square", "{count: 1}");
+    let kafka = scene.plain();
+    let mut runtime = scene.run();
+    kafka.produce_numbers("default_numbers", 1..=20).await;
+    read_all_squares(&kafka, 1..=20, Duration::from_secs(30)).await;
+    assert_eq!(runtime.terminate(Duration::from_secs(20)), 0);
+
+    let _runtime = scene.run();
+    kafka.produce_numbers("default_numbers", 21..=25).await;
+    let records = read_all_squares(&kafka, 1..=25, Duration::from_secs(30)).await;
+    assert_eq!(
+        records.len(),
+        25,
+        "every window was committed before the shutdown"
+    );
+}

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::sync::Semaphore;
+use tokio::sync::{oneshot, Semaphore};
 
-use super::messages::{Commit, Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
+use super::messages::{Commit, Flush, Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
 use super::window::WindowActor;
 use super::InputBinding;
 use super::ProcessorActor;
@@ -27,6 +27,8 @@ pub struct InputActor {
     /// Positions to commit next (highest processed offset per partition).
     pending: BTreeMap<u32, u64>,
     committing: bool,
+    /// Waiting for every commit sent so far to be applied.
+    flushed: Vec<oneshot::Sender<()>>,
     reading: Option<SpawnHandle>,
 }
 
@@ -50,6 +52,7 @@ impl InputActor {
             committer: None,
             pending: BTreeMap::new(),
             committing: false,
+            flushed: Vec::new(),
             reading: None,
         }
     }
@@ -199,6 +202,9 @@ impl InputActor {
     /// Commits the pending positions unless a commit is in flight (then the next flush will):
     /// commits never hold up reading, and those that pile up during one are sent as one.
     fn flush(&mut self, ctx: &mut Context<Self>) {
+        if !self.committing && self.pending.is_empty() {
+            self.flushed.drain(..).for_each(|done| _ = done.send(()));
+        }
         let Some(committer) = self.committer.clone() else {
             return;
         };
@@ -220,6 +226,15 @@ impl InputActor {
                 actor.flush(ctx);
             }),
         );
+    }
+}
+
+impl Handler<Flush> for InputActor {
+    type Result = ();
+
+    fn handle(&mut self, Flush(done): Flush, ctx: &mut Context<Self>) {
+        self.flushed.push(done);
+        self.flush(ctx);
     }
 }
 

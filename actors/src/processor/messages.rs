@@ -90,6 +90,11 @@ pub struct Subscribed;
 #[rtype(result = "()")]
 pub struct WhenSubscribed(pub oneshot::Sender<()>);
 
+/// Resolves once every commit sent so far was applied (or failed).
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+pub struct Flush(pub oneshot::Sender<()>);
+
 /// Stop reading new input; commits are still applied.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]

@@ -30,7 +30,7 @@ use crate::resources::ResolvedWindow;
 use crate::supervision::{self, Backoff};
 use input::InputActor;
 use invoker::InvokerActor;
-use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
+use messages::{Drain, Flush, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
 use window::WindowActor;
 
 /// How long a pipeline must have run for its restart backoff to start over.
@@ -284,11 +284,21 @@ impl Handler<Drain> for ProcessorActor {
     fn handle(&mut self, Drain(done): Drain, _: &mut Context<Self>) {
         match &self.pipeline {
             Some(pipeline) => {
-                pipeline
-                    .inputs
-                    .iter()
-                    .for_each(|input| input.do_send(PauseReading));
-                pipeline.window.do_send(Drain(done));
+                let inputs = pipeline.inputs.clone();
+                inputs.iter().for_each(|input| input.do_send(PauseReading));
+                let (windows_done, windows_drained) = oneshot::channel();
+                pipeline.window.do_send(Drain(windows_done));
+                // Completed windows are committed before the drain is reported.
+                actix::spawn(async move {
+                    _ = windows_drained.await;
+                    for input in inputs {
+                        let (flushed, commits_applied) = oneshot::channel();
+                        if input.send(Flush(flushed)).await.is_ok() {
+                            _ = commits_applied.await;
+                        }
+                    }
+                    _ = done.send(());
+                });
             }
             None => _ = done.send(()),
         }
