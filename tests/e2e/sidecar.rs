@@ -85,6 +85,9 @@ fn sidecar(env: &[(&str, &str)]) -> Command {
 /// `numbers` into `squares` (count-1 windows); Kafka-backed bindings when `kafka` is given.
 struct Deployment {
     gateway: String,
+    gateway_process: Process,
+    gateway_command: Command,
+    provisioner_port: u16,
     _processes: Vec<Process>,
     _bindings: tempfile::TempDir,
 }
@@ -93,17 +96,18 @@ impl Deployment {
     fn start(kafka: Option<&str>) -> Deployment {
         let (grpc, http) = (free_port(), free_port());
         let gateway = format!("127.0.0.1:{grpc}");
-        let mut gateway_process = Command::new(riff());
-        gateway_process
+        let mut gateway_command = Command::new(riff());
+        gateway_command
             .args(["gateway", "--grpc-address", &gateway])
             .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
             .env("GATEWAY", &gateway);
         if let Some(servers) = kafka {
-            gateway_process
+            gateway_command
                 .env("storage_records_type", "KAFKA")
                 .env("kafka_bootstrapServers", servers);
         }
-        let mut processes = vec![Process(gateway_process.spawn().unwrap())];
+        let gateway_process = Process(gateway_command.spawn().unwrap());
+        let mut processes = Vec::new();
         wait_for_port(http);
         let bindings = tempfile::tempdir().unwrap();
         for (binding, stream) in [("input_000", "numbers"), ("output_000", "squares")] {
@@ -141,8 +145,24 @@ impl Deployment {
         ));
         Deployment {
             gateway,
+            gateway_process,
+            gateway_command,
+            provisioner_port: http,
             _processes: processes,
             _bindings: bindings,
+        }
+    }
+
+    /// Kills the gateway process and starts it again (an in-memory gateway comes back empty:
+    /// its streams are provisioned again, as the controller would).
+    fn restart_gateway(&mut self) {
+        let old = &mut self.gateway_process.0;
+        old.kill().unwrap();
+        old.wait().unwrap();
+        self.gateway_process = Process(self.gateway_command.spawn().unwrap());
+        wait_for_port(self.provisioner_port);
+        for stream in ["numbers", "squares"] {
+            provision(self.provisioner_port, stream, "application/json");
         }
     }
 }
@@ -155,6 +175,27 @@ async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_process
     let squares = gateway.read("squares", 2, Duration::from_secs(20)).await;
     assert_eq!(numbers(&squares), [4.0, 9.0]);
     gateway.wait_committed("numbers", "squarer", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sidecar_rides_out_a_gateway_restart() {
+    let mut deployment = Deployment::start(None);
+    let gateway = Gateway::connect(&deployment.gateway).await;
+    gateway.publish_numbers("numbers", [2]).await;
+    assert_eq!(
+        numbers(&gateway.read("squares", 1, Duration::from_secs(20)).await),
+        [4.0]
+    );
+
+    deployment.restart_gateway();
+    let gateway = Gateway::connect(&deployment.gateway).await;
+    gateway.publish_numbers("numbers", [3]).await;
+    // The sidecar's subscription ended with the old gateway: its pipeline is rebuilt with
+    // backoff and reads the new gateway's stream from the earliest record.
+    assert_eq!(
+        numbers(&gateway.read("squares", 1, Duration::from_secs(30)).await),
+        [9.0]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
