@@ -1,0 +1,4 @@
+//! riff streaming on Kubernetes: the reconcilers' building blocks.
+
+pub mod children;
+pub mod conditions;
