@@ -4,12 +4,16 @@
 //!   machine with no cluster and no broker;
 //! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway;
 //! - `riff gateway` and `riff processor`: the gateway and processor-sidecar processes of a
-//!   cluster, configured as riff's were (env vars, `/var/riff/bindings`).
+//!   cluster, configured as riff's were (env vars, `/var/riff/bindings`);
+//! - `riff system controller`: the in-cluster controller;
+//! - `riff streaming ...`: riff's streaming CLI, against the cluster of the current kubeconfig.
 
 mod client;
+mod controller;
 mod gateway;
 mod logging;
 mod sidecar;
+mod streaming;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,7 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use client::PayloadEncoding;
 use logging::LogFormat;
@@ -49,6 +53,18 @@ enum Command {
     },
     /// Run a processor sidecar configured by riff's env vars and bindings.
     Processor,
+    /// Run the cluster-side parts of riff streaming.
+    #[command(subcommand)]
+    System(System),
+    /// Manage gateways, streams and processors in the cluster of the current kubeconfig.
+    #[command(subcommand)]
+    Streaming(streaming::Streaming),
+}
+
+#[derive(Subcommand)]
+enum System {
+    /// Reconcile gateways, streams and processors in a Kubernetes cluster.
+    Controller(controller::ControllerArgs),
 }
 
 #[derive(Subcommand)]
@@ -161,6 +177,10 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             provisioner_address,
         } => return gateway::run(grpc_address, provisioner_address, shutdown_signal()).await,
         Command::Processor => return sidecar::run(shutdown_signal()).await,
+        Command::Streaming(command) => return streaming::run(command, Cli::command).await,
+        Command::System(System::Controller(args)) => {
+            return controller::run(args, shutdown_signal()).await
+        }
     };
     match local {
         Local::Run {

@@ -77,6 +77,17 @@ pub fn failed(
     );
 }
 
+/// Logs the outcome of one reconcile pass of `resource`: its Ready summary and the Ready
+/// condition's message (`detail`). A pass that changed the status is logged at INFO, one that
+/// found everything as it was at DEBUG (passes are triggered by every watched change).
+pub fn reconciled(resource: &str, ready: &str, detail: &str, status_changed: bool) {
+    if status_changed {
+        tracing::info!(resource, ready, detail, "reconciled");
+    } else {
+        tracing::debug!(resource, ready, detail, "reconciled, unchanged");
+    }
+}
+
 /// Logs that `actor` of `resource` is restarting after `attempt` failures.
 pub fn restarting(resource: &str, actor: &str, reason: &dyn Display, attempt: u32) {
     tracing::info!(resource, actor, reason = %reason, attempt, "restarting");

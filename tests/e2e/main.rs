@@ -2,10 +2,12 @@
 //! riff node invoker. One test binary for all the slow suites.
 
 mod bad_input;
+mod controller;
 mod kafka;
 mod kafka_support;
 mod node_invoker;
 mod pipeline;
 mod recovery;
 mod sidecar;
+mod streaming_cli;
 mod support;

@@ -9,7 +9,7 @@ use super::function_process::FunctionCommand;
 use super::Key;
 use crate::broker::OffsetReset;
 use crate::resources::manifest::Loaded;
-use crate::resources::{Processor, ResolvedWindow, Resource, StartOffset, Stream};
+use crate::resources::{Processor, ProcessorSpec, ResolvedWindow, Resource, StartOffset, Stream};
 
 /// A gateway to serve.
 pub struct GatewayPlan {
@@ -120,13 +120,55 @@ fn resolve(program: &str, dir: &Path) -> String {
 /// `PATH`, then the folder of the running `riff` binary.
 fn search_path() -> String {
     let path = std::env::var("PATH").unwrap_or_default();
-    let own = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf));
-    match own {
+    match riff_folder() {
         Some(own) => format!("{path}:{}", own.display()),
         None => path,
     }
+}
+
+/// The folder of the running `riff` binary, where the sample functions are built.
+fn riff_folder() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+}
+
+/// The program run for a function container without `command`: named like `build.functionRef`
+/// or `build.containerRef`, else like the image (its last path segment, tag and digest stripped:
+/// `ghcr.io/riff-streaming/square:latest` → `square`). Returns the field it comes from and the
+/// name.
+fn implied_program(spec: &ProcessorSpec, container: &Container) -> Option<(&'static str, String)> {
+    if let Some(build) = &spec.build {
+        return Some(if build.function_ref.is_empty() {
+            ("spec.build.containerRef", build.container_ref.clone())
+        } else {
+            ("spec.build.functionRef", build.function_ref.clone())
+        });
+    }
+    let image = container
+        .image
+        .as_deref()
+        .filter(|image| !image.is_empty())?;
+    let image = image.split('@').next().unwrap_or(image);
+    let segment = image.rsplit('/').next().unwrap_or(image);
+    let name = segment.split(':').next().unwrap_or(segment);
+    Some(("spec.template.spec.containers[0].image", name.to_owned()))
+}
+
+/// `name` as an executable file on `PATH`, in `dir` (the YAML's folder) or in the folder of
+/// `riff`, in that order.
+fn find_program(name: &str, dir: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([dir.to_path_buf()])
+        .chain(riff_folder())
+        .map(|folder| folder.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+        .and_then(|program| std::path::absolute(program).ok())
 }
 
 impl Plan {
@@ -186,17 +228,21 @@ fn stream_plan(key: Key, stream: &Stream) -> StreamPlan {
 
 fn processor_plan(key: Key, processor: &Processor, dir: PathBuf) -> Result<ProcessorPlan, String> {
     let spec = &processor.spec;
-    let container = spec.function_container().cloned().unwrap_or_default();
+    let mut container = spec.function_container().cloned().unwrap_or_default();
     let path = "spec.template.spec.containers[0]";
-    if spec.build.is_some() {
-        return Err(
-            "spec.build: Forbidden: building functions needs a cluster; embedded mode runs spec.template.spec.containers[0].command".into(),
-        );
-    }
     if container.command.as_ref().is_none_or(Vec::is_empty) {
-        return Err(format!(
-            "{path}.command: Required value: embedded mode runs the function container's command as a process"
-        ));
+        let Some((field, name)) = implied_program(spec, &container) else {
+            return Err(format!(
+                "{path}.command: Required value: embedded mode runs the function container's command as a process"
+            ));
+        };
+        let Some(program) = find_program(&name, &dir) else {
+            return Err(format!(
+                "{field}: Not found: {name:?}: without {path}.command, embedded mode runs the program named after {field}, and there is none on PATH, in {} or beside riff",
+                dir.display()
+            ));
+        };
+        container.command = Some(vec![program.to_string_lossy().into_owned()]);
     }
     if let Some(index) = container
         .env
@@ -239,4 +285,114 @@ fn processor_plan(key: Key, processor: &Processor, dir: PathBuf) -> Result<Proce
         dir,
         key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn processor(spec: &str) -> Processor {
+        let yaml = format!("metadata: {{name: p}}\nspec:\n  inputs: [{{stream: in}}]\n{spec}");
+        serde_yaml::from_str(&yaml).unwrap()
+    }
+
+    fn key() -> Key {
+        ("default".into(), "p".into())
+    }
+
+    /// A folder holding an executable `name`.
+    fn folder_with_program(name: &str) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join(name);
+        std::fs::write(&program, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_program_is_named_after_the_image_or_the_build_ref() {
+        let implied = |spec: &str| {
+            let p = processor(spec);
+            let container = p.spec.function_container().cloned().unwrap_or_default();
+            implied_program(&p.spec, &container)
+        };
+        let image = |image: &str| {
+            implied(&format!(
+                "  template: {{spec: {{containers: [{{image: '{image}'}}]}}}}\n"
+            ))
+            .unwrap()
+            .1
+        };
+        assert_eq!(
+            image("ghcr.io/riff-streaming/time-averager:latest"),
+            "time-averager"
+        );
+        assert_eq!(image("localhost:5000/fn/square"), "square");
+        assert_eq!(image("square@sha256:0123"), "square");
+        assert_eq!(image("registry:5000/square:1.0@sha256:0123"), "square");
+        assert_eq!(
+            implied("  build: {functionRef: time-averager}\n"),
+            Some(("spec.build.functionRef", "time-averager".to_owned()))
+        );
+        assert_eq!(
+            implied("  build: {containerRef: zip-sum}\n"),
+            Some(("spec.build.containerRef", "zip-sum".to_owned()))
+        );
+        assert_eq!(implied(""), None);
+    }
+
+    #[test]
+    fn without_a_command_the_named_program_is_found_beside_the_yaml() {
+        let dir = folder_with_program("square");
+        let p =
+            processor("  template: {spec: {containers: [{image: 'ghcr.io/x/square:latest'}]}}\n");
+        let plan =
+            processor_plan(key(), &p, dir.path().to_path_buf()).unwrap_or_else(|e| panic!("{e}"));
+        let command = plan.command(8081);
+        assert_eq!(command.program, dir.path().join("square").to_string_lossy());
+        assert!(command.args.is_empty());
+
+        let dir = folder_with_program("time-averager");
+        let p = processor("  build: {functionRef: time-averager}\n");
+        let plan = processor_plan(key(), &p, dir.path().to_path_buf()).unwrap();
+        assert_eq!(
+            plan.command(8081).program,
+            dir.path().join("time-averager").to_string_lossy()
+        );
+    }
+
+    #[test]
+    fn a_missing_program_names_the_field_and_the_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = processor("  build: {functionRef: no-such-function-xyz}\n");
+        let error = processor_plan(key(), &p, dir.path().to_path_buf())
+            .err()
+            .unwrap();
+        assert!(
+            error.starts_with(
+                r#"spec.build.functionRef: Not found: "no-such-function-xyz": without spec.template.spec.containers[0].command"#
+            ),
+            "{error}"
+        );
+        let p = processor("  template: {spec: {containers: [{image: 'example/nope-xyz:1'}]}}\n");
+        let error = processor_plan(key(), &p, dir.path().to_path_buf())
+            .err()
+            .unwrap();
+        assert!(
+            error.starts_with(r#"spec.template.spec.containers[0].image: Not found: "nope-xyz""#),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_command_is_run_as_written() {
+        let p = processor(
+            "  build: {functionRef: f}\n  template: {spec: {containers: [{command: [node, server.js]}]}}\n",
+        );
+        let plan = processor_plan(key(), &p, PathBuf::from("/srv")).unwrap();
+        let command = plan.command(8081);
+        assert_eq!(command.program, "node");
+        assert_eq!(command.args, ["server.js"]);
+    }
 }

@@ -84,6 +84,16 @@ impl Window {
     }
 }
 
+/// Parses a Go `time.ParseDuration` string such as `500ms`, `10s` or `1m30s`; the error says what
+/// is accepted (negative durations are refused).
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Some(Ok(duration)) => Ok(duration),
+        Some(Err(())) => Err("must not be negative".to_owned()),
+        None => Err("must be a duration such as 500ms, 10s or 1m30s".to_owned()),
+    }
+}
+
 /// Parses a Go `time.ParseDuration` string. `None` when malformed; `Some(Err(()))` when negative;
 /// otherwise the duration.
 fn parse_duration(text: &str) -> Option<Result<Duration, ()>> {
@@ -192,6 +202,20 @@ mod tests {
         ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn public_parser_explains_what_is_accepted() {
+        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(
+            parse_go_duration("-1s"),
+            Err("must not be negative".to_owned())
+        );
+        assert_eq!(
+            parse_go_duration("soon"),
+            Err("must be a duration such as 500ms, 10s or 1m30s".to_owned())
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, EnvVar, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
+    ConfigMap, Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Service, ServicePort,
+    ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -57,35 +58,29 @@ impl GatewayType {
     }
 }
 
-/// The images of a gateway pod, from its [`GatewayType::image_config_map`].
+/// The image of a gateway pod, from its [`GatewayType::image_config_map`]: the `riff` image, run
+/// as `riff gateway` (the liiklus-compatible API and the provisioner API in one process).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GatewayImages {
-    /// The liiklus-compatible gateway (`gatewayImage`).
+    /// The `riff` image (`gatewayImage`).
     pub gateway: String,
-    /// The provisioner (`provisionerImage`).
-    pub provisioner: String,
 }
 
 impl GatewayImages {
-    /// Keys `gatewayImage` and `provisionerImage`; `None` when either is missing or empty.
+    /// Key `gatewayImage`; `None` when it is missing or empty.
     pub fn from_config_map(config_map: &ConfigMap) -> Option<Self> {
-        let data = config_map.data.as_ref()?;
-        let image = |key: &str| data.get(key).filter(|v| !v.is_empty()).cloned();
-        Some(GatewayImages {
-            gateway: image("gatewayImage")?,
-            provisioner: image("provisionerImage")?,
+        let image = config_map.data.as_ref()?.get("gatewayImage")?;
+        (!image.is_empty()).then(|| GatewayImages {
+            gateway: image.clone(),
         })
     }
 }
 
-/// The Gateway of KafkaGateway `parent`: its liiklus stores records in Kafka.
+/// The Gateway of KafkaGateway `parent`: its gateway stores records in Kafka.
 pub fn kafka_gateway(parent: &KafkaGateway, images: &GatewayImages) -> Gateway {
-    let servers = &parent.spec.bootstrap_servers;
     let gateway_env = vec![
-        env("kafka_bootstrapServers", servers),
-        env("storage_positions_type", "MEMORY"),
         env("storage_records_type", "KAFKA"),
-        env("server_port", "8000"),
+        env("kafka_bootstrapServers", &parent.spec.bootstrap_servers),
     ];
     concrete_gateway(
         &parent.metadata,
@@ -93,36 +88,31 @@ pub fn kafka_gateway(parent: &KafkaGateway, images: &GatewayImages) -> Gateway {
         GatewayType::Kafka,
         images,
         gateway_env,
-        vec![env("BROKER", servers)],
     )
 }
 
-/// The Gateway of InMemoryGateway `parent`: its liiklus stores records in memory.
+/// The Gateway of InMemoryGateway `parent`: its gateway stores records in memory.
 pub fn inmemory_gateway(parent: &InMemoryGateway, images: &GatewayImages) -> Gateway {
-    let gateway_env = vec![
-        env("storage_positions_type", "MEMORY"),
-        env("storage_records_type", "MEMORY"),
-        env("server_port", "8000"),
-    ];
     concrete_gateway(
         &parent.metadata,
         parent.status.as_ref(),
         GatewayType::InMemory,
         images,
-        gateway_env,
-        Vec::new(),
+        vec![env("storage_records_type", "MEMORY")],
     )
 }
 
 /// A Gateway named like the parent, with ports always and a pod template only once the parent's
-/// `status.address` is known (the provisioner needs the gateway's host).
+/// `status.address` is known (the provisioner answers with the gateway's host, `GATEWAY`).
+///
+/// riff's pod ran liiklus and a separate provisioner container; `riff gateway` serves both APIs,
+/// so the pod has one container, `gateway`, exposing both ports.
 fn concrete_gateway(
     parent: &ObjectMeta,
     status: Option<&ConcreteGatewayStatus>,
     type_: GatewayType,
     images: &GatewayImages,
-    gateway_env: Vec<EnvVar>,
-    provisioner_env: Vec<EnvVar>,
+    mut gateway_env: Vec<EnvVar>,
 ) -> Gateway {
     let parent_name = name(parent);
     let labels = labels(
@@ -136,21 +126,17 @@ fn concrete_gateway(
         .and_then(|s| s.address.as_ref())
         .and_then(|a| a.url.as_deref());
     let template = address.map(|url| {
-        let mut provisioner = vec![env(
+        gateway_env.push(env(
             "GATEWAY",
             format!("{}:{GATEWAY_PORT}", address_host(url)),
-        )];
-        provisioner.extend(provisioner_env);
+        ));
         PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(labels.clone()),
                 ..ObjectMeta::default()
             }),
             spec: Some(PodSpec {
-                containers: vec![
-                    container("gateway", &images.gateway, gateway_env),
-                    container("provisioner", &images.provisioner, provisioner),
-                ],
+                containers: vec![gateway_container(&images.gateway, gateway_env)],
                 ..PodSpec::default()
             }),
         }
@@ -176,11 +162,22 @@ fn concrete_gateway(
     gateway
 }
 
-fn container(name: &str, image: &str, env: Vec<EnvVar>) -> Container {
+/// The `gateway` container: `riff gateway` with both APIs on their ports.
+fn gateway_container(image: &str, env: Vec<EnvVar>) -> Container {
+    let port = |name: &str, port: i32| ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: port,
+        ..ContainerPort::default()
+    };
     Container {
-        name: name.to_owned(),
+        name: "gateway".to_owned(),
         image: Some(image.to_owned()),
+        args: Some(vec!["gateway".to_owned()]),
         env: Some(env),
+        ports: Some(vec![
+            port("gateway", GATEWAY_PORT),
+            port("provisioner", PROVISIONER_TARGET_PORT),
+        ]),
         ..Container::default()
     }
 }
@@ -277,7 +274,6 @@ mod tests {
     fn images() -> GatewayImages {
         GatewayImages {
             gateway: "riff:gw".into(),
-            provisioner: "riff:prov".into(),
         }
     }
 
@@ -349,9 +345,9 @@ mod tests {
         );
     }
 
-    // Behaviour 15, Kafka.
+    // Behaviour 15, Kafka (one `riff gateway` container serves both APIs).
     #[test]
-    fn kafka_gateway_template_runs_liiklus_on_kafka_and_the_provisioner() {
+    fn kafka_gateway_template_runs_riff_gateway_on_kafka() {
         let gateway = kafka_gateway(&kafka(Some(ADDRESS)), &images());
         let template = gateway.spec.template.as_ref().unwrap();
         assert_eq!(
@@ -359,29 +355,24 @@ mod tests {
             gateway.metadata.labels
         );
         let pod = template.spec.as_ref().unwrap();
-        let containers: Vec<_> = pod
-            .containers
+        assert_eq!(pod.containers.len(), 1);
+        let container = &pod.containers[0];
+        assert_eq!(container.name, "gateway");
+        assert_eq!(container.image.as_deref(), Some("riff:gw"));
+        assert_eq!(container.args, Some(vec!["gateway".to_owned()]));
+        let ports: Vec<_> = container
+            .ports
             .iter()
-            .map(|c| (c.name.as_str(), c.image.as_deref().unwrap()))
+            .flatten()
+            .map(|p| (p.name.as_deref().unwrap(), p.container_port))
             .collect();
-        assert_eq!(
-            containers,
-            [("gateway", "riff:gw"), ("provisioner", "riff:prov")]
-        );
+        assert_eq!(ports, [("gateway", 6565), ("provisioner", 8080)]);
         assert_eq!(
             env_of(&gateway, 0),
             pairs(&[
-                ("kafka_bootstrapServers", "kafka.kafka:9092"),
-                ("storage_positions_type", "MEMORY"),
                 ("storage_records_type", "KAFKA"),
-                ("server_port", "8000"),
-            ])
-        );
-        assert_eq!(
-            env_of(&gateway, 1),
-            pairs(&[
+                ("kafka_bootstrapServers", "kafka.kafka:9092"),
                 ("GATEWAY", "k-gateway-x7k2p.dev.svc.cluster.local:6565"),
-                ("BROKER", "kafka.kafka:9092"),
             ])
         );
     }
@@ -412,14 +403,9 @@ mod tests {
         assert_eq!(
             env_of(&gateway, 0),
             pairs(&[
-                ("storage_positions_type", "MEMORY"),
                 ("storage_records_type", "MEMORY"),
-                ("server_port", "8000"),
+                ("GATEWAY", "m-gateway-abcde.default.svc.cluster.local:6565"),
             ])
-        );
-        assert_eq!(
-            env_of(&gateway, 1),
-            pairs(&[("GATEWAY", "m-gateway-abcde.default.svc.cluster.local:6565")])
         );
     }
 
@@ -437,7 +423,7 @@ mod tests {
         let mut config_map = ConfigMap {
             data: Some(BTreeMap::from([
                 ("gatewayImage".into(), "riff:gw".into()),
-                ("provisionerImage".into(), "riff:prov".into()),
+                ("provisionerImage".into(), "ignored".into()),
             ])),
             ..ConfigMap::default()
         };
@@ -446,7 +432,7 @@ mod tests {
             .data
             .as_mut()
             .unwrap()
-            .insert("provisionerImage".into(), String::new());
+            .insert("gatewayImage".into(), String::new());
         assert_eq!(GatewayImages::from_config_map(&config_map), None);
     }
 
@@ -531,7 +517,6 @@ mod tests {
         assert_eq!(pod_labels, labels);
         let containers = spec.template.spec.unwrap().containers;
         assert_eq!(containers[0].name, "gateway");
-        assert_eq!(containers[1].name, "provisioner");
 
         let scaled = gateway_deployment(&gateway, Some(3)).unwrap();
         assert_eq!(scaled.spec.unwrap().replicas, Some(3));

@@ -83,7 +83,6 @@ mod tests {
     fn every_child_survives_yaml_as_its_kubernetes_type() {
         let images = gateway::GatewayImages {
             gateway: "riff:gw".into(),
-            provisioner: "riff:prov".into(),
         };
         let mut kafka = KafkaGateway::new(
             "k",

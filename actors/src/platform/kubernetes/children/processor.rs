@@ -94,6 +94,7 @@ pub fn processor_deployment(
     pod.containers.push(Container {
         name: "processor".to_owned(),
         image: Some(processor_image.to_owned()),
+        args: Some(vec!["processor".to_owned()]),
         env: Some(sidecar_env(&processor)),
         volume_mounts: Some(
             bindings
@@ -404,6 +405,7 @@ mod tests {
                                 {
                                     "name": "processor",
                                     "image": "riff:proc",
+                                    "args": ["processor"],
                                     "env": [
                                         {"name": "CNB_BINDINGS", "value": "/var/riff/bindings"},
                                         {"name": "INPUT_START_OFFSETS", "value": "earliest,latest"},

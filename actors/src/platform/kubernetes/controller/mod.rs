@@ -1,0 +1,93 @@
+//! The controller: once this replica leads, kube-rs watchers feed one supervised actor per
+//! resource, each reconciling its resource's children and status (spec section 2).
+
+mod actor;
+mod leader;
+mod probes;
+mod registry;
+mod watch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+pub use leader::LEASE_NAME;
+pub use registry::Kind;
+
+use super::context::Context;
+use leader::LeaderElection;
+use probes::Readiness;
+use registry::Registry;
+
+/// How the controller runs.
+pub struct ControllerOptions {
+    /// Where the probes are served (`None`: not served).
+    pub probes_address: Option<SocketAddr>,
+    /// Whether to hold the Lease [`LEASE_NAME`] in the system namespace before reconciling.
+    pub leader_election: bool,
+    /// This replica's identity in the Lease (the pod name).
+    pub identity: String,
+    /// How long a Lease renewal holds.
+    pub lease_duration: Duration,
+}
+
+/// The watchers and actors of a leading replica; dropping it stops them all.
+struct Running {
+    watchers: Vec<tokio::task::JoinHandle<()>>,
+    registry: Registry,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for watcher in &self.watchers {
+            watcher.abort();
+        }
+        self.registry.forget_all();
+    }
+}
+
+/// Runs the controller until `shutdown` completes (`Ok`) or this replica loses its Lease (an
+/// error: the process should exit so that it restarts as a candidate).
+pub async fn run(
+    context: Context,
+    options: ControllerOptions,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let ready = Readiness::default();
+    let probes = options
+        .probes_address
+        .map(|address| actix::spawn(probes::serve(address, ready.clone())));
+    let election = options.leader_election.then(|| {
+        LeaderElection::new(
+            context.client.clone(),
+            &context.system_namespace,
+            &options.identity,
+            options.lease_duration,
+        )
+    });
+    let lead = async {
+        if let Some(election) = &election {
+            election.acquire(&ready).await;
+        }
+        let registry = Registry::new(context.clone());
+        let _running = Running {
+            watchers: watch::spawn_all(&context.client, &registry, &context.system_namespace),
+            registry,
+        };
+        ready.store(true, Ordering::Relaxed);
+        tracing::info!(system_namespace = %context.system_namespace, "controller running");
+        match &election {
+            Some(election) => election.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    let result = tokio::select! {
+        () = lead => Err(anyhow::anyhow!("lost the leader-election lease {LEASE_NAME}")),
+        () = shutdown => Ok(()),
+    };
+    if let Some(probes) = probes {
+        probes.abort();
+    }
+    result
+}

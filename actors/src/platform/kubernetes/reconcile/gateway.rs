@@ -1,0 +1,102 @@
+//! Gateway (spec 2.3): a Service for its ports, then, once the Service exists and the Gateway
+//! has a pod template, a Deployment whose replica count is left to whoever scales it.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Service, TypedLocalObjectReference};
+use kube::ResourceExt;
+
+use super::Reconciled;
+use crate::platform::kubernetes::children::gateway::{
+    gateway_deployment, gateway_service, service_address,
+};
+use crate::platform::kubernetes::children::GATEWAY_LABEL;
+use crate::platform::kubernetes::conditions::{deployment_ready, ConditionSet, GATEWAY};
+use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::error::Result;
+use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::resources::{Addressable, CommonStatus, Gateway};
+
+impl Reconciled for Gateway {
+    const CONDITIONS: ConditionSet = GATEWAY;
+
+    fn common(&mut self) -> &mut CommonStatus {
+        &mut self.status.get_or_insert_with(Default::default).common
+    }
+
+    async fn steps(context: &Context, gateway: &mut Self) -> Result<()> {
+        let parent = Parent::of(gateway);
+        let name = gateway.name_any();
+        let desired = gateway_service(gateway);
+        let service = owned::generated(context, &parent, (GATEWAY_LABEL, &name), |existing| {
+            desired.map(|service| keep_cluster_ip(existing, service))
+        })
+        .await?;
+        let status = gateway.status.get_or_insert_with(Default::default);
+        match service {
+            Owned::Present(service) => {
+                status.service_ref = Some(reference("Service", &service.name_any()));
+                status.address = Some(Addressable {
+                    url: Some(service_address(&service)),
+                });
+                GATEWAY
+                    .manage(&mut status.common.conditions)
+                    .mark_true("ServiceReady");
+            }
+            _ => {
+                status.service_ref = None;
+                status.address = None;
+            }
+        }
+
+        let snapshot = gateway.clone();
+        let deployment = owned::generated(
+            context,
+            &parent,
+            (GATEWAY_LABEL, &name),
+            |existing: Option<&Deployment>| {
+                let replicas = existing.and_then(|d| d.spec.as_ref()?.replicas);
+                gateway_deployment(&snapshot, replicas)
+            },
+        )
+        .await?;
+        let status = gateway.status.get_or_insert_with(Default::default);
+        match deployment {
+            Owned::Present(deployment) => {
+                status.deployment_ref = Some(reference("Deployment", &deployment.name_any()));
+                let conditions = deployment
+                    .status
+                    .and_then(|s| s.conditions)
+                    .unwrap_or_default();
+                if let Some((ready, reason, message)) = deployment_ready(&conditions) {
+                    GATEWAY.manage(&mut status.common.conditions).mark(
+                        "DeploymentReady",
+                        ready,
+                        &reason,
+                        &message,
+                    );
+                }
+            }
+            _ => status.deployment_ref = None,
+        }
+        Ok(())
+    }
+}
+
+/// The desired Service with the existing one's cluster IPs, which the API server assigned.
+fn keep_cluster_ip(existing: Option<&Service>, mut desired: Service) -> Service {
+    let assigned = existing.and_then(|s| s.spec.as_ref());
+    if let (Some(assigned), Some(spec)) = (assigned, desired.spec.as_mut()) {
+        spec.cluster_ip.clone_from(&assigned.cluster_ip);
+        spec.cluster_ips.clone_from(&assigned.cluster_ips);
+    }
+    desired
+}
+
+/// A typed reference to a core or apps child (no API group, like riff's).
+fn reference(kind: &str, name: &str) -> TypedLocalObjectReference {
+    TypedLocalObjectReference {
+        api_group: None,
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+    }
+}

@@ -1,0 +1,134 @@
+//! The reconcilers of the five kinds (spec section 2): one pass brings a resource's children
+//! to the desired state and reports it in the resource's status.
+//!
+//! Every pass applies riff's defaulting, validates (an invalid resource is reported in its
+//! status and an Event, with the field path, and nothing else is done), runs the kind's steps,
+//! sets `observedGeneration` when they all succeeded, and writes the status if it changed.
+
+mod concrete_gateway;
+mod gateway;
+mod processor;
+mod stream;
+
+use std::future::Future;
+
+use crate::resources::{Admission, CommonStatus, Condition, ConditionStatus};
+
+use super::conditions::{ready_summary, ConditionSet, READY};
+use super::context::Context;
+use super::error::{ReconcileError, Result};
+use super::owned::{Child, Parent};
+use super::status;
+
+/// The reason of the condition reporting an invalid resource.
+pub const INVALID: &str = "Invalid";
+
+/// A kind the controller reconciles.
+pub trait Reconciled: Child + Admission {
+    /// Its living condition set.
+    const CONDITIONS: ConditionSet;
+
+    /// Its conditions and `observedGeneration` (the status is created if absent).
+    fn common(&mut self) -> &mut CommonStatus;
+
+    /// The kind's steps: reconciles children and fills in the status of `object` (defaulted and
+    /// valid, conditions initialized).
+    fn steps(context: &Context, object: &mut Self) -> impl Future<Output = Result<()>>;
+}
+
+/// What a pass left the resource as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The Ready summary: `Ready`, a reason, or `Unknown`.
+    pub ready: String,
+    /// The Ready condition's message.
+    pub message: String,
+    /// Whether the status was written.
+    pub status_written: bool,
+}
+
+/// One reconcile pass of `read` (as read from the API). A failed pass still writes the status
+/// (without `observedGeneration`) and returns the error, to be retried with backoff.
+pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Outcome> {
+    let mut object = read.clone();
+    object.apply_defaults();
+    K::CONDITIONS
+        .manage(&mut object.common().conditions)
+        .initialize();
+    let result = match object.validate() {
+        Ok(()) => K::steps(context, &mut object).await,
+        Err(errors) => {
+            let first = K::CONDITIONS.dependents()[0];
+            let message = errors.to_string();
+            let conditions = &mut object.common().conditions;
+            K::CONDITIONS
+                .manage(conditions)
+                .mark_false(first, INVALID, &message);
+            if ready_of(read) != ready_of(&object) {
+                let parent = Parent::of(read);
+                context
+                    .event(parent.reference(), true, INVALID, message)
+                    .await;
+            }
+            Ok(())
+        }
+    };
+    if result.is_ok() {
+        object.common().observed_generation = read.meta().generation;
+    }
+    let written = status::write(context, read, &object).await;
+    result?;
+    let status_written = written?;
+    let conditions = &object.common().conditions;
+    let ready = conditions.iter().find(|c| c.type_ == READY);
+    Ok(Outcome {
+        ready: ready_summary(conditions),
+        message: ready.map(|c| c.message.clone()).unwrap_or_default(),
+        status_written,
+    })
+}
+
+/// The Ready condition of a resource, if any.
+fn ready_of<K: Reconciled>(object: &K) -> Option<Condition> {
+    object
+        .clone()
+        .common()
+        .conditions
+        .iter()
+        .find(|c| c.type_ == READY)
+        .cloned()
+}
+
+/// A child's Ready condition propagated to the parent's `dependent` (status, reason and
+/// message); nothing when the child has no Ready condition yet.
+fn propagate_ready(
+    set: &ConditionSet,
+    conditions: &mut Vec<Condition>,
+    dependent: &str,
+    child: &[Condition],
+) {
+    if let Some(ready) = child.iter().find(|c| c.type_ == READY) {
+        set.manage(conditions)
+            .mark(dependent, ready.status, &ready.reason, &ready.message);
+    }
+}
+
+/// Whether a resource's Ready condition is True.
+fn is_ready(conditions: &[Condition]) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == ConditionStatus::True)
+}
+
+/// The ConfigMap `name` in the system namespace, or a configuration error naming it.
+async fn system_config_map(
+    context: &Context,
+    name: &str,
+) -> Result<k8s_openapi::api::core::v1::ConfigMap> {
+    let api = kube::Api::namespaced(context.client.clone(), &context.system_namespace);
+    let what = format!("ConfigMap {}/{name}", context.system_namespace);
+    api.get_opt(name)
+        .await
+        .map_err(|e| ReconcileError::api("get", what.clone(), e))?
+        .ok_or_else(|| ReconcileError::Configuration(format!("{what} not found")))
+}

@@ -1,0 +1,291 @@
+//! Processor (spec 2.5): resolve the function's latest image and the bound streams, own a
+//! Deployment of the function plus the processor sidecar, and a KEDA ScaledObject scaling it on
+//! the lag of its inputs.
+//!
+//! Unlike riff, a missing stream or function is reported in the status (and recovered from once
+//! it appears) rather than failing every pass.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Secret, TypedLocalObjectReference};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::{Api, ResourceExt};
+
+use super::{is_ready, system_config_map, Reconciled};
+use crate::platform::kubernetes::children::processor::{
+    processor_deployment, processor_scaled_object, ScaledInput, PROCESSOR_IMAGE_CONFIG_MAP,
+    PROCESSOR_IMAGE_KEY,
+};
+use crate::platform::kubernetes::children::scaled_object::ScaledObject;
+use crate::platform::kubernetes::children::stream::StreamCoordinates;
+use crate::platform::kubernetes::children::PROCESSOR_LABEL;
+use crate::platform::kubernetes::conditions::{deployment_ready, ConditionSet, PROCESSOR};
+use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::error::{ReconcileError, Result};
+use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::resources::{CommonStatus, Processor, Stream};
+
+const STREAMS_READY: &str = "StreamsReady";
+const DEPLOYMENT_READY: &str = "DeploymentReady";
+const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
+
+impl Reconciled for Processor {
+    const CONDITIONS: ConditionSet = PROCESSOR;
+
+    fn common(&mut self) -> &mut CommonStatus {
+        &mut self.status.get_or_insert_with(Default::default).common
+    }
+
+    async fn steps(context: &Context, processor: &mut Self) -> Result<()> {
+        let config_map = system_config_map(context, PROCESSOR_IMAGE_CONFIG_MAP).await?;
+        let sidecar_image = config_map
+            .data
+            .as_ref()
+            .and_then(|d| d.get(PROCESSOR_IMAGE_KEY))
+            .filter(|i| !i.is_empty())
+            .cloned()
+            .ok_or_else(|| {
+                ReconcileError::Configuration(format!(
+                    "ConfigMap {}/{PROCESSOR_IMAGE_CONFIG_MAP} has no {PROCESSOR_IMAGE_KEY}",
+                    context.system_namespace
+                ))
+            })?;
+        latest_image(context, processor).await?;
+        let streams = resolve_streams(context, processor).await?;
+
+        let parent = Parent::of(processor);
+        let name = processor.name_any();
+        let snapshot = processor.clone();
+        let deployment = owned::generated(
+            context,
+            &parent,
+            (PROCESSOR_LABEL, &name),
+            |existing: Option<&Deployment>| {
+                let replicas = existing.and_then(|d| d.spec.as_ref()?.replicas);
+                let streams = streams.as_deref()?;
+                processor_deployment(&snapshot, &sidecar_image, streams, replicas)
+            },
+        )
+        .await?;
+        let status = processor.status.get_or_insert_with(Default::default);
+        let deployment_name = match deployment {
+            Owned::Present(deployment) => {
+                let conditions = deployment
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                if let Some((ready, reason, message)) = deployment_ready(&conditions) {
+                    PROCESSOR.manage(&mut status.common.conditions).mark(
+                        DEPLOYMENT_READY,
+                        ready,
+                        &reason,
+                        &message,
+                    );
+                }
+                let name = deployment.name_any();
+                status.deployment_ref = Some(reference(None, "Deployment", &name));
+                Some(name)
+            }
+            _ => {
+                status.deployment_ref = None;
+                None
+            }
+        };
+
+        let inputs = match (&deployment_name, &streams) {
+            (Some(_), Some(streams)) => scaled_inputs(context, processor, streams).await?,
+            _ => None,
+        };
+        let snapshot = processor.clone();
+        let min_replicas = context.min_replicas;
+        let scaled_object = owned::generated(
+            context,
+            &parent,
+            (PROCESSOR_LABEL, &name),
+            |_: Option<&ScaledObject>| {
+                processor_scaled_object(
+                    &snapshot,
+                    deployment_name.as_deref()?,
+                    inputs.as_deref()?,
+                    Some(min_replicas),
+                )
+            },
+        )
+        .await?;
+        let status = processor.status.get_or_insert_with(Default::default);
+        match scaled_object {
+            Owned::Present(scaled_object) => {
+                let name = scaled_object.name_any();
+                status.scaled_object_ref = Some(reference(Some("keda.sh"), "ScaledObject", &name));
+                PROCESSOR
+                    .manage(&mut status.common.conditions)
+                    .mark_true(SCALED_OBJECT_READY);
+            }
+            _ => status.scaled_object_ref = None,
+        }
+        Ok(())
+    }
+}
+
+/// Sets `status.latestImage`: the template's image, or the referenced Function's or Container's
+/// latest image. A missing reference, or one not built yet, is reported on `DeploymentReady`.
+async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()> {
+    let build = processor.spec.build.clone();
+    let status = processor.status.get_or_insert_with(Default::default);
+    let Some(build) = build else {
+        let image = processor
+            .spec
+            .template
+            .as_ref()
+            .and_then(|t| t.spec.as_ref())
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.clone());
+        status.latest_image = image;
+        return Ok(());
+    };
+    let (kind, name) = match build.function_ref.as_str() {
+        "" => ("Container", build.container_ref),
+        function => ("Function", function.to_owned()),
+    };
+    let namespace = processor.namespace().unwrap_or_default();
+    let gvk = GroupVersionKind::gvk("build.projectriff.io", "v1alpha1", kind);
+    let resource = ApiResource::from_gvk(&gvk);
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(context.client.clone(), &namespace, &resource);
+    let found = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| ReconcileError::api("get", format!("{kind} {namespace}/{name}"), e))?;
+    let image = found.as_ref().and_then(|f| {
+        f.data["status"]["latestImage"]
+            .as_str()
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+    });
+    let status = processor.status.get_or_insert_with(Default::default);
+    match (found, image) {
+        (_, Some(image)) => status.latest_image = Some(image),
+        (None, None) => PROCESSOR.manage(&mut status.common.conditions).mark_false(
+            DEPLOYMENT_READY,
+            &format!("{kind}NotFound"),
+            &format!("{kind} {name:?} not found"),
+        ),
+        (Some(_), None) => PROCESSOR
+            .manage(&mut status.common.conditions)
+            .mark_unknown(
+                DEPLOYMENT_READY,
+                "LatestImageMissing",
+                &format!("{kind} {name:?} has no latest image yet"),
+            ),
+    }
+    Ok(())
+}
+
+/// The input then output streams, with `StreamsReady` set; `None` (with the reason in
+/// `StreamsReady`) when one does not exist.
+async fn resolve_streams(
+    context: &Context,
+    processor: &mut Processor,
+) -> Result<Option<Vec<Stream>>> {
+    let namespace = processor.namespace().unwrap_or_default();
+    let api: Api<Stream> = Api::namespaced(context.client.clone(), &namespace);
+    let names: Vec<String> = processor
+        .spec
+        .inputs
+        .iter()
+        .map(|i| i.stream.clone())
+        .chain(processor.spec.outputs.iter().map(|o| o.stream.clone()))
+        .collect();
+    let conditions = &mut processor
+        .status
+        .get_or_insert_with(Default::default)
+        .common
+        .conditions;
+    let mut streams = Vec::with_capacity(names.len());
+    for name in names {
+        let what = format!("Stream {namespace}/{name}");
+        match api
+            .get_opt(&name)
+            .await
+            .map_err(|e| ReconcileError::api("get", what, e))?
+        {
+            Some(stream) => streams.push(stream),
+            None => {
+                let message = format!("stream {name} not found");
+                PROCESSOR
+                    .manage(conditions)
+                    .mark_false(STREAMS_READY, "StreamNotFound", &message);
+                return Ok(None);
+            }
+        }
+    }
+    let not_ready = streams.iter().find(|s| {
+        !is_ready(
+            &s.status
+                .as_ref()
+                .map(|s| s.common.conditions.clone())
+                .unwrap_or_default(),
+        )
+    });
+    match not_ready {
+        None => PROCESSOR.manage(conditions).mark_true(STREAMS_READY),
+        Some(stream) => {
+            let ready = stream
+                .status
+                .as_ref()
+                .and_then(|s| s.common.conditions.iter().find(|c| c.type_ == "Ready"));
+            let detail = ready.map_or("stream has no ready condition".to_owned(), |c| {
+                c.message.clone()
+            });
+            let message = format!("stream {} is not ready: {detail}", stream.name_any());
+            PROCESSOR
+                .manage(conditions)
+                .mark_false(STREAMS_READY, "StreamNotReady", &message);
+        }
+    }
+    Ok(Some(streams))
+}
+
+/// What KEDA needs about each input, from its binding Secret; `None` while one is missing.
+async fn scaled_inputs(
+    context: &Context,
+    processor: &Processor,
+    streams: &[Stream],
+) -> Result<Option<Vec<ScaledInput>>> {
+    let namespace = processor.namespace().unwrap_or_default();
+    let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    let mut inputs = Vec::new();
+    for input in &processor.spec.inputs {
+        let Some(stream) = streams.iter().find(|s| s.name_any() == input.stream) else {
+            return Ok(None);
+        };
+        let secret_ref = stream
+            .status
+            .as_ref()
+            .and_then(|s| s.binding.secret_ref.as_ref());
+        let Some(secret_ref) = secret_ref else {
+            return Ok(None);
+        };
+        let what = format!("Secret {namespace}/{}", secret_ref.name);
+        let secret = api
+            .get_opt(&secret_ref.name)
+            .await
+            .map_err(|e| ReconcileError::api("get", what, e))?;
+        let Some(coordinates) = secret.as_ref().and_then(StreamCoordinates::from_secret) else {
+            return Ok(None);
+        };
+        inputs.push(ScaledInput {
+            coordinates,
+            partitions: stream.spec.partitions,
+        });
+    }
+    Ok(Some(inputs))
+}
+
+fn reference(api_group: Option<&str>, kind: &str, name: &str) -> TypedLocalObjectReference {
+    TypedLocalObjectReference {
+        api_group: api_group.map(str::to_owned),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+    }
+}

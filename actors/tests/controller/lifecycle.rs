@@ -1,0 +1,162 @@
+//! Each kind through its whole life on the riff docs' example (KafkaGateway franz, streams in
+//! and out, processor time-averager): created before its dependencies are ready, ready once they
+//! are, updated, deleted. And a failing API call is retried, never fatal.
+
+use kube::api::DeleteParams;
+use kube::Api;
+use riff_actors::resources::{KafkaGateway, Processor, Stream};
+use serde_json::json;
+
+use crate::streams::make_gateway_ready;
+use crate::support::{eventually, Cluster, STREAMING};
+
+const DOCS_EXAMPLE: &str = "
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Processor
+metadata: {name: time-averager}
+spec:
+  inputs: [{stream: in}]
+  outputs: [{stream: out}]
+  template: {spec: {containers: [{image: 'ghcr.io/riff-streaming/time-averager:1'}]}}
+---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Stream
+metadata: {name: in}
+spec: {gateway: {name: franz}, contentType: application/json}
+---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Stream
+metadata: {name: out}
+spec: {gateway: {name: franz}, contentType: application/json}
+---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: KafkaGateway
+metadata: {name: franz}
+spec: {bootstrapServers: 'kafka.kafka:9092'}
+";
+
+const PROCESSOR_LABEL: &str = "streaming.projectriff.io/processor";
+
+#[actix_rt::test]
+async fn every_kind_lives_from_creation_through_readiness_and_updates_to_deletion() {
+    let cluster = Cluster::start().await;
+    // Created in reverse dependency order: each waits for the next.
+    cluster.apply(DOCS_EXAMPLE);
+    cluster
+        .condition("streams", "in", "Ready", "False", Some("ProvisionFailed"))
+        .await;
+    cluster
+        .condition(
+            "processors",
+            "time-averager",
+            "StreamsReady",
+            "False",
+            Some("StreamNotReady"),
+        )
+        .await;
+    cluster
+        .condition("kafkagateways", "franz", "Ready", "Unknown", None)
+        .await;
+
+    make_gateway_ready(&cluster, "franz").await;
+    cluster
+        .condition("kafkagateways", "franz", "Ready", "True", None)
+        .await;
+    cluster
+        .condition("streams", "in", "Ready", "True", None)
+        .await;
+    cluster
+        .condition("streams", "out", "Ready", "True", None)
+        .await;
+    cluster
+        .condition("processors", "time-averager", "StreamsReady", "True", None)
+        .await;
+    let deployment = cluster
+        .only("apps/v1", "deployments", PROCESSOR_LABEL, "time-averager")
+        .await;
+    let name = deployment["metadata"]["name"].as_str().unwrap().to_owned();
+    cluster
+        .only(
+            "keda.sh/v1alpha1",
+            "scaledobjects",
+            PROCESSOR_LABEL,
+            "time-averager",
+        )
+        .await;
+    cluster.set_deployment(&name, true);
+    cluster
+        .condition("processors", "time-averager", "Ready", "True", None)
+        .await;
+
+    // Updates: a new function image, a new Kafka cluster.
+    cluster.edit(STREAMING, "processors", "time-averager", |p| {
+        p["spec"]["template"]["spec"]["containers"][0]["image"] =
+            json!("ghcr.io/riff-streaming/time-averager:2");
+    });
+    eventually("the new function image", || {
+        let d = cluster.get("apps/v1", "deployments", &name)?;
+        (d["spec"]["template"]["spec"]["containers"][0]["image"]
+            == "ghcr.io/riff-streaming/time-averager:2")
+            .then_some(())
+    })
+    .await;
+    eventually("observedGeneration 2", || {
+        let p = cluster.get(STREAMING, "processors", "time-averager")?;
+        (p["status"]["observedGeneration"] == 2).then_some(())
+    })
+    .await;
+    cluster.edit(STREAMING, "kafkagateways", "franz", |g| {
+        g["spec"]["bootstrapServers"] = json!("kafka-2.kafka:9092");
+    });
+    eventually("the gateway on the new cluster", || {
+        let gateway = cluster.get(STREAMING, "gateways", "franz")?;
+        let env = &gateway["spec"]["template"]["spec"]["containers"][0]["env"];
+        (env[1]["value"] == "kafka-2.kafka:9092").then_some(())
+    })
+    .await;
+
+    // Deletions: children go with their parents.
+    let client = cluster.client.clone();
+    Api::<Processor>::namespaced(client.clone(), "default")
+        .delete("time-averager", &DeleteParams::default())
+        .await
+        .unwrap();
+    Api::<Stream>::namespaced(client.clone(), "default")
+        .delete_collection(&DeleteParams::default(), &Default::default())
+        .await
+        .unwrap();
+    Api::<KafkaGateway>::namespaced(client, "default")
+        .delete("franz", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("everything deleted", || {
+        let left: Vec<String> = [
+            (STREAMING, "gateways"),
+            ("apps/v1", "deployments"),
+            ("v1", "services"),
+            ("keda.sh/v1alpha1", "scaledobjects"),
+            ("v1", "secrets"),
+        ]
+        .iter()
+        .flat_map(|(version, plural)| cluster.list(version, plural))
+        .map(|o| o["metadata"]["name"].to_string())
+        .collect();
+        left.is_empty().then_some(())
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn a_failing_api_call_is_retried_with_backoff_and_recorded() {
+    let cluster = Cluster::start().await;
+    cluster.api.fail_next("POST", "/services", 2, 500);
+    cluster.apply("apiVersion: streaming.projectriff.io/v1alpha1\nkind: InMemoryGateway\nmetadata: {name: franz}\nspec: {}\n");
+    make_gateway_ready(&cluster, "franz").await;
+    let events = cluster.events("Gateway", "franz");
+    let failures = events
+        .iter()
+        .filter(|(t, reason, _)| t == "Warning" && reason == "CreationFailed")
+        .count();
+    assert!(failures >= 1, "{events:?}");
+    assert!(cluster.count_requests("POST", "/services") >= 3);
+}

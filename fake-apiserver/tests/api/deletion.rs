@@ -1,0 +1,144 @@
+use crate::api_code;
+use fake_apiserver::FakeApiServer;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+fn owned_by(name: &str, owners: &[&ConfigMap]) -> Secret {
+    let references: Vec<_> = owners
+        .iter()
+        .map(|o| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "name": o.metadata.name, "uid": o.metadata.uid})
+        })
+        .collect();
+    serde_json::from_value(json!({"metadata": {"name": name, "ownerReferences": references}}))
+        .unwrap()
+}
+
+fn config_map(name: &str) -> ConfigMap {
+    serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
+}
+
+#[tokio::test]
+async fn deleting_an_owner_garbage_collects_its_dependents() {
+    let server = FakeApiServer::start();
+    let client = server.client("default");
+    let config_maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let secrets: Api<Secret> = Api::default_namespaced(client);
+    let parent = config_maps
+        .create(&PostParams::default(), &config_map("parent"))
+        .await
+        .unwrap();
+    let other = config_maps
+        .create(&PostParams::default(), &config_map("other"))
+        .await
+        .unwrap();
+    secrets
+        .create(&PostParams::default(), &owned_by("child", &[&parent]))
+        .await
+        .unwrap();
+    secrets
+        .create(
+            &PostParams::default(),
+            &owned_by("shared", &[&parent, &other]),
+        )
+        .await
+        .unwrap();
+    // A grandchild: a ConfigMap owned by the child Secret.
+    let child_uid = secrets.get("child").await.unwrap().metadata.uid.unwrap();
+    let grandchild: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "grandchild",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "Secret", "name": "child", "uid": child_uid}]}}))
+    .unwrap();
+    config_maps
+        .create(&PostParams::default(), &grandchild)
+        .await
+        .unwrap();
+
+    config_maps
+        .delete("parent", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(secrets.get_opt("child").await.unwrap().is_none());
+    assert!(config_maps.get_opt("grandchild").await.unwrap().is_none());
+    assert!(
+        secrets.get_opt("shared").await.unwrap().is_some(),
+        "a dependent with a live owner stays"
+    );
+
+    config_maps
+        .delete("other", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(secrets.get_opt("shared").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn finalizers_delay_deletion_until_removed() {
+    let server = FakeApiServer::start();
+    let api: Api<ConfigMap> = Api::default_namespaced(server.client("default"));
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "f", "finalizers": ["example.com/cleanup"]}}),
+    )
+    .unwrap();
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    let marked = api
+        .delete("f", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    let still_there = api.get("f").await.unwrap();
+    assert!(still_there.metadata.deletion_timestamp.is_some());
+    // Deleting again changes nothing.
+    let again = api
+        .delete("f", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(
+        again.metadata.resource_version,
+        still_there.metadata.resource_version
+    );
+
+    api.patch(
+        "f",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_code(api.get("f").await).0, 404);
+}
+
+#[tokio::test]
+async fn delete_collection_with_a_label_selector() {
+    let server = FakeApiServer::start();
+    let api: Api<ConfigMap> = Api::default_namespaced(server.client("default"));
+    for (name, app) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": {"app": app}}}))
+                .unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("app=x"),
+        )
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    let mut names: Vec<_> = deleted
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    let left: Vec<_> = api.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].metadata.name.as_deref(), Some("c"));
+}

@@ -1,0 +1,329 @@
+//! `riff streaming processor` (alias `processors`): functions applied to the messages of
+//! streams.
+
+use clap::{ArgGroup, Subcommand};
+use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
+use riff_actors::resources::{
+    Build, Condition, InputStreamBinding, OutputStreamBinding, Processor, ProcessorSpec, Window,
+};
+
+use super::args::{CreateArgs, DeleteArgs, GoDuration, NameArgs};
+use super::cluster::Cluster;
+use super::kind::{Kind, PodLogs};
+use super::logs;
+use super::references::{parse_env, parse_env_from, parse_input, parse_output};
+use super::table::cell;
+use super::verbs::{self, Query};
+
+/// The verbs of `processor`.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a processor: a function applied to the messages of its input streams.
+    Create(Box<Create>),
+    #[command(flatten)]
+    Query(Query),
+    /// Delete processors by name, or all of a namespace.
+    Delete(DeleteArgs),
+    /// Print the logs of a processor's function and processor containers as they come.
+    Tail(Tail),
+}
+
+/// The arguments of `processor create`.
+#[derive(clap::Args)]
+#[command(group(ArgGroup::new("function").required(true).args(["image", "function_ref", "container_ref"])))]
+pub struct Create {
+    #[command(flatten)]
+    common: CreateArgs,
+    /// The container image of the function.
+    #[arg(long, value_name = "IMAGE")]
+    image: Option<String>,
+    /// The riff Function whose latest image runs.
+    #[arg(long, value_name = "NAME")]
+    function_ref: Option<String>,
+    /// The riff Container whose latest image runs.
+    #[arg(long, value_name = "NAME")]
+    container_ref: Option<String>,
+    /// A stream to read (repeatable, at least one), optionally under an alias and from the
+    /// earliest or latest message.
+    #[arg(long = "input", value_name = "[ALIAS:]STREAM[@earliest|latest]", required = true, value_parser = parse_input)]
+    inputs: Vec<InputStreamBinding>,
+    /// A stream to write (repeatable), optionally under an alias.
+    #[arg(long = "output", value_name = "[ALIAS:]STREAM", value_parser = parse_output)]
+    outputs: Vec<OutputStreamBinding>,
+    /// An environment variable of the function (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<EnvVar>,
+    /// An environment variable of the function read from a secret or a config map (repeatable).
+    #[arg(long = "env-from", value_name = "NAME=secretKeyRef:SECRET:KEY|NAME=configMapKeyRef:CONFIG_MAP:KEY", value_parser = parse_env_from)]
+    env_from: Vec<EnvVar>,
+    /// Our extension: a window closes this long after its first message (default: 60s, riff's).
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    window: Option<String>,
+    /// Our extension: a window closes after this many messages.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    window_count: Option<u64>,
+}
+
+/// The arguments of `processor tail`.
+#[derive(clap::Args)]
+pub struct Tail {
+    #[command(flatten)]
+    target: NameArgs,
+    /// How far back the logs start.
+    #[arg(long, hide = true, value_name = "DURATION", default_value = "1s", value_parser = GoDuration::parse)]
+    since: GoDuration,
+}
+
+/// The pods of a processor, and its two containers.
+const PROCESSOR_PODS: PodLogs = PodLogs {
+    label: "streaming.projectriff.io/processor",
+    containers: &["function", "processor"],
+};
+
+/// Runs a `processor` command.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Create(args) => {
+            let processor = Processor::new("", args.spec());
+            verbs::create(processor, args.common).await
+        }
+        Command::Query(query) => verbs::query::<Processor>(query).await,
+        Command::Delete(args) => verbs::delete::<Processor>(args).await,
+        Command::Tail(args) => tail(args).await,
+    }
+}
+
+impl Create {
+    /// The spec riff's CLI builds: one container (image and env in container 0), aliases and
+    /// start offsets left for the server to default.
+    fn spec(&self) -> ProcessorSpec {
+        let env: Vec<EnvVar> = self.env.iter().chain(&self.env_from).cloned().collect();
+        let container = Container {
+            image: self.image.clone(),
+            env: (!env.is_empty()).then_some(env),
+            ..Container::default()
+        };
+        let build = match (&self.function_ref, &self.container_ref) {
+            (Some(function_ref), _) => Some(Build {
+                function_ref: function_ref.clone(),
+                ..Build::default()
+            }),
+            (None, Some(container_ref)) => Some(Build {
+                container_ref: container_ref.clone(),
+                ..Build::default()
+            }),
+            (None, None) => None,
+        };
+        let window = (self.window.is_some() || self.window_count.is_some()).then(|| Window {
+            duration: self.window.clone(),
+            count: self.window_count,
+        });
+        ProcessorSpec {
+            build,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            template: Some(PodTemplateSpec {
+                spec: Some(PodSpec {
+                    containers: vec![container],
+                    ..PodSpec::default()
+                }),
+                ..PodTemplateSpec::default()
+            }),
+            window,
+        }
+    }
+}
+
+/// `--window`: a positive Go duration, kept as written.
+fn parse_window(text: &str) -> Result<String, String> {
+    if GoDuration::parse(text)?.duration.is_zero() {
+        Err("must be greater than zero".to_owned())
+    } else {
+        Ok(text.to_owned())
+    }
+}
+
+/// `processor tail`: the logs of the processor's pods until interrupted.
+async fn tail(args: Tail) -> anyhow::Result<()> {
+    let cluster = Cluster::connect(args.target.namespace.namespace).await?;
+    let name = args.target.name;
+    verbs::get::<Processor>(&cluster, &name).await?;
+    let selector = format!("{}={name}", PROCESSOR_PODS.label);
+    let logs = logs::follow(
+        cluster.client.clone(),
+        &cluster.namespace,
+        &selector,
+        PROCESSOR_PODS.containers,
+        args.since.duration,
+    );
+    tokio::select! {
+        () = logs => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}
+
+/// `alias:stream`, or `stream` when the alias is the stream's name (or empty).
+fn binding(alias: &str, stream: &str) -> String {
+    if alias.is_empty() || alias == stream {
+        stream.to_owned()
+    } else {
+        format!("{alias}:{stream}")
+    }
+}
+
+impl Kind for Processor {
+    const NOUN: &'static str = "processor";
+    const NOUNS: &'static str = "processors";
+    const COMMAND: &'static str = "processor";
+    const COLUMNS: &'static [&'static str] = &["Function", "Inputs", "Outputs"];
+    const WAIT_TIMEOUT: &'static str = "10m";
+    const LOGS: Option<PodLogs> = Some(PROCESSOR_PODS);
+    const TAIL_COMMAND: bool = true;
+
+    fn cells(&self) -> Vec<String> {
+        let spec = &self.spec;
+        let function = spec.build.as_ref().map_or("", |b| b.function_ref.as_str());
+        let inputs: Vec<String> = spec
+            .inputs
+            .iter()
+            .map(|b| binding(&b.alias, &b.stream))
+            .collect();
+        let outputs: Vec<String> = spec
+            .outputs
+            .iter()
+            .map(|b| binding(&b.alias, &b.stream))
+            .collect();
+        vec![
+            cell(function),
+            cell(&inputs.join(", ")),
+            cell(&outputs.join(", ")),
+        ]
+    }
+
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.common.conditions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        create: Create,
+    }
+
+    fn parse(args: &[&str]) -> Result<Create, clap::Error> {
+        let args = ["create", "p"].iter().chain(args);
+        Cli::try_parse_from(args).map(|cli| cli.create)
+    }
+
+    fn spec(args: &[&str]) -> serde_json::Value {
+        let create = parse(args).unwrap_or_else(|e| panic!("{e}"));
+        serde_json::to_value(create.spec()).unwrap()
+    }
+
+    // Behaviour 77.
+    #[test]
+    fn bindings_are_left_for_the_server_to_default() {
+        let spec = spec(&[
+            "--image",
+            "i",
+            "--input",
+            "a:s1@earliest",
+            "--input",
+            "s2",
+            "--output",
+            "o:s3",
+        ]);
+        assert_eq!(
+            spec,
+            serde_json::json!({
+                "inputs": [{"alias": "a", "stream": "s1", "startOffset": "earliest"}, {"stream": "s2"}],
+                "outputs": [{"alias": "o", "stream": "s3"}],
+                "template": {"spec": {"containers": [{"name": "", "image": "i"}]}},
+            })
+        );
+    }
+
+    #[test]
+    fn refs_env_and_window_go_where_riff_puts_them() {
+        let spec = spec(&[
+            "--function-ref",
+            "time-averager",
+            "--input",
+            "in",
+            "--env",
+            "A=b",
+            "--env-from",
+            "C=secretKeyRef:s:k",
+            "--window",
+            "5s",
+            "--window-count",
+            "100",
+        ]);
+        assert_eq!(
+            spec["build"],
+            serde_json::json!({"functionRef": "time-averager"})
+        );
+        assert_eq!(
+            spec["template"]["spec"]["containers"][0]["env"],
+            serde_json::json!([
+                {"name": "A", "value": "b"},
+                {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+            ])
+        );
+        assert_eq!(
+            spec["window"],
+            serde_json::json!({"duration": "5s", "count": 100})
+        );
+        let spec = self::spec(&["--container-ref", "c", "--input", "in"]);
+        assert_eq!(spec["build"], serde_json::json!({"containerRef": "c"}));
+        assert_eq!(spec.get("window"), None);
+    }
+
+    // Behaviour 79.
+    #[test]
+    fn exactly_one_function_source_and_an_input() {
+        let error = |args: &[&str]| parse(args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error(&["--input", "in"])
+            .contains("--image <IMAGE>|--function-ref <NAME>|--container-ref <NAME>"));
+        assert!(
+            error(&["--image", "i", "--function-ref", "f", "--input", "in"])
+                .contains("'--image <IMAGE>' cannot be used with '--function-ref <NAME>'")
+        );
+        assert!(error(&["--image", "i"]).contains("--input <[ALIAS:]STREAM[@earliest|latest]>"));
+        assert!(error(&["--image", "i", "--input", "in", "--window", "0s"])
+            .contains("must be greater than zero"));
+    }
+
+    // Behaviour 83.
+    #[test]
+    fn list_shows_aliases_only_when_they_differ() {
+        let mut processor = Processor::new(
+            "p",
+            spec_of(&[
+                "--function-ref",
+                "f",
+                "--input",
+                "in",
+                "--input",
+                "x:other",
+                "--output",
+                "out:out",
+            ]),
+        );
+        riff_actors::resources::Admission::apply_defaults(&mut processor);
+        assert_eq!(processor.cells(), ["f", "in, x:other", "out"]);
+        let image = Processor::new("p", spec_of(&["--image", "i", "--input", "in"]));
+        assert_eq!(image.cells(), ["<empty>", "in", "<empty>"]);
+    }
+
+    fn spec_of(args: &[&str]) -> ProcessorSpec {
+        parse(args).unwrap().spec()
+    }
+}

@@ -1,0 +1,203 @@
+//! `riff system controller`, the real binary, against an in-memory Kubernetes API (given as a
+//! kubeconfig) and a real `riff gateway` process as every gateway's provisioner: it reconciles
+//! gateways, streams and processors, logs one JSON line per reconcile outcome and failure, serves
+//! its probes, and exits cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fake_apiserver::FakeApiServer;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
+
+/// A child process killed when dropped, its stderr lines collected.
+struct Process {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Process {
+    fn spawn(command: &mut Command) -> Process {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let collected = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("riff: {line}");
+                collected.lock().unwrap().push(line);
+            }
+        });
+        Process { child, lines }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        _ = self.child.kill();
+        _ = self.child.wait();
+    }
+}
+
+fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn ready(api: &FakeApiServer, plural: &str, name: &str) -> Option<()> {
+    let object = api.get_object(STREAMING, plural, "default", name)?;
+    let conditions = object["status"]["conditions"].as_array()?.clone();
+    conditions
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        .then_some(())
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "default").unwrap();
+    for (name, key) in [
+        ("riff-streaming-inmemory-gateway", "gatewayImage"),
+        ("riff-streaming-processor", "processorImage"),
+    ] {
+        api.put_object(
+            "v1",
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "riff-system"}, "data": {key: "riff:0.1.0"}}),
+        );
+    }
+    let (grpc, provisioner, probes) = (free_port(), free_port(), free_port());
+    let _gateway = Process::spawn(
+        Command::new(riff())
+            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
+            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
+            .env("GATEWAY", format!("127.0.0.1:{grpc}")),
+    );
+    api.fail_next("GET", "/processors/p", 1, 500);
+    let mut controller = Process::spawn(
+        Command::new(riff())
+            .args(["--log-format", "json", "system", "controller"])
+            .args(["--probes-address", &format!("127.0.0.1:{probes}")])
+            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("SYSTEM_NAMESPACE", "riff-system")
+            .env("RUST_LOG", "info"),
+    );
+
+    let object = |kind: &str, plural: &str, name: &str, spec: Value| {
+        api.put_object(
+            STREAMING,
+            plural,
+            json!({"apiVersion": STREAMING, "kind": kind,
+            "metadata": {"name": name, "namespace": "default"}, "spec": spec}),
+        );
+    };
+    object("InMemoryGateway", "inmemorygateways", "franz", json!({}));
+    object(
+        "Stream",
+        "streams",
+        "in",
+        json!({"gateway": {"name": "franz"}, "contentType": "text/plain"}),
+    );
+    object(
+        "Processor",
+        "processors",
+        "p",
+        json!({"inputs": [{"stream": "in"}],
+        "template": {"spec": {"containers": [{"image": "fn:1"}]}}}),
+    );
+
+    let deployment = eventually("the gateway Deployment", || {
+        api.list_objects("apps/v1", "deployments", Some("default"))
+            .into_iter()
+            .find(|d| d["metadata"]["labels"]["streaming.projectriff.io/gateway"] == "franz")
+    });
+    let mut available = deployment;
+    available["status"] = json!({"conditions": [
+        {"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True"}]});
+    api.put_object("apps/v1", "deployments", available);
+    eventually("Stream in Ready", || ready(&api, "streams", "in"));
+    let secret = api
+        .get_object("v1", "secrets", "default", "in-stream-binding-secret")
+        .unwrap();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(secret).unwrap();
+    let topic = &secret.data.unwrap()["topic"];
+    assert_eq!(
+        String::from_utf8_lossy(&topic.0),
+        "default/in",
+        "provisioned by riff gateway"
+    );
+    eventually("the processor's ScaledObject", || {
+        api.list_objects("keda.sh/v1alpha1", "scaledobjects", Some("default"))
+            .pop()
+    });
+
+    assert!(http_get(probes, "/healthz").starts_with("HTTP/1.1 200"));
+    assert!(http_get(probes, "/readyz").starts_with("HTTP/1.1 200"));
+
+    let records: Vec<Value> = controller
+        .lines()
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}")))
+        .collect();
+    let stream_ready = records.iter().any(|r| {
+        r["message"] == "reconciled"
+            && r["resource"] == "Stream default/in"
+            && r["ready"] == "Ready"
+    });
+    assert!(
+        stream_ready,
+        "no reconcile line for the stream: {records:#?}"
+    );
+    let failure = records
+        .iter()
+        .find(|r| r["message"] == "failed" && r["resource"] == "Processor default/p")
+        .unwrap_or_else(|| panic!("no failure line: {records:#?}"));
+    assert_eq!(failure["attempt"], 1);
+    assert!(failure["next_backoff"].is_string(), "{failure}");
+    assert!(
+        failure["reason"].as_str().unwrap().contains("500"),
+        "{failure}"
+    );
+
+    unsafe { libc::kill(controller.child.id() as i32, libc::SIGTERM) };
+    let status = eventually("the controller's exit", || {
+        controller.child.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status:?}");
+}

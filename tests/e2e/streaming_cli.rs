@@ -1,0 +1,1099 @@
+//! `riff streaming ...`: the real `riff` binary, as a child process, against an in-memory
+//! Kubernetes API (fake-apiserver) reached through a kubeconfig.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fake_apiserver::FakeApiServer;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const API_VERSION: &str = "streaming.projectriff.io/v1alpha1";
+
+/// What a user sees of one `riff` run.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// An in-memory cluster and a kubeconfig whose namespace is `default`.
+struct Cluster {
+    api: FakeApiServer,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let api = FakeApiServer::start();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        api.write_kubeconfig(&kubeconfig, "default").unwrap();
+        Cluster {
+            api,
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(riff());
+        command
+            .arg("streaming")
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// `riff streaming <args>`, to completion.
+    fn riff(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `riff streaming <args>`, which must succeed; its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let run = self.riff(args);
+        assert_eq!(run.code, 0, "riff streaming {args:?}: {run:?}");
+        run.stdout
+    }
+
+    /// `riff streaming <args>` in the background.
+    fn spawn(&self, args: &[&str]) -> Background {
+        let child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Background { child }
+    }
+
+    fn object(&self, plural: &str, name: &str) -> Option<Value> {
+        self.api.get_object(API_VERSION, plural, "default", name)
+    }
+
+    /// Waits until `riff` created `plural/name` in `default`.
+    fn created(&self, plural: &str, name: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(object) = self.object(plural, name) {
+                return object;
+            }
+            assert!(Instant::now() < deadline, "{plural}/{name} was not created");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stores `plural` object `name` of namespace `namespace` with `spec`, labels and `status`.
+    fn put(&self, plural: &str, namespace: &str, name: &str, kind: &str, body: Value) {
+        let mut object = json!({
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": namespace},
+        });
+        for (key, value) in body.as_object().unwrap() {
+            object[key] = value.clone();
+        }
+        self.api.put_object(API_VERSION, plural, object);
+    }
+
+    /// Sets the Ready condition of an existing object.
+    fn set_ready(&self, plural: &str, name: &str, status: &str, reason: &str, message: &str) {
+        let mut object = self.object(plural, name).unwrap();
+        object["status"] = json!({"conditions": [
+            {"type": "Ready", "status": status, "reason": reason, "message": message}
+        ]});
+        self.api.put_object(API_VERSION, plural, object);
+    }
+
+    fn posts(&self) -> Vec<String> {
+        let requests = self.api.requests();
+        requests
+            .into_iter()
+            .filter(|(method, _)| method == "POST")
+            .map(|(_, path)| path)
+            .collect()
+    }
+}
+
+/// A `riff` running in the background.
+struct Background {
+    child: Child,
+}
+
+impl Background {
+    /// Waits for the exit, at most `timeout`; what the user saw.
+    fn finish(mut self, timeout: Duration) -> Run {
+        let deadline = Instant::now() + timeout;
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                self.child.kill().unwrap();
+                let run = self.collect();
+                panic!("riff did not exit within {timeout:?}: {run:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.collect()
+    }
+
+    fn collect(&mut self) -> Run {
+        let code = self.child.wait().unwrap().code().unwrap_or(-1);
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        Run {
+            code,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        _ = self.child.kill();
+        _ = self.child.wait();
+    }
+}
+
+// The riff docs' four commands create what the docs describe (config/time-averager holds the
+// streams' YAML; `partitions: 1` is our extension's default).
+#[test]
+fn the_docs_commands_create_the_documented_objects() {
+    let cluster = Cluster::start();
+    let out = cluster.ok(&[
+        "kafka-gateway",
+        "create",
+        "franz",
+        "--bootstrap-servers",
+        "kafka.kafka:9092",
+    ]);
+    assert_eq!(out, "Created kafka gateway \"franz\"\n");
+    for stream in ["in", "out"] {
+        let out = cluster.ok(&[
+            "stream",
+            "create",
+            stream,
+            "--gateway",
+            "franz",
+            "--content-type",
+            "application/json",
+        ]);
+        assert_eq!(out, format!("Created stream \"{stream}\"\n"));
+    }
+    let out = cluster.ok(&[
+        "processor",
+        "create",
+        "time-averager",
+        "--function-ref",
+        "time-averager",
+        "--input",
+        "in",
+        "--output",
+        "out",
+    ]);
+    assert_eq!(out, "Created processor \"time-averager\"\n");
+
+    let gateway = cluster.object("kafkagateways", "franz").unwrap();
+    assert_eq!(gateway["kind"], "KafkaGateway");
+    assert_eq!(gateway["metadata"]["namespace"], "default");
+    assert_eq!(
+        gateway["spec"],
+        json!({"bootstrapServers": "kafka.kafka:9092"})
+    );
+    for stream in ["in", "out"] {
+        let stream = cluster.object("streams", stream).unwrap();
+        assert_eq!(
+            stream["spec"],
+            json!({"gateway": {"name": "franz"}, "contentType": "application/json", "partitions": 1})
+        );
+    }
+    let processor = cluster.object("processors", "time-averager").unwrap();
+    assert_eq!(
+        processor["spec"],
+        json!({
+            "build": {"functionRef": "time-averager"},
+            "inputs": [{"stream": "in"}],
+            "outputs": [{"stream": "out"}],
+            "template": {"spec": {"containers": [{"name": ""}]}},
+        })
+    );
+}
+
+#[test]
+fn kafka_gateways_are_created_listed_shown_and_deleted() {
+    let cluster = Cluster::start();
+    assert_eq!(cluster.ok(&["kafka", "list"]), "No kafka gateways found.\n");
+    cluster.ok(&[
+        "kafka",
+        "create",
+        "franz",
+        "--bootstrap-servers",
+        "kafka.kafka:9092",
+    ]);
+    cluster.ok(&[
+        "kafka-gateway",
+        "create",
+        "bob",
+        "--bootstrap-servers",
+        "b:9092",
+        "-n",
+        "other",
+    ]);
+    cluster.set_ready("kafkagateways", "franz", "True", "", "");
+    let list = cluster.ok(&["kafka-gateway", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(
+        lines[0].starts_with("NAME    BOOTSTRAP SERVERS   STATUS   AGE"),
+        "{list}"
+    );
+    assert!(
+        lines[1].starts_with("franz   kafka.kafka:9092    Ready    "),
+        "{list}"
+    );
+    let all = cluster.ok(&["kafka-gateway", "list", "--all-namespaces"]);
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(
+        lines[0].starts_with("NAMESPACE   NAME    BOOTSTRAP SERVERS   STATUS"),
+        "{all}"
+    );
+    assert!(
+        lines[1].starts_with("default     franz   kafka.kafka:9092    Ready"),
+        "{all}"
+    );
+    assert!(
+        lines[2].starts_with("other       bob     b:9092              <unknown>"),
+        "{all}"
+    );
+
+    let status = cluster.ok(&["kafka-gateway", "status", "franz"]);
+    assert_eq!(status, "# franz: Ready\n---\ntype: Ready\nstatus: 'True'\n");
+    let missing = cluster.riff(&["kafka-gateway", "status", "nope"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing
+            .stderr
+            .contains("Kafka gateway \"default/nope\" not found"),
+        "{missing:?}"
+    );
+
+    assert_eq!(
+        cluster.ok(&["kafka", "delete", "franz"]),
+        "Deleted kafka gateway \"franz\"\n"
+    );
+    assert!(cluster.object("kafkagateways", "franz").is_none());
+    let again = cluster.riff(&["kafka", "delete", "franz"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again
+            .stderr
+            .contains("Kafka gateway \"default/franz\" not found"),
+        "{again:?}"
+    );
+    assert!(cluster
+        .api
+        .get_object(API_VERSION, "kafkagateways", "other", "bob")
+        .is_some());
+}
+
+// Behaviour 86, and the in-memory gateway's aliases.
+#[test]
+fn delete_all_deletes_every_resource_of_the_kind_in_the_namespace() {
+    let cluster = Cluster::start();
+    for name in ["a", "b"] {
+        assert_eq!(
+            cluster.ok(&["inmemory", "create", name]),
+            format!("Created in-memory gateway \"{name}\"\n")
+        );
+    }
+    cluster.ok(&["inmemory-gateway", "create", "c", "-n", "other"]);
+    cluster.ok(&["stream", "create", "s", "--gateway", "a"]);
+    let list = cluster.ok(&["inmemory-gateway", "list"]);
+    assert!(
+        list.starts_with("NAME   STATUS      AGE\na      <unknown>   "),
+        "{list}"
+    );
+    assert_eq!(
+        cluster.ok(&["inmemory-gateway", "delete", "--all"]),
+        "Deleted in-memory gateways in namespace \"default\"\n"
+    );
+    assert_eq!(
+        cluster.ok(&["inmemory", "list"]),
+        "No in-memory gateways found.\n"
+    );
+    let other = cluster
+        .api
+        .list_objects(API_VERSION, "inmemorygateways", Some("other"));
+    assert_eq!(other.len(), 1);
+    assert!(
+        cluster.object("streams", "s").is_some(),
+        "other kinds are kept"
+    );
+    let neither = cluster.riff(&["inmemory-gateway", "delete"]);
+    assert_eq!(neither.code, 2, "{neither:?}");
+    let both = cluster.riff(&["inmemory-gateway", "delete", "x", "--all"]);
+    assert!(
+        both.stderr.contains("cannot be used with '--all'"),
+        "{both:?}"
+    );
+}
+
+#[test]
+fn gateways_are_listed_with_their_type_and_shown() {
+    let cluster = Cluster::start();
+    assert_eq!(cluster.ok(&["gateway", "list"]), "No gateways found.\n");
+    cluster.put(
+        "gateways",
+        "default",
+        "franz",
+        "Gateway",
+        json!({
+            "metadata": {"name": "franz", "namespace": "default",
+                         "labels": {"streaming.projectriff.io/gateway-type": "kafka"}},
+            "spec": {"ports": [{"name": "gateway", "port": 6565}]},
+            "status": {"conditions": [{"type": "Ready", "status": "False",
+                "reason": "DeploymentFailed", "message": "no capacity"}]},
+        }),
+    );
+    let list = cluster.ok(&["gateway", "list"]);
+    assert!(
+        list.starts_with(
+            "NAME    TYPE    STATUS             AGE\nfranz   kafka   DeploymentFailed   "
+        ),
+        "{list}"
+    );
+    assert_eq!(
+        cluster.ok(&["gateway", "status", "franz"]),
+        "# franz: DeploymentFailed\n---\ntype: Ready\nstatus: 'False'\nreason: DeploymentFailed\nmessage: no capacity\n"
+    );
+    let create = cluster.riff(&["gateway", "create", "x"]);
+    assert_eq!(
+        create.code, 2,
+        "the abstract gateway has no create: {create:?}"
+    );
+}
+
+#[test]
+fn streams_are_created_listed_and_deleted() {
+    let cluster = Cluster::start();
+    assert_eq!(
+        cluster.ok(&[
+            "streams",
+            "create",
+            "numbers",
+            "--gateway",
+            "franz",
+            "--partitions",
+            "4"
+        ]),
+        "Created stream \"numbers\"\n"
+    );
+    cluster.ok(&[
+        "stream",
+        "create",
+        "words",
+        "--gateway",
+        "franz",
+        "--content-type",
+        "text/plain",
+    ]);
+    let numbers = cluster.object("streams", "numbers").unwrap();
+    assert_eq!(
+        numbers["spec"],
+        json!({"gateway": {"name": "franz"}, "contentType": "", "partitions": 4})
+    );
+    let list = cluster.ok(&["streams", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME      GATEWAY   CONTENT-TYPE   STATUS      AGE"),
+        "{list}"
+    );
+    assert!(
+        lines[1].starts_with("numbers   franz     <empty>        <unknown>"),
+        "{list}"
+    );
+    assert!(
+        lines[2].starts_with("words     franz     text/plain     <unknown>"),
+        "{list}"
+    );
+    assert_eq!(
+        cluster.ok(&["stream", "status", "words"]),
+        "# words: <unknown>\n"
+    );
+    assert_eq!(
+        cluster.ok(&["stream", "delete", "numbers", "words"]),
+        "Deleted stream \"numbers\"\nDeleted stream \"words\"\n"
+    );
+    assert_eq!(cluster.ok(&["stream", "list"]), "No streams found.\n");
+}
+
+// Behaviours 77 and 83.
+#[test]
+fn processors_keep_aliases_for_the_server_and_list_them_when_they_differ() {
+    let cluster = Cluster::start();
+    cluster.ok(&[
+        "processors",
+        "create",
+        "p",
+        "--image",
+        "i",
+        "--input",
+        "a:s1@earliest",
+        "--input",
+        "s2",
+        "--output",
+        "o:s3",
+        "--env",
+        "GREETING=hi",
+        "--env-from",
+        "KEY=secretKeyRef:creds:key",
+        "--window",
+        "5s",
+        "--window-count",
+        "100",
+    ]);
+    let processor = cluster.object("processors", "p").unwrap();
+    let spec = &processor["spec"];
+    assert_eq!(
+        spec["inputs"],
+        json!([{"alias": "a", "stream": "s1", "startOffset": "earliest"}, {"stream": "s2"}])
+    );
+    assert_eq!(spec["outputs"], json!([{"alias": "o", "stream": "s3"}]));
+    assert_eq!(
+        spec["template"],
+        json!({"spec": {"containers": [{"name": "", "image": "i", "env": [
+            {"name": "GREETING", "value": "hi"},
+            {"name": "KEY", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "key"}}},
+        ]}]}})
+    );
+    assert_eq!(spec["window"], json!({"duration": "5s", "count": 100}));
+
+    // As the server defaults them: aliases are the stream names unless given.
+    cluster.put(
+        "processors",
+        "default",
+        "square",
+        "Processor",
+        json!({"spec": {
+            "build": {"functionRef": "square"},
+            "inputs": [{"stream": "numbers", "alias": "numbers", "startOffset": "latest"},
+                       {"stream": "more", "alias": "extra", "startOffset": "latest"}],
+            "outputs": [{"stream": "squares", "alias": "squares"}],
+        }, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+    let list = cluster.ok(&["processor", "list"]);
+    let lines: Vec<&str> = list.lines().collect();
+    assert!(
+        lines[0].starts_with("NAME     FUNCTION   INPUTS                OUTPUTS   STATUS      AGE"),
+        "{list}"
+    );
+    assert!(
+        lines[1].starts_with("p        <empty>    a:s1, s2              o:s3      <unknown>"),
+        "{list}"
+    );
+    assert!(
+        lines[2].starts_with("square   square     numbers, extra:more   squares   Ready"),
+        "{list}"
+    );
+}
+
+// Behaviours 78, 79, 81, 82 and the wait timeout: bad flags name the flag and what it accepts,
+// and nothing is created.
+#[test]
+fn bad_flags_name_the_flag_and_what_it_accepts() {
+    let cluster = Cluster::start();
+    let refused = |args: &[&str], expected: &str| {
+        let run = cluster.riff(args);
+        assert_ne!(run.code, 0, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    };
+    for input in ["a:b:c", "s@middle"] {
+        refused(
+            &["processor", "create", "p", "--image", "i", "--input", input],
+            &format!("invalid value '{input}' for '--input <[ALIAS:]STREAM[@earliest|latest]>': malformed input stream reference \"{input}\": expected [<alias>:]<stream>[@earliest|latest]"),
+        );
+    }
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--output",
+            "a:b:c",
+        ],
+        "'--output <[ALIAS:]STREAM>': malformed output stream reference",
+    );
+    refused(
+        &["processor", "create", "p", "--input", "in"],
+        "<--image <IMAGE>|--function-ref <NAME>|--container-ref <NAME>>",
+    );
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--container-ref",
+            "c",
+            "--input",
+            "in",
+        ],
+        "the argument '--image <IMAGE>' cannot be used with '--container-ref <NAME>'",
+    );
+    refused(
+        &["processor", "create", "p", "--image", "i"],
+        "--input <[ALIAS:]STREAM[@earliest|latest]>",
+    );
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--env",
+            "novalue",
+        ],
+        "'--env <NAME=VALUE>': malformed environment variable \"novalue\": expected NAME=value",
+    );
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--env-from",
+            "X=fieldRef:a:b",
+        ],
+        "expected NAME=secretKeyRef:<secret>:<key> or NAME=configMapKeyRef:<config map>:<key>",
+    );
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--window",
+            "0s",
+        ],
+        "invalid value '0s' for '--window <DURATION>': must be greater than zero",
+    );
+    for content_type in ["text", "text/"] {
+        refused(
+            &[
+                "stream",
+                "create",
+                "s",
+                "--gateway",
+                "g",
+                "--content-type",
+                content_type,
+            ],
+            &format!("invalid value '{content_type}' for '--content-type <MIME_TYPE>'"),
+        );
+    }
+    refused(&["stream", "create", "s"], "--gateway <NAME>");
+    refused(
+        &[
+            "stream",
+            "create",
+            "s",
+            "--gateway",
+            "g",
+            "--partitions",
+            "0",
+        ],
+        "'--partitions <N>'",
+    );
+    refused(
+        &["kafka-gateway", "create", "franz"],
+        "--bootstrap-servers <ADDRESS>",
+    );
+    refused(
+        &[
+            "inmemory-gateway",
+            "create",
+            "g",
+            "--tail",
+            "--wait-timeout",
+            "-1s",
+        ],
+        "invalid value '-1s' for '--wait-timeout <DURATION>': must not be negative",
+    );
+    refused(
+        &[
+            "inmemory-gateway",
+            "create",
+            "g",
+            "--tail",
+            "--wait-timeout",
+            "soon",
+        ],
+        "must be a duration such as 500ms, 10s or 1m30s",
+    );
+    // Validated like the controller validates: the error names the field.
+    refused(
+        &["stream", "create", "Bad_Name", "--gateway", "g"],
+        "invalid stream \"Bad_Name\": metadata.name: Invalid value: \"Bad_Name\"",
+    );
+    refused(
+        &[
+            "processor",
+            "create",
+            "p",
+            "--image",
+            "i",
+            "--input",
+            "x:a",
+            "--input",
+            "x:b",
+        ],
+        "spec.inputs[0].alias: Duplicate value: \"x\"",
+    );
+    assert_eq!(cluster.posts(), Vec::<String>::new());
+}
+
+// Behaviour 80.
+#[test]
+fn dry_run_prints_the_yaml_and_creates_nothing() {
+    let cluster = Cluster::start();
+    let run = cluster.riff(&[
+        "kafka-gateway",
+        "create",
+        "franz",
+        "--bootstrap-servers",
+        "kafka.kafka:9092",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: KafkaGateway\nmetadata:\n  name: franz\n  namespace: default\nspec:\n  bootstrapServers: kafka.kafka:9092\n"
+    );
+    assert_eq!(run.stderr, "Created kafka gateway \"franz\"\n");
+    let both = cluster.riff(&[
+        "stream",
+        "create",
+        "s",
+        "--gateway",
+        "g",
+        "--dry-run",
+        "--tail",
+    ]);
+    assert_eq!(both.code, 2);
+    assert!(
+        both.stderr
+            .contains("the argument '--dry-run' cannot be used with '--tail'"),
+        "{both:?}"
+    );
+    assert_eq!(cluster.posts(), Vec::<String>::new());
+    assert!(cluster.object("kafkagateways", "franz").is_none());
+}
+
+/// `riff streaming <args> --dry-run`'s YAML, which must create nothing on `cluster`.
+fn dry_run(cluster: &Cluster, args: &[&str]) -> String {
+    let run = cluster.riff(&[args, &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{args:?}: {run:?}");
+    run.stdout
+}
+
+// The YAML `--dry-run` prints is the YAML `riff local run` runs, the function program found
+// by the image's name.
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_yaml_runs_in_embedded_mode() {
+    sibling_binary("square");
+    let cluster = Cluster::start();
+    let files = [
+        (
+            "1-gateway.yaml",
+            dry_run(&cluster, &["inmemory-gateway", "create", "gw"]),
+        ),
+        (
+            "2-numbers.yaml",
+            dry_run(
+                &cluster,
+                &[
+                    "stream",
+                    "create",
+                    "numbers",
+                    "--gateway",
+                    "gw",
+                    "--content-type",
+                    "application/json",
+                ],
+            ),
+        ),
+        (
+            "3-squares.yaml",
+            dry_run(
+                &cluster,
+                &[
+                    "stream",
+                    "create",
+                    "squares",
+                    "--gateway",
+                    "gw",
+                    "--content-type",
+                    "application/json",
+                ],
+            ),
+        ),
+        (
+            "4-squarer.yaml",
+            dry_run(
+                &cluster,
+                &[
+                    "processor",
+                    "create",
+                    "squarer",
+                    "--image",
+                    "ghcr.io/riff-streaming/square:latest",
+                    "--input",
+                    "numbers",
+                    "--output",
+                    "squares",
+                    "--window-count",
+                    "1",
+                ],
+            ),
+        ),
+    ];
+    assert_eq!(cluster.posts(), Vec::<String>::new());
+    let files: Vec<(&str, &str)> = files.iter().map(|(n, y)| (*n, y.as_str())).collect();
+    let manifests = Manifests::new(&files);
+    let runtime = Runtime::start(&[manifests.path()]);
+    let gateway = runtime.client().await;
+    gateway.publish_numbers("numbers", [7]).await;
+    let squares = gateway.read("squares", 1, Duration::from_secs(10)).await;
+    assert_eq!(numbers(&squares), [49.0]);
+}
+
+// Without `command`, embedded mode runs the program named like the function ref; when there is
+// none, it says which field and which program.
+#[test]
+fn embedded_mode_names_the_program_it_cannot_find() {
+    let cluster = Cluster::start();
+    let yaml = gateway_and_streams(&["in"])
+        + &dry_run(
+            &cluster,
+            &[
+                "processor",
+                "create",
+                "p",
+                "--function-ref",
+                "no-such-function-xyz",
+                "--input",
+                "in",
+            ],
+        );
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let mut runtime = Runtime::spawn(&[manifests.path()]);
+    assert_ne!(runtime.wait_exit(Duration::from_secs(10)), 0);
+    let log = runtime.log().join("\n");
+    assert!(
+        log.contains("spec.build.functionRef: Not found: \"no-such-function-xyz\""),
+        "{log}"
+    );
+}
+
+// Behaviour 85, through `create --tail`: the logs of both containers, then Ready.
+#[test]
+fn processor_create_tail_prints_the_logs_until_ready() {
+    let cluster = Cluster::start();
+    cluster.api.put_object(
+        "v1",
+        "pods",
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p-processor-x7k2p", "namespace": "default",
+                         "labels": {"streaming.projectriff.io/processor": "p"}},
+            "spec": {"containers": [{"name": "function"}, {"name": "processor"}]},
+        }),
+    );
+    cluster.api.append_pod_log(
+        "default",
+        "p-processor-x7k2p",
+        "function",
+        "function listening on 8081\n",
+    );
+    cluster.api.append_pod_log(
+        "default",
+        "p-processor-x7k2p",
+        "processor",
+        "processor started\n",
+    );
+    let tail = cluster.spawn(&[
+        "processor",
+        "create",
+        "p",
+        "--image",
+        "i",
+        "--input",
+        "in",
+        "--tail",
+    ]);
+    cluster.created("processors", "p");
+    std::thread::sleep(Duration::from_secs(1));
+    cluster.set_ready("processors", "p", "True", "", "");
+    let run = tail.finish(Duration::from_secs(10));
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"Created processor \"p\""), "{run:?}");
+    assert_eq!(lines.last(), Some(&"Processor \"p\" is ready"), "{run:?}");
+    let mut logs = lines[1..lines.len() - 1].to_vec();
+    logs.sort();
+    assert_eq!(
+        logs,
+        [
+            "default/p-processor-x7k2p[function]: function listening on 8081",
+            "default/p-processor-x7k2p[processor]: processor started",
+        ]
+    );
+}
+
+// Behaviour 85, through `processor tail`.
+#[test]
+fn processor_tail_follows_the_function_and_processor_containers() {
+    let cluster = Cluster::start();
+    let missing = cluster.riff(&["processor", "tail", "p"]);
+    assert!(
+        missing.stderr.contains("Processor \"default/p\" not found"),
+        "{missing:?}"
+    );
+    cluster.ok(&["processor", "create", "p", "--image", "i", "--input", "in"]);
+    cluster.api.put_object(
+        "v1",
+        "pods",
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p-1", "namespace": "default",
+                         "labels": {"streaming.projectriff.io/processor": "p"}},
+            "spec": {"containers": [{"name": "function"}, {"name": "processor"}, {"name": "istio-proxy"}]},
+        }),
+    );
+    cluster.api.put_object(
+        "v1",
+        "pods",
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "q-1", "namespace": "default",
+                         "labels": {"streaming.projectriff.io/processor": "q"}},
+            "spec": {"containers": [{"name": "function"}]},
+        }),
+    );
+    let tail = cluster.spawn(&["processor", "tail", "p"]);
+    std::thread::sleep(Duration::from_millis(500));
+    cluster
+        .api
+        .append_pod_log("default", "p-1", "function", "squared 7\n");
+    cluster
+        .api
+        .append_pod_log("default", "p-1", "processor", "window committed\n");
+    cluster
+        .api
+        .append_pod_log("default", "p-1", "istio-proxy", "not shown\n");
+    cluster
+        .api
+        .append_pod_log("default", "q-1", "function", "not shown either\n");
+    std::thread::sleep(Duration::from_secs(2));
+    unsafe { libc::kill(tail.child.id() as i32, libc::SIGINT) };
+    let run = tail.finish(Duration::from_secs(10));
+    assert_eq!(run.code, 0, "Ctrl-C ends the tail: {run:?}");
+    let mut lines: Vec<&str> = run.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "default/p-1[function]: squared 7",
+            "default/p-1[processor]: window committed"
+        ],
+        "{run:?}"
+    );
+    let selects =
+        cluster.api.requests().into_iter().any(|(_, path)| {
+            path.contains("labelSelector=streaming.projectriff.io%2Fprocessor%3Dp")
+        });
+    assert!(selects, "pods are selected by the processor label");
+}
+
+// Behaviour 84.
+#[test]
+fn stream_create_tail_fails_fast_when_the_stream_cannot_become_ready() {
+    let cluster = Cluster::start();
+    let tail = cluster.spawn(&["stream", "create", "in", "--gateway", "franz", "--tail"]);
+    cluster.created("streams", "in");
+    std::thread::sleep(Duration::from_millis(300));
+    let flipped = Instant::now();
+    cluster.set_ready(
+        "streams",
+        "in",
+        "False",
+        "ProvisionFailed",
+        "Gateway \"franz\" not ready",
+    );
+    let run = tail.finish(Duration::from_secs(10));
+    assert!(
+        flipped.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        flipped.elapsed()
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.stdout, "Created stream \"in\"\n");
+    assert!(
+        run.stderr
+            .contains("failed to become ready: Gateway \"franz\" not ready"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn waiting_gives_up_at_the_timeout_and_says_how_to_look_further() {
+    let cluster = Cluster::start();
+    let tail = cluster.spawn(&[
+        "processor",
+        "create",
+        "p",
+        "--image",
+        "i",
+        "--input",
+        "in",
+        "--tail",
+        "--wait-timeout",
+        "1s",
+    ]);
+    let run = tail.finish(Duration::from_secs(10));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "timeout after \"1s\" waiting for \"p\" to become ready\n\
+             To view status run: riff streaming processor status p -n default\n\
+             To continue watching logs run: riff streaming processor tail p -n default"
+        ),
+        "{run:?}"
+    );
+    let started = Instant::now();
+    let gateway = cluster.spawn(&[
+        "inmemory",
+        "create",
+        "g",
+        "--tail",
+        "--wait-timeout",
+        "0.5s",
+    ]);
+    let run = gateway.finish(Duration::from_secs(10));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("To view status run: riff streaming inmemory-gateway status g -n default"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn waiting_fails_when_the_resource_is_deleted() {
+    let cluster = Cluster::start();
+    let tail = cluster.spawn(&[
+        "kafka",
+        "create",
+        "franz",
+        "--bootstrap-servers",
+        "k:9092",
+        "--tail",
+    ]);
+    cluster.created("kafkagateways", "franz");
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.ok(&["kafka", "delete", "franz"]);
+    let run = tail.finish(Duration::from_secs(10));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("kafka gateway \"franz\" deleted"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn completion_scripts_cover_the_streaming_commands() {
+    let cluster = Cluster::start();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = cluster.ok(&["completion", shell]);
+        assert!(
+            script.contains("streaming") && script.contains("kafka-gateway"),
+            "{shell}"
+        );
+    }
+    let unknown = cluster.riff(&["completion", "cmd"]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("[possible values: bash"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn the_namespace_comes_from_the_kubeconfig_unless_given() {
+    let cluster = Cluster::start();
+    cluster
+        .api
+        .write_kubeconfig(&cluster.kubeconfig, "team-a")
+        .unwrap();
+    cluster.ok(&["inmemory", "create", "g"]);
+    cluster.ok(&["inmemory", "create", "h", "--namespace", "team-b"]);
+    let in_a = cluster
+        .api
+        .list_objects(API_VERSION, "inmemorygateways", Some("team-a"));
+    let in_b = cluster
+        .api
+        .list_objects(API_VERSION, "inmemorygateways", Some("team-b"));
+    assert_eq!((in_a.len(), in_b.len()), (1, 1));
+    let dry = dry_run(&cluster, &["stream", "create", "s", "--gateway", "g"]);
+    assert!(dry.contains("namespace: team-a"), "{dry}");
+    let run = Command::new(riff())
+        .args(["streaming", "stream", "list"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env("HOME", "/nonexistent")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("no Kubernetes configuration"), "{stderr}");
+}
