@@ -51,11 +51,7 @@ pub async fn create<K: Kind>(mut object: K, args: CreateArgs) -> anyhow::Result<
     };
     object.meta_mut().name = Some(name.clone());
     object.meta_mut().namespace = Some(namespace);
-    let mut defaulted = object.clone();
-    defaulted.apply_defaults();
-    defaulted
-        .validate()
-        .map_err(|errors| anyhow::anyhow!("invalid {} {name:?}: {errors}", K::NOUN))?;
+    check(&object)?;
     let Some(cluster) = cluster else {
         print!("---\n{}", serde_yaml::to_string(&object)?);
         eprintln!("Created {} {name:?}", K::NOUN);
@@ -76,6 +72,16 @@ pub async fn create<K: Kind>(mut object: K, args: CreateArgs) -> anyhow::Result<
         println!("{} {name:?} is ready", K::kind(&()));
     }
     Ok(())
+}
+
+/// Checks `object` as the controller will: defaulted, then validated (the object sent stays
+/// undefaulted, for the server to default).
+fn check<K: Kind>(object: &K) -> anyhow::Result<()> {
+    let mut defaulted = object.clone();
+    defaulted.apply_defaults();
+    defaulted
+        .validate()
+        .map_err(|errors| anyhow::anyhow!("invalid {} {:?}: {errors}", K::NOUN, object.name_any()))
 }
 
 /// `list`: a table of the resources, sorted by namespace and name; `No <kinds> found.` when

@@ -442,3 +442,62 @@ async fn a_kafka_input_gets_a_kafka_trigger_bounded_by_its_partitions() {
             "consumerGroup": "p", "topic": "default/in", "lagThreshold": "10"}}])
     );
 }
+
+// Behaviour 38: without an input's binding Secret there is no ScaledObject; it comes back with
+// the Secret.
+#[actix_rt::test]
+async fn a_missing_input_binding_secret_removes_the_scaled_object_until_it_is_back() {
+    let cluster = Cluster::start().await;
+    ready_streams(&cluster, &["in", "out"]).await;
+    cluster.apply(P);
+    cluster
+        .only("keda.sh/v1alpha1", "scaledobjects", PROCESSOR_LABEL, "p")
+        .await;
+    // The gateway goes down, so the stream cannot provision (and rebind) meanwhile.
+    let gateway = cluster
+        .only(
+            "apps/v1",
+            "deployments",
+            "streaming.projectriff.io/gateway",
+            "franz",
+        )
+        .await;
+    let gateway = gateway["metadata"]["name"].as_str().unwrap().to_owned();
+    cluster.set_deployment(&gateway, false);
+    cluster
+        .condition(
+            "streams",
+            "in",
+            "ResourceAvailable",
+            "False",
+            Some("ProvisionFailed"),
+        )
+        .await;
+
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(cluster.client.clone(), "default")
+        .delete("in-stream-binding-secret", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the ScaledObject deleted", || {
+        cluster
+            .list("keda.sh/v1alpha1", "scaledobjects")
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let events = cluster.events("Processor", "p");
+    assert!(
+        events.iter().any(
+            |(_, reason, note)| reason == "Deleted" && note.starts_with("Deleted ScaledObject")
+        ),
+        "{events:?}"
+    );
+
+    cluster.set_deployment(&gateway, true);
+    cluster
+        .only("keda.sh/v1alpha1", "scaledobjects", PROCESSOR_LABEL, "p")
+        .await;
+    assert!(cluster
+        .get("v1", "secrets", "in-stream-binding-secret")
+        .is_some());
+}

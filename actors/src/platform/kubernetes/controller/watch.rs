@@ -20,6 +20,7 @@ use crate::platform::kubernetes::children::gateway::GatewayType;
 use crate::platform::kubernetes::children::processor::PROCESSOR_IMAGE_CONFIG_MAP;
 use crate::platform::kubernetes::children::scaled_object::ScaledObject;
 use crate::platform::kubernetes::children::{GATEWAY_LABEL, PROCESSOR_LABEL, STREAM_LABEL};
+use crate::platform::kubernetes::error::is_not_found;
 use crate::resources::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
 
 /// Starts every watcher; they run until aborted.
@@ -176,8 +177,22 @@ where
                 }
                 Ok(watcher::Event::Delete(object)) => handle(&object, true),
                 Ok(watcher::Event::Init | watcher::Event::InitDone) => {}
+                Err(error) if kind_not_installed(&error) => {
+                    tracing::debug!(watch = %what, %error, "kind not installed; retrying");
+                }
                 Err(error) => tracing::warn!(watch = %what, %error, "watch failed; retrying"),
             }
         }
     })
+}
+
+/// Whether a watch failed because its kind is not served (e.g. riff's build CRDs are not
+/// installed): expected, so not worth a warning on every retry.
+fn kind_not_installed(error: &watcher::Error) -> bool {
+    match error {
+        watcher::Error::InitialListFailed(error) | watcher::Error::WatchStartFailed(error) => {
+            is_not_found(error)
+        }
+        _ => false,
+    }
 }
