@@ -30,10 +30,8 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-#[test]
-fn deploy_manifests_match_the_kubernetes_schemas() {
-    let files = yaml_files(&deploy_dir());
-    assert!(!files.is_empty(), "no manifests under deploy/");
+/// Runs kubernetes-validate on `files`; `Err` holds what it printed.
+fn kubernetes_validate(files: &[PathBuf]) -> Result<(), String> {
     let installed = Command::new("python3")
         .args(["-c", "import kubernetes_validate"])
         .status()
@@ -46,14 +44,107 @@ fn deploy_manifests_match_the_kubernetes_schemas() {
     let output = Command::new("python3")
         .args(["-m", "kubernetes_validate", "--strict", "--quiet"])
         .args(["--kubernetes-version", KUBERNETES_VERSION])
-        .args(&files)
+        .args(files)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "kubernetes-validate rejected manifests under deploy/:\n{}{}",
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
+    ))
+}
+
+#[test]
+fn deploy_manifests_match_the_kubernetes_schemas() {
+    let files = yaml_files(&deploy_dir());
+    assert!(!files.is_empty(), "no manifests under deploy/");
+    if let Err(errors) = kubernetes_validate(&files) {
+        panic!("kubernetes-validate rejected manifests under deploy/:\n{errors}");
+    }
+}
+
+/// The Kubernetes objects the controller creates (as `children` builds them, given a name as
+/// the API server would) are valid for the Kubernetes API; a broken one is rejected.
+#[test]
+fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
+    use riff_actors::platform::kubernetes::children::{gateway, processor, stream};
+    use riff_actors::resources::{Gateway, KafkaGateway, Processor, Stream};
+
+    let kafka: KafkaGateway = serde_yaml::from_str(
+        "metadata: {name: franz, namespace: dev}\nspec: {bootstrapServers: 'kafka:9092'}\n\
+         status: {address: {url: 'http://franz-gateway-a.dev.svc.cluster.local'}}\n",
+    )
+    .unwrap();
+    let images = gateway::GatewayImages {
+        gateway: "riff:0.1.0".into(),
+    };
+    let mut child: Gateway = gateway::kafka_gateway(&kafka, &images);
+    child.status =
+        serde_yaml::from_str("serviceRef: {kind: Service, name: franz-gateway-a}").unwrap();
+    let stream: Stream = serde_yaml::from_str(
+        "metadata: {name: in, namespace: dev, uid: 0b4b2ae8-7c34-4d84-b5a9-4a1f6b8a9e35}\n\
+         spec: {gateway: {name: franz}}\n\
+         status: {binding: {metadataRef: {name: in-stream-binding-metadata}, \
+         secretRef: {name: in-stream-binding-secret}}}\n",
+    )
+    .unwrap();
+    let coordinates = stream::StreamCoordinates {
+        gateway: "franz-gateway-a.dev.svc.cluster.local:6565".into(),
+        topic: "dev_in".into(),
+        bootstrap_servers: Some("kafka:9092".into()),
+    };
+    let p: Processor = serde_yaml::from_str(
+        "metadata: {name: p, namespace: dev}\nspec: {inputs: [{stream: in}], outputs: [{stream: in}], \
+         window: {duration: 5s}, template: {spec: {containers: [{image: fn}]}}}\n\
+         status: {latestImage: fn}\n",
+    )
+    .unwrap();
+    let named = |mut object: serde_json::Value, name: &str| {
+        object["metadata"]["name"] = name.into();
+        object
+    };
+    let objects = [
+        named(
+            serde_json::to_value(gateway::gateway_service(&child).unwrap()).unwrap(),
+            "franz-gateway-a",
+        ),
+        named(
+            serde_json::to_value(gateway::gateway_deployment(&child, None).unwrap()).unwrap(),
+            "franz-gateway-b",
+        ),
+        serde_json::to_value(stream::binding_metadata(&stream)).unwrap(),
+        serde_json::to_value(stream::binding_secret(&stream, &coordinates).unwrap()).unwrap(),
+        named(
+            serde_json::to_value(
+                processor::processor_deployment(&p, "riff:0.1.0", &[stream], None).unwrap(),
+            )
+            .unwrap(),
+            "p-processor-a",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, object: &serde_json::Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_yaml::to_string(object).unwrap()).unwrap();
+        path
+    };
+    let files: Vec<PathBuf> = objects
+        .iter()
+        .enumerate()
+        .map(|(i, object)| write(&format!("child-{i}.yaml"), object))
+        .collect();
+    if let Err(errors) = kubernetes_validate(&files) {
+        panic!("kubernetes-validate rejected a child the controller creates:\n{errors}");
+    }
+    let mut broken = objects[4].clone();
+    broken["spec"]["template"]["spec"]["containers"][1]["env"][0]["value"] = 1.into();
+    let broken = write("broken.yaml", &broken);
+    assert!(
+        kubernetes_validate(&[broken]).is_err(),
+        "a number as an env value was accepted"
     );
 }
 
