@@ -2,6 +2,7 @@
 //! baseline measured in the same run (absolute times on shared machines drift). Writes a
 //! Markdown report. Run it with `bench/run.sh`, which builds the binaries it starts.
 
+mod controller;
 mod footprint;
 mod function;
 mod kafka;
@@ -228,6 +229,17 @@ async fn measure_all(args: &Args) -> Vec<Figure> {
         early,
         "MiB",
         Some("flat (ratio ≈ 1)"),
+    ));
+
+    let resources = 100;
+    let (converged, baseline, writes) = controller::convergence(resources).await;
+    figures.push(figure(
+        format!("controller: {resources} streams + {resources} processors from created to Ready"),
+        converged,
+        &format!("the same {writes} API writes, one kube-rs client in sequence"),
+        baseline,
+        "s",
+        None,
     ));
 
     let (ours, bare) = protocol::invoke_rate(n).await;

@@ -90,12 +90,10 @@ pub struct ConcreteGatewayStatus {
     /// The child [`Gateway`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_ref: Option<TypedLocalObjectReference>,
-    /// The liiklus gateway image in use.
+    /// The gateway image in use (`riff gateway` serves the provisioner API too, so there is no
+    /// separate `provisionerImage` as in riff).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_image: Option<String>,
-    /// The provisioner image in use.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provisioner_image: Option<String>,
 }
 
 impl Admission for Gateway {
