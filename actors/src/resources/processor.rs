@@ -90,8 +90,8 @@ pub struct ProcessorSpec {
         },
         {
             "rule": "!has(self.spec) || size(self.spec.containers) == 0 \
-                || self.spec.containers[0].name == 'function'",
-            "message": "containers[0].name must be function",
+                || self.spec.containers[0].name in ['', 'function']",
+            "message": "containers[0].name must be function (or empty, which means function)",
         },
     ]))]
     pub template: Option<PodTemplateSpec>,
