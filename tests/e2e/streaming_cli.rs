@@ -1097,3 +1097,164 @@ fn the_namespace_comes_from_the_kubeconfig_unless_given() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("no Kubernetes configuration"), "{stderr}");
 }
+
+impl Cluster {
+    /// Reports every Deployment of `default` available, as Kubernetes' deployment controller
+    /// would once its pods run.
+    fn make_deployments_available(&self) {
+        for mut deployment in self
+            .api
+            .list_objects("apps/v1", "deployments", Some("default"))
+        {
+            if deployment["status"]["conditions"].is_null() {
+                deployment["status"] = json!({"conditions": [
+                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]});
+                self.api.put_object("apps/v1", "deployments", deployment);
+            }
+        }
+    }
+
+    /// `riff streaming <args>` while the cluster's Deployments become available; what the user
+    /// saw.
+    fn run_while_deployments_start(&self, args: &[&str]) -> Run {
+        let mut background = self.spawn(args);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while background.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "riff streaming {args:?} did not finish"
+            );
+            self.make_deployments_available();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        background.collect()
+    }
+}
+
+// The docs' four commands, with `--tail`, against the controller (the real `riff system
+// controller` and a real `riff gateway` as every gateway's provisioner): each command returns
+// once its resource is Ready.
+#[test]
+fn the_docs_commands_become_ready_under_the_controller() {
+    let cluster = Cluster::start();
+    for (name, key) in [
+        ("riff-streaming-kafka-gateway", "gatewayImage"),
+        ("riff-streaming-processor", "processorImage"),
+    ] {
+        cluster.api.put_object(
+            "v1",
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "riff-system"}, "data": {key: "riff"}}),
+        );
+    }
+    let (grpc, provisioner) = (free_port(), free_port());
+    let quiet = |command: &mut Command| {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Background { child }
+    };
+    let _gateway = quiet(
+        Command::new(riff())
+            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
+            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
+            .env("GATEWAY", format!("127.0.0.1:{grpc}")),
+    );
+    let _controller = quiet(
+        Command::new(riff())
+            .args(["system", "controller"])
+            .args(["--probes-address", &format!("127.0.0.1:{}", free_port())])
+            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .env("SYSTEM_NAMESPACE", "riff-system"),
+    );
+    cluster.api.put_object(
+        "build.projectriff.io/v1alpha1",
+        "functions",
+        json!({
+        "apiVersion": "build.projectriff.io/v1alpha1", "kind": "Function",
+        "metadata": {"name": "time-averager", "namespace": "default"},
+        "spec": {}, "status": {"latestImage": "registry.example/time-averager@sha256:1"}}),
+    );
+
+    let commands: [(&[&str], &str); 4] = [
+        (
+            &[
+                "kafka-gateway",
+                "create",
+                "franz",
+                "--bootstrap-servers",
+                "kafka.kafka:9092",
+                "--tail",
+            ],
+            "KafkaGateway \"franz\" is ready",
+        ),
+        (
+            &[
+                "stream",
+                "create",
+                "in",
+                "--gateway",
+                "franz",
+                "--content-type",
+                "application/json",
+                "--tail",
+            ],
+            "Stream \"in\" is ready",
+        ),
+        (
+            &[
+                "stream",
+                "create",
+                "out",
+                "--gateway",
+                "franz",
+                "--content-type",
+                "application/json",
+                "--tail",
+            ],
+            "Stream \"out\" is ready",
+        ),
+        (
+            &[
+                "processor",
+                "create",
+                "time-averager",
+                "--function-ref",
+                "time-averager",
+                "--input",
+                "in",
+                "--output",
+                "out",
+                "--tail",
+            ],
+            "Processor \"time-averager\" is ready",
+        ),
+    ];
+    for (args, ready) in commands {
+        let run = cluster.run_while_deployments_start(args);
+        assert_eq!(run.code, 0, "riff streaming {args:?}: {run:?}");
+        assert!(run.stdout.lines().any(|line| line == ready), "{run:?}");
+    }
+    let scaled = cluster
+        .api
+        .list_objects("keda.sh/v1alpha1", "scaledobjects", Some("default"));
+    assert_eq!(scaled.len(), 1, "{scaled:?}");
+    let trigger = &scaled[0]["spec"]["triggers"][0];
+    assert_eq!(trigger["type"], "kafka");
+    assert_eq!(trigger["metadata"]["bootstrapServers"], "kafka.kafka:9092");
+    let deployments = cluster
+        .api
+        .list_objects("apps/v1", "deployments", Some("default"));
+    let function = deployments
+        .iter()
+        .find(|d| d["metadata"]["labels"]["streaming.projectriff.io/processor"] == "time-averager")
+        .map(|d| d["spec"]["template"]["spec"]["containers"][0].clone())
+        .unwrap();
+    assert_eq!(function["name"], "function");
+    assert_eq!(function["image"], "registry.example/time-averager@sha256:1");
+}
