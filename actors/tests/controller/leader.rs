@@ -1,5 +1,5 @@
-//! Leader election: of two controllers, only the Lease holder reconciles; when it stops, the
-//! other takes over. Both answer their probes.
+//! Leader election: of two controllers, only the Lease holder reconciles; when it stops, it
+//! releases the Lease and the other takes over at once. Both answer their probes.
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
@@ -109,6 +109,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
 
     let first = stops.remove(0);
     first.send(()).unwrap();
+    let released = tokio::time::Instant::now();
     eventually("second leads", || {
         let lease = api.get_object(
             "coordination.k8s.io/v1",
@@ -119,6 +120,10 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
         (lease["spec"]["holderIdentity"] == "second").then_some(())
     })
     .await;
+    assert!(
+        released.elapsed() < Duration::from_millis(1500),
+        "the standby waited for the lease to expire (2 s): it was not released"
+    );
     api.put_object(
         "streaming.projectriff.io/v1alpha1",
         "inmemorygateways",

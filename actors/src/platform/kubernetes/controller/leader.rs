@@ -70,6 +70,29 @@ impl LeaderElection {
         tracing::error!(lease = LEASE_NAME, identity = %self.identity, "lost the lease");
     }
 
+    /// Gives the Lease up if this replica holds it, so that a standby takes over at once rather
+    /// than after the Lease expires.
+    pub async fn release(&self) {
+        let Ok(Some(mut lease)) = self.api.get_opt(LEASE_NAME).await else {
+            return;
+        };
+        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+        if spec.holder_identity.as_deref() != Some(&self.identity) {
+            return;
+        }
+        spec.holder_identity = None;
+        match self
+            .api
+            .replace(LEASE_NAME, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(lease = LEASE_NAME, identity = %self.identity, "released the lease")
+            }
+            Err(error) => tracing::warn!(lease = LEASE_NAME, %error, "could not release the lease"),
+        }
+    }
+
     /// Takes or renews the Lease if it is ours, free or expired; `false` when another holds it.
     async fn try_hold(&self) -> Result<bool, kube::Error> {
         let now = Timestamp::now();
@@ -97,12 +120,14 @@ impl LeaderElection {
         };
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         let ours = spec.holder_identity.as_deref() == Some(&self.identity);
-        let expired = spec.renew_time.as_ref().is_none_or(|renewed| {
-            let held = SignedDuration::from_secs(i64::from(
-                spec.lease_duration_seconds.unwrap_or(seconds),
-            ));
-            renewed.0 + held < now
-        });
+        let free = spec.holder_identity.as_deref().is_none_or(str::is_empty);
+        let expired = free
+            || spec.renew_time.as_ref().is_none_or(|renewed| {
+                let held = SignedDuration::from_secs(i64::from(
+                    spec.lease_duration_seconds.unwrap_or(seconds),
+                ));
+                renewed.0 + held < now
+            });
         if !ours && !expired {
             return Ok(false);
         }

@@ -47,8 +47,8 @@ impl Drop for Running {
     }
 }
 
-/// Runs the controller until `shutdown` completes (`Ok`) or this replica loses its Lease (an
-/// error: the process should exit so that it restarts as a candidate).
+/// Runs the controller until `shutdown` completes (`Ok`, the Lease released) or this replica
+/// loses its Lease (an error: the process should exit so that it restarts as a candidate).
 pub async fn run(
     context: Context,
     options: ControllerOptions,
@@ -86,6 +86,9 @@ pub async fn run(
         () = lead => Err(anyhow::anyhow!("lost the leader-election lease {LEASE_NAME}")),
         () = shutdown => Ok(()),
     };
+    if let (Ok(()), Some(election)) = (&result, &election) {
+        election.release().await;
+    }
     if let Some(probes) = probes {
         probes.abort();
     }
