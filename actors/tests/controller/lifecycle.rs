@@ -160,3 +160,45 @@ async fn a_failing_api_call_is_retried_with_backoff_and_recorded() {
     assert!(failures >= 1, "{events:?}");
     assert!(cluster.count_requests("POST", "/services") >= 3);
 }
+
+// Bad configuration: a missing image ConfigMap is an Event on the resource (and a log line),
+// retried with backoff; the resource recovers once the ConfigMap is there.
+#[actix_rt::test]
+async fn a_missing_image_config_map_is_reported_and_recovered_from() {
+    let cluster = Cluster::start().await;
+    let images = cluster
+        .api
+        .get_object(
+            "v1",
+            "configmaps",
+            "riff-system",
+            "riff-streaming-inmemory-gateway",
+        )
+        .unwrap();
+    Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(cluster.client.clone(), "riff-system")
+        .delete("riff-streaming-inmemory-gateway", &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster.apply("apiVersion: streaming.projectriff.io/v1alpha1\nkind: InMemoryGateway\nmetadata: {name: franz}\nspec: {}\n");
+    let warning = eventually("a ReconcileFailed event", || {
+        cluster
+            .events("InMemoryGateway", "franz")
+            .into_iter()
+            .find(|(type_, reason, _)| type_ == "Warning" && reason == "ReconcileFailed")
+    })
+    .await;
+    assert_eq!(
+        warning.2,
+        "ConfigMap riff-system/riff-streaming-inmemory-gateway not found"
+    );
+    assert!(cluster.get(STREAMING, "gateways", "franz").is_none());
+
+    let mut images = images;
+    images["metadata"] =
+        json!({"name": "riff-streaming-inmemory-gateway", "namespace": "riff-system"});
+    cluster.api.put_object("v1", "configmaps", images);
+    eventually("the Gateway", || {
+        cluster.get(STREAMING, "gateways", "franz")
+    })
+    .await;
+}

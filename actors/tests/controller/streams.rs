@@ -157,6 +157,13 @@ async fn a_provisioner_error_is_reported_and_retried_with_backoff() {
         .await;
     let message = failed["message"].as_str().unwrap();
     assert!(message.starts_with("status: 404, body: \""), "{message}");
+    let events = cluster.events("Stream", "in");
+    assert!(
+        events.iter().any(|(t, reason, note)| t == "Warning"
+            && reason == "ReconcileFailed"
+            && note == message),
+        "{events:?}"
+    );
     eventually("a retried PUT", || {
         let puts = impostor
             .requests()

@@ -3,7 +3,8 @@
 //!
 //! Every pass applies riff's defaulting, validates (an invalid resource is reported in its
 //! status and an Event, with the field path, and nothing else is done), runs the kind's steps,
-//! sets `observedGeneration` when they all succeeded, and writes the status if it changed.
+//! sets `observedGeneration` when they all succeeded (or records a `ReconcileFailed` Event when
+//! configuration or provisioning failed), and writes the status if it changed.
 
 mod concrete_gateway;
 mod gateway;
@@ -22,6 +23,8 @@ use super::status;
 
 /// The reason of the condition reporting an invalid resource.
 pub const INVALID: &str = "Invalid";
+/// The reason of the Warning Event of a pass that failed on configuration or provisioning.
+pub const RECONCILE_FAILED: &str = "ReconcileFailed";
 
 /// A kind the controller reconciles.
 pub trait Reconciled: Child + Admission {
@@ -73,8 +76,17 @@ pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Out
             Ok(())
         }
     };
-    if result.is_ok() {
-        object.common().observed_generation = read.meta().generation;
+    match &result {
+        Ok(()) => object.common().observed_generation = read.meta().generation,
+        Err(error @ (ReconcileError::Configuration(_) | ReconcileError::Provision(_))) => {
+            // Failed child and status writes have their own Events; these would only be logged.
+            let parent = Parent::of(read);
+            let note = error.to_string();
+            context
+                .event(parent.reference(), true, RECONCILE_FAILED, note)
+                .await;
+        }
+        Err(_) => {}
     }
     let written = status::write(context, read, &object).await;
     result?;
