@@ -1,7 +1,7 @@
 //! `riff system controller`, the real binary, against an in-memory Kubernetes API (given as a
 //! kubeconfig) and a real `riff gateway` process as every gateway's provisioner: it reconciles
 //! gateways, streams and processors, logs one JSON line per reconcile outcome and failure, serves
-//! its probes, and exits cleanly on SIGTERM.
+//! its probes and metrics, and exits cleanly on SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -169,6 +169,17 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
 
     assert!(http_get(probes, "/healthz").starts_with("HTTP/1.1 200"));
     assert!(http_get(probes, "/readyz").starts_with("HTTP/1.1 200"));
+    let metrics = http_get(probes, "/metrics");
+    let value = |series: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|line| line.starts_with(series))
+            .unwrap_or_else(|| panic!("no {series} in {metrics}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("riff_reconcile_passes_total{kind=\"Stream\",outcome=\"success\"}") >= 1.0);
+    assert!(value("riff_reconcile_passes_total{kind=\"Processor\",outcome=\"error\"}") >= 1.0);
+    assert_eq!(value("riff_resources{kind=\"Processor\"}"), 1.0);
 
     let records: Vec<Value> = controller
         .lines()

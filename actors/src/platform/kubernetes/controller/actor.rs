@@ -4,10 +4,13 @@
 //! failure with its attempt and next backoff.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use kube::Api;
 
+use super::metrics::{Metrics, Outcome as PassOutcome};
 use crate::platform::kubernetes::context::Context as Shared;
 use crate::platform::kubernetes::error::ReconcileError;
 use crate::platform::kubernetes::reconcile::{reconcile, Outcome, Reconciled};
@@ -29,7 +32,8 @@ pub struct ResourceActor<K> {
     namespace: String,
     name: String,
     shared: Shared,
-    running: bool,
+    metrics: Arc<Metrics>,
+    running: Option<Instant>,
     again: bool,
     backoff: Backoff,
     retry: Option<SpawnHandle>,
@@ -38,12 +42,13 @@ pub struct ResourceActor<K> {
 
 impl<K: Reconciled + 'static> ResourceActor<K> {
     /// The actor of `namespace/name`; it reconciles once started.
-    pub fn new(shared: Shared, namespace: &str, name: &str) -> Self {
+    pub fn new(shared: Shared, metrics: Arc<Metrics>, namespace: &str, name: &str) -> Self {
         ResourceActor {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             shared,
-            running: false,
+            metrics,
+            running: None,
             again: false,
             backoff: Backoff::default(),
             retry: None,
@@ -57,14 +62,14 @@ impl<K: Reconciled + 'static> ResourceActor<K> {
 
     /// Runs one pass now, or right after the current one.
     fn pass(&mut self, ctx: &mut Context<Self>) {
-        if self.running {
+        if self.running.is_some() {
             self.again = true;
             return;
         }
         if let Some(retry) = self.retry.take() {
             ctx.cancel_future(retry);
         }
-        self.running = true;
+        self.running = Some(Instant::now());
         let shared = self.shared.clone();
         let api: Api<K> = Api::namespaced(shared.client.clone(), &self.namespace);
         let name = self.name.clone();
@@ -79,7 +84,15 @@ impl<K: Reconciled + 'static> ResourceActor<K> {
             }
         };
         ctx.spawn(work.into_actor(self).map(|result, actor, ctx| {
-            actor.running = false;
+            if let Some(started) = actor.running.take() {
+                let outcome = match result {
+                    Ok(_) => PassOutcome::Success,
+                    Err(_) => PassOutcome::Error,
+                };
+                actor
+                    .metrics
+                    .pass(&K::kind(&()), outcome, started.elapsed());
+            }
             actor.finished(result, ctx);
         }));
     }
@@ -122,18 +135,20 @@ impl<K: Reconciled + 'static> Actor for ResourceActor<K> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        self.metrics.resources(&K::kind(&()), 1);
         supervision::started(&self.resource(), "reconciler");
         self.pass(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        self.metrics.resources(&K::kind(&()), -1);
         supervision::stopped(&self.resource(), "reconciler");
     }
 }
 
 impl<K: Reconciled + 'static> Supervised for ResourceActor<K> {
     fn restarting(&mut self, _: &mut Context<Self>) {
-        self.running = false;
+        self.running = None;
         self.retry = None;
         supervision::restarting(
             &self.resource(),

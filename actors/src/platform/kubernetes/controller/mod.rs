@@ -3,6 +3,7 @@
 
 mod actor;
 mod leader;
+mod metrics;
 mod probes;
 mod registry;
 mod watch;
@@ -10,6 +11,7 @@ mod watch;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use leader::LEASE_NAME;
@@ -17,12 +19,13 @@ pub use registry::Kind;
 
 use super::context::Context;
 use leader::LeaderElection;
+use metrics::Metrics;
 use probes::Readiness;
 use registry::Registry;
 
 /// How the controller runs.
 pub struct ControllerOptions {
-    /// Where the probes are served (`None`: not served).
+    /// Where the probes and metrics are served (`None`: not served).
     pub probes_address: Option<SocketAddr>,
     /// Whether to hold the Lease [`LEASE_NAME`] in the system namespace before reconciling.
     pub leader_election: bool,
@@ -55,9 +58,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let ready = Readiness::default();
+    let metrics = Arc::<Metrics>::default();
     let probes = options
         .probes_address
-        .map(|address| actix::spawn(probes::serve(address, ready.clone())));
+        .map(|address| actix::spawn(probes::serve(address, ready.clone(), metrics.clone())));
     let election = options.leader_election.then(|| {
         LeaderElection::new(
             context.client.clone(),
@@ -70,7 +74,7 @@ pub async fn run(
         if let Some(election) = &election {
             election.acquire(&ready).await;
         }
-        let registry = Registry::new(context.clone());
+        let registry = Registry::new(context.clone(), metrics.clone());
         let _running = Running {
             watchers: watch::spawn_all(&context.client, &registry, &context.system_namespace),
             registry,
