@@ -121,14 +121,7 @@ impl FakeApiServer {
     /// Panics if the object is not a JSON object with `metadata.name` or `metadata.generateName`.
     pub fn put_object(&self, api_version: &str, plural: &str, object: Value) -> Value {
         let resource = Resource::new(api_version, plural);
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = object["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let (namespace, name) = store::namespace_and_name(&object);
         let result = self.shared.write(false, |store| {
             if !name.is_empty() && store.get(&resource, &namespace, &name).is_some() {
                 let mut object = object;

@@ -407,14 +407,7 @@ impl Store {
         let matching = self.list(resource, namespace, selector);
         let mut deleted = Vec::new();
         for object in matching {
-            let namespace = object["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let name = object["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
+            let (namespace, name) = namespace_and_name(&object);
             if let Ok(object) = self.delete(resource, &namespace, &name, &Value::Null) {
                 deleted.push(object);
             }
@@ -571,6 +564,17 @@ impl Store {
             }
         }
     }
+}
+
+/// An object's `metadata.namespace` and `metadata.name` (empty when absent).
+pub fn namespace_and_name(object: &Value) -> (String, String) {
+    let field = |key: &str| {
+        object["metadata"][key]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("namespace"), field("name"))
 }
 
 fn take_metadata(object: &mut Map<String, Value>) -> ApiResult<Map<String, Value>> {
