@@ -57,6 +57,23 @@ async fn kafka_gateway_becomes_ready_through_its_gateway_service_and_deployment(
         .await;
     let name = deployment["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("franz-gateway-"), "{name}");
+    // Behaviour 13: the Gateway gets its pod template, and so a Deployment, only once its
+    // Service gave it an address.
+    let requests = cluster.api.requests();
+    let first = |method: &str, path: &str| {
+        requests
+            .iter()
+            .position(|(m, p)| m == method && p.contains(path))
+            .unwrap_or_else(|| panic!("no {method} {path}: {requests:?}"))
+    };
+    let created = first("POST", "/namespaces/default/gateways");
+    let service = first("POST", "/namespaces/default/services");
+    let templated = first("PUT", "/namespaces/default/gateways/franz?");
+    let deployed = first("POST", "/namespaces/default/deployments");
+    assert!(
+        created < service && service < templated && templated < deployed,
+        "{requests:?}"
+    );
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["image"], "riff:gateway");
     assert_eq!(container["args"], json!(["gateway"]));
