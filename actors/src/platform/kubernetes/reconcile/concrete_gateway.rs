@@ -1,10 +1,9 @@
 //! KafkaGateway and InMemoryGateway (spec 2.2): read the gateway image from the kind's
 //! ConfigMap, then own a Gateway of the same name and mirror its address and readiness.
 
-use k8s_openapi::api::core::v1::TypedLocalObjectReference;
 use kube::ResourceExt;
 
-use super::{propagate_ready, system_config_map, Reconciled};
+use super::{propagate_ready, reference, system_config_map, Reconciled};
 use crate::platform::kubernetes::children::gateway::{
     inmemory_gateway, kafka_gateway, GatewayImages, GatewayType,
 };
@@ -83,11 +82,8 @@ async fn steps<G: ConcreteGateway>(context: &Context, object: &mut G) -> Result<
     match child {
         Owned::Present(gateway) => {
             let status = object.status_mut();
-            status.gateway_ref = Some(TypedLocalObjectReference {
-                api_group: Some(API_VERSION.split('/').next().unwrap_or_default().to_owned()),
-                kind: "Gateway".to_owned(),
-                name: name.clone(),
-            });
+            let group = API_VERSION.split('/').next();
+            status.gateway_ref = Some(reference(group, "Gateway", &name));
             let child_status = gateway.status.unwrap_or_default();
             status.address = child_status.address;
             propagate_ready(

@@ -2,15 +2,15 @@
 //! has a pod template, a Deployment whose replica count is left to whoever scales it.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Service, TypedLocalObjectReference};
+use k8s_openapi::api::core::v1::Service;
 use kube::ResourceExt;
 
-use super::Reconciled;
+use super::{current_replicas, propagate_deployment, reference, Reconciled};
 use crate::platform::kubernetes::children::gateway::{
     gateway_deployment, gateway_service, service_address,
 };
 use crate::platform::kubernetes::children::GATEWAY_LABEL;
-use crate::platform::kubernetes::conditions::{deployment_ready, ConditionSet, GATEWAY};
+use crate::platform::kubernetes::conditions::{ConditionSet, GATEWAY};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::Result;
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
@@ -34,7 +34,7 @@ impl Reconciled for Gateway {
         let status = gateway.status.get_or_insert_with(Default::default);
         match service {
             Owned::Present(service) => {
-                status.service_ref = Some(reference("Service", &service.name_any()));
+                status.service_ref = Some(reference(None, "Service", &service.name_any()));
                 status.address = Some(Addressable {
                     url: Some(service_address(&service)),
                 });
@@ -54,27 +54,15 @@ impl Reconciled for Gateway {
             &parent,
             (GATEWAY_LABEL, &name),
             |existing: Option<&Deployment>| {
-                let replicas = existing.and_then(|d| d.spec.as_ref()?.replicas);
-                gateway_deployment(&snapshot, replicas)
+                gateway_deployment(&snapshot, current_replicas(existing))
             },
         )
         .await?;
         let status = gateway.status.get_or_insert_with(Default::default);
         match deployment {
             Owned::Present(deployment) => {
-                status.deployment_ref = Some(reference("Deployment", &deployment.name_any()));
-                let conditions = deployment
-                    .status
-                    .and_then(|s| s.conditions)
-                    .unwrap_or_default();
-                if let Some((ready, reason, message)) = deployment_ready(&conditions) {
-                    GATEWAY.manage(&mut status.common.conditions).mark(
-                        "DeploymentReady",
-                        ready,
-                        &reason,
-                        &message,
-                    );
-                }
+                status.deployment_ref = Some(reference(None, "Deployment", &deployment.name_any()));
+                propagate_deployment(&GATEWAY, &mut status.common.conditions, &deployment);
             }
             _ => status.deployment_ref = None,
         }
@@ -90,13 +78,4 @@ fn keep_cluster_ip(existing: Option<&Service>, mut desired: Service) -> Service 
         spec.cluster_ips.clone_from(&assigned.cluster_ips);
     }
     desired
-}
-
-/// A typed reference to a core or apps child (no API group, like riff's).
-fn reference(kind: &str, name: &str) -> TypedLocalObjectReference {
-    TypedLocalObjectReference {
-        api_group: None,
-        kind: kind.to_owned(),
-        name: name.to_owned(),
-    }
 }

@@ -15,7 +15,10 @@ use std::future::Future;
 
 use crate::resources::{Admission, CommonStatus, Condition, ConditionStatus};
 
-use super::conditions::{ready_summary, ConditionSet, READY};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::TypedLocalObjectReference;
+
+use super::conditions::{deployment_ready, ready_summary, ConditionSet, READY};
 use super::context::Context;
 use super::error::{ReconcileError, Result};
 use super::owned::{Child, Parent};
@@ -23,6 +26,8 @@ use super::status;
 
 /// The reason of the condition reporting an invalid resource.
 pub const INVALID: &str = "Invalid";
+/// The condition of gateways and processors mirroring their Deployment.
+const DEPLOYMENT_READY: &str = "DeploymentReady";
 /// The reason of the Warning Event of a pass that failed on configuration or provisioning.
 pub const RECONCILE_FAILED: &str = "ReconcileFailed";
 
@@ -122,6 +127,38 @@ fn propagate_ready(
     if let Some(ready) = child.iter().find(|c| c.type_ == READY) {
         set.manage(conditions)
             .mark(dependent, ready.status, &ready.reason, &ready.message);
+    }
+}
+
+/// The `DeploymentReady` condition of `set` from a child Deployment's conditions (spec 1.2);
+/// nothing when the Deployment reports neither Available nor Progressing yet.
+fn propagate_deployment(
+    set: &ConditionSet,
+    conditions: &mut Vec<Condition>,
+    deployment: &Deployment,
+) {
+    let reported = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref());
+    if let Some((ready, reason, message)) = deployment_ready(reported.unwrap_or_default()) {
+        set.manage(conditions)
+            .mark(DEPLOYMENT_READY, ready, &reason, &message);
+    }
+}
+
+/// The replica count of an existing Deployment, kept so that whoever scales it owns it.
+fn current_replicas(existing: Option<&Deployment>) -> Option<i32> {
+    existing.and_then(|d| d.spec.as_ref()?.replicas)
+}
+
+/// A typed reference to a child, as riff's statuses hold them (`api_group` `None` for core and
+/// apps kinds).
+fn reference(api_group: Option<&str>, kind: &str, name: &str) -> TypedLocalObjectReference {
+    TypedLocalObjectReference {
+        api_group: api_group.map(str::to_owned),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
     }
 }
 

@@ -6,11 +6,14 @@
 //! it appears) rather than failing every pass.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, TypedLocalObjectReference};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Api, ResourceExt};
 
-use super::{is_ready, system_config_map, Reconciled};
+use super::{
+    current_replicas, is_ready, propagate_deployment, reference, system_config_map, Reconciled,
+    DEPLOYMENT_READY,
+};
 use crate::platform::kubernetes::children::processor::{
     processor_deployment, processor_scaled_object, ScaledInput, PROCESSOR_IMAGE_CONFIG_MAP,
     PROCESSOR_IMAGE_KEY,
@@ -18,14 +21,13 @@ use crate::platform::kubernetes::children::processor::{
 use crate::platform::kubernetes::children::scaled_object::ScaledObject;
 use crate::platform::kubernetes::children::stream::StreamCoordinates;
 use crate::platform::kubernetes::children::PROCESSOR_LABEL;
-use crate::platform::kubernetes::conditions::{deployment_ready, ConditionSet, PROCESSOR};
+use crate::platform::kubernetes::conditions::{ConditionSet, PROCESSOR};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::resources::{CommonStatus, Processor, Stream};
 
 const STREAMS_READY: &str = "StreamsReady";
-const DEPLOYMENT_READY: &str = "DeploymentReady";
 const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
 
 impl Reconciled for Processor {
@@ -60,28 +62,20 @@ impl Reconciled for Processor {
             &parent,
             (PROCESSOR_LABEL, &name),
             |existing: Option<&Deployment>| {
-                let replicas = existing.and_then(|d| d.spec.as_ref()?.replicas);
                 let streams = streams.as_deref()?;
-                processor_deployment(&snapshot, &sidecar_image, streams, replicas)
+                processor_deployment(
+                    &snapshot,
+                    &sidecar_image,
+                    streams,
+                    current_replicas(existing),
+                )
             },
         )
         .await?;
         let status = processor.status.get_or_insert_with(Default::default);
         let deployment_name = match deployment {
             Owned::Present(deployment) => {
-                let conditions = deployment
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.clone())
-                    .unwrap_or_default();
-                if let Some((ready, reason, message)) = deployment_ready(&conditions) {
-                    PROCESSOR.manage(&mut status.common.conditions).mark(
-                        DEPLOYMENT_READY,
-                        ready,
-                        &reason,
-                        &message,
-                    );
-                }
+                propagate_deployment(&PROCESSOR, &mut status.common.conditions, &deployment);
                 let name = deployment.name_any();
                 status.deployment_ref = Some(reference(None, "Deployment", &name));
                 Some(name)
@@ -280,12 +274,4 @@ async fn scaled_inputs(
         });
     }
     Ok(Some(inputs))
-}
-
-fn reference(api_group: Option<&str>, kind: &str, name: &str) -> TypedLocalObjectReference {
-    TypedLocalObjectReference {
-        api_group: api_group.map(str::to_owned),
-        kind: kind.to_owned(),
-        name: name.to_owned(),
-    }
 }

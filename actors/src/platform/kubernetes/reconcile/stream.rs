@@ -18,7 +18,7 @@ use crate::platform::kubernetes::conditions::{ConditionSet, STREAM};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
-use crate::resources::{CommonStatus, Gateway, KafkaGateway, Stream};
+use crate::resources::{CommonStatus, ConditionStatus, Gateway, KafkaGateway, Stream};
 
 const RESOURCE_AVAILABLE: &str = "ResourceAvailable";
 const BINDING_READY: &str = "BindingReady";
@@ -59,7 +59,7 @@ impl Reconciled for Stream {
             .common
             .conditions
             .iter()
-            .any(|c| c.type_ == BINDING_READY && c.status == Default::default());
+            .any(|c| c.type_ == BINDING_READY && c.status == ConditionStatus::Unknown);
         if binding.metadata_ref.is_some() && binding.secret_ref.is_some() && unknown {
             STREAM
                 .manage(&mut status.common.conditions)
