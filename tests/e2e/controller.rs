@@ -16,13 +16,13 @@ use crate::support::*;
 const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
 
 /// A child process killed when dropped, its stderr lines collected.
-struct Process {
+pub struct Process {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Process {
-    fn spawn(command: &mut Command) -> Process {
+    pub fn spawn(command: &mut Command) -> Process {
         let mut child = command
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -84,13 +84,10 @@ fn http_get(port: u16, path: &str) -> String {
     answer
 }
 
-#[test]
-fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
-    let api = FakeApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    api.write_kubeconfig(&kubeconfig, "default").unwrap();
+/// The image ConfigMaps of `riff-system`, as `deploy/images.yaml` installs them.
+pub fn install_images(api: &FakeApiServer) {
     for (name, key) in [
+        ("riff-streaming-kafka-gateway", "gatewayImage"),
         ("riff-streaming-inmemory-gateway", "gatewayImage"),
         ("riff-streaming-processor", "processorImage"),
     ] {
@@ -101,13 +98,43 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
             "metadata": {"name": name, "namespace": "riff-system"}, "data": {key: "riff:0.1.0"}}),
         );
     }
-    let (grpc, provisioner, probes) = (free_port(), free_port(), free_port());
-    let _gateway = Process::spawn(
+}
+
+/// A `riff gateway` process over memory, standing in for every gateway's Service; the port of
+/// its provisioner API.
+pub fn start_gateway() -> (Process, u16) {
+    let (grpc, provisioner) = (free_port(), free_port());
+    let gateway = Process::spawn(
         Command::new(riff())
             .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
             .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
             .env("GATEWAY", format!("127.0.0.1:{grpc}")),
     );
+    (gateway, provisioner)
+}
+
+/// Reports every Deployment of `default` available, as Kubernetes' deployment controller would
+/// once its pods run.
+pub fn make_deployments_available(api: &FakeApiServer) {
+    for mut deployment in api.list_objects("apps/v1", "deployments", Some("default")) {
+        if deployment["status"]["conditions"].is_null() {
+            deployment["status"] = json!({"conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]});
+            api.put_object("apps/v1", "deployments", deployment);
+        }
+    }
+}
+
+#[test]
+fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
+    let api = FakeApiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "default").unwrap();
+    install_images(&api);
+    let (_gateway, provisioner) = start_gateway();
+    let probes = free_port();
     api.fail_next("GET", "/processors/p", 1, 500);
     let mut controller = Process::spawn(
         Command::new(riff())
@@ -142,15 +169,12 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
         "template": {"spec": {"containers": [{"image": "fn:1"}]}}}),
     );
 
-    let deployment = eventually("the gateway Deployment", || {
+    eventually("the gateway Deployment", || {
         api.list_objects("apps/v1", "deployments", Some("default"))
             .into_iter()
             .find(|d| d["metadata"]["labels"]["streaming.projectriff.io/gateway"] == "franz")
     });
-    let mut available = deployment;
-    available["status"] = json!({"conditions": [
-        {"type": "Available", "status": "True"}, {"type": "Progressing", "status": "True"}]});
-    api.put_object("apps/v1", "deployments", available);
+    make_deployments_available(&api);
     eventually("Stream in Ready", || ready(&api, "streams", "in"));
     let secret = api
         .get_object("v1", "secrets", "default", "in-stream-binding-secret")

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
 
+use crate::controller::{install_images, make_deployments_available, start_gateway, Process};
 use crate::support::*;
 
 const API_VERSION: &str = "streaming.projectriff.io/v1alpha1";
@@ -1099,22 +1100,6 @@ fn the_namespace_comes_from_the_kubeconfig_unless_given() {
 }
 
 impl Cluster {
-    /// Reports every Deployment of `default` available, as Kubernetes' deployment controller
-    /// would once its pods run.
-    fn make_deployments_available(&self) {
-        for mut deployment in self
-            .api
-            .list_objects("apps/v1", "deployments", Some("default"))
-        {
-            if deployment["status"]["conditions"].is_null() {
-                deployment["status"] = json!({"conditions": [
-                    {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]});
-                self.api.put_object("apps/v1", "deployments", deployment);
-            }
-        }
-    }
-
     /// `riff streaming <args>` while the cluster's Deployments become available; what the user
     /// saw.
     fn run_while_deployments_start(&self, args: &[&str]) -> Run {
@@ -1125,7 +1110,7 @@ impl Cluster {
                 Instant::now() < deadline,
                 "riff streaming {args:?} did not finish"
             );
-            self.make_deployments_available();
+            make_deployments_available(&self.api);
             std::thread::sleep(Duration::from_millis(20));
         }
         background.collect()
@@ -1138,33 +1123,9 @@ impl Cluster {
 #[test]
 fn the_docs_commands_become_ready_under_the_controller() {
     let cluster = Cluster::start();
-    for (name, key) in [
-        ("riff-streaming-kafka-gateway", "gatewayImage"),
-        ("riff-streaming-processor", "processorImage"),
-    ] {
-        cluster.api.put_object(
-            "v1",
-            "configmaps",
-            json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": "riff-system"}, "data": {key: "riff"}}),
-        );
-    }
-    let (grpc, provisioner) = (free_port(), free_port());
-    let quiet = |command: &mut Command| {
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Background { child }
-    };
-    let _gateway = quiet(
-        Command::new(riff())
-            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
-            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
-            .env("GATEWAY", format!("127.0.0.1:{grpc}")),
-    );
-    let _controller = quiet(
+    install_images(&cluster.api);
+    let (_gateway, provisioner) = start_gateway();
+    let _controller = Process::spawn(
         Command::new(riff())
             .args(["system", "controller"])
             .args(["--probes-address", &format!("127.0.0.1:{}", free_port())])
