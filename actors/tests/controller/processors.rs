@@ -217,19 +217,17 @@ async fn a_stream_that_is_not_ready_is_reported_with_its_reason() {
         "apiVersion: streaming.projectriff.io/v1alpha1\nkind: Processor\nmetadata: {name: p}\n\
          spec: {inputs: [{stream: in}], template: {spec: {containers: [{image: 'fn:1'}]}}}\n",
     );
-    let not_ready = cluster
-        .condition(
+    // The stream's own reason reaches the processor once the stream has been reconciled.
+    cluster
+        .condition_saying(
             "processors",
             "p",
             "StreamsReady",
             "False",
             Some("StreamNotReady"),
+            "stream in is not ready: Gateway \"nope\" not found",
         )
         .await;
-    assert_eq!(
-        not_ready["message"],
-        "stream in is not ready: Gateway \"nope\" not found"
-    );
     // The Deployment is built even so; KEDA waits for the binding.
     cluster
         .only("apps/v1", "deployments", PROCESSOR_LABEL, "p")

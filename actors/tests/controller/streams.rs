@@ -146,17 +146,18 @@ async fn a_provisioner_error_is_reported_and_retried_with_backoff() {
     cluster.apply(MEMORY_FRANZ);
     cluster.apply(IN);
     make_gateway_ready(&cluster, "franz").await;
+    // "Gateway not ready" shares the reason; the provisioner's answer follows once it is ready.
     let failed = cluster
-        .condition(
+        .condition_saying(
             "streams",
             "in",
             "ResourceAvailable",
             "False",
             Some("ProvisionFailed"),
+            "status: 404, body: \"",
         )
         .await;
     let message = failed["message"].as_str().unwrap();
-    assert!(message.starts_with("status: 404, body: \""), "{message}");
     let events = cluster.events("Stream", "in");
     assert!(
         events.iter().any(|(t, reason, note)| t == "Warning"

@@ -125,11 +125,28 @@ impl Cluster {
         status: &str,
         reason: Option<&str>,
     ) -> Value {
-        let what = format!("{plural}/{name} {type_}={status} {reason:?}");
+        self.condition_saying(plural, name, type_, status, reason, "")
+            .await
+    }
+
+    /// Like [`Cluster::condition`], and also waits for a message starting with `message`: several
+    /// causes share a reason, and an earlier one may still be on record.
+    pub async fn condition_saying(
+        &self,
+        plural: &str,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: Option<&str>,
+        message: &str,
+    ) -> Value {
+        let what = format!("{plural}/{name} {type_}={status} {reason:?} {message:?}");
         eventually(&what, || {
             let object = self.get(STREAMING, plural, name)?;
             let found = condition(&object, type_)?;
-            let matches = found["status"] == status && reason.is_none_or(|r| found["reason"] == r);
+            let matches = found["status"] == status
+                && reason.is_none_or(|r| found["reason"] == r)
+                && found["message"].as_str().unwrap_or("").starts_with(message);
             matches.then_some(found)
         })
         .await
