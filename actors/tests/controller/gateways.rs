@@ -123,22 +123,16 @@ async fn kafka_gateway_becomes_ready_through_its_gateway_service_and_deployment(
         json!({"apiGroup": "streaming.projectriff.io", "kind": "Gateway", "name": "franz"})
     );
     assert_eq!(franz["status"]["observedGeneration"], 1);
-    let events = cluster.events("KafkaGateway", "franz");
-    assert!(
-        events.contains(&(
-            "Normal".into(),
-            "Created".into(),
-            "Created Gateway \"franz\"".into()
-        )),
-        "{events:?}"
-    );
-    let events = cluster.events("Gateway", "franz");
-    assert!(
-        events
-            .iter()
-            .any(|(_, reason, note)| reason == "Created" && note.contains(&service_name)),
-        "{events:?}"
-    );
+    cluster
+        .event("KafkaGateway", "franz", |type_, reason, note| {
+            (type_, reason, note) == ("Normal", "Created", "Created Gateway \"franz\"")
+        })
+        .await;
+    cluster
+        .event("Gateway", "franz", |_, reason, note| {
+            reason == "Created" && note.contains(&service_name)
+        })
+        .await;
 }
 
 // Behaviours 16 and 19.
@@ -173,13 +167,11 @@ async fn a_new_gateway_image_rolls_out_and_manual_scaling_is_kept() {
     })
     .await;
     assert_eq!(rolled["spec"]["replicas"], 3);
-    let events = cluster.events("Gateway", "franz");
-    assert!(
-        events
-            .iter()
-            .any(|(_, reason, note)| reason == "Updated" && note.contains(&name)),
-        "{events:?}"
-    );
+    cluster
+        .event("Gateway", "franz", |_, reason, note| {
+            reason == "Updated" && note.contains(&name)
+        })
+        .await;
 }
 
 // Behaviour 17.

@@ -152,12 +152,11 @@ async fn a_failing_api_call_is_retried_with_backoff_and_recorded() {
     cluster.api.fail_next("POST", "/services", 2, 500);
     cluster.apply("apiVersion: streaming.projectriff.io/v1alpha1\nkind: InMemoryGateway\nmetadata: {name: franz}\nspec: {}\n");
     make_gateway_ready(&cluster, "franz").await;
-    let events = cluster.events("Gateway", "franz");
-    let failures = events
-        .iter()
-        .filter(|(t, reason, _)| t == "Warning" && reason == "CreationFailed")
-        .count();
-    assert!(failures >= 1, "{events:?}");
+    cluster
+        .event("Gateway", "franz", |type_, reason, _| {
+            type_ == "Warning" && reason == "CreationFailed"
+        })
+        .await;
     assert!(cluster.count_requests("POST", "/services") >= 3);
 }
 
@@ -180,17 +179,16 @@ async fn a_missing_image_config_map_is_reported_and_recovered_from() {
         .await
         .unwrap();
     cluster.apply("apiVersion: streaming.projectriff.io/v1alpha1\nkind: InMemoryGateway\nmetadata: {name: franz}\nspec: {}\n");
-    let warning = eventually("a ReconcileFailed event", || {
-        cluster
-            .events("InMemoryGateway", "franz")
-            .into_iter()
-            .find(|(type_, reason, _)| type_ == "Warning" && reason == "ReconcileFailed")
-    })
-    .await;
-    assert_eq!(
-        warning.2,
-        "ConfigMap riff-system/riff-streaming-inmemory-gateway not found"
-    );
+    cluster
+        .event("InMemoryGateway", "franz", |type_, reason, note| {
+            (type_, reason, note)
+                == (
+                    "Warning",
+                    "ReconcileFailed",
+                    "ConfigMap riff-system/riff-streaming-inmemory-gateway not found",
+                )
+        })
+        .await;
     assert!(cluster.get(STREAMING, "gateways", "franz").is_none());
 
     let mut images = images;

@@ -9,7 +9,7 @@ use riff_actors::resources::Processor;
 use serde_json::{json, Value};
 
 use crate::streams::make_gateway_ready;
-use crate::support::{condition, eventually, stays, Cluster, GATEWAY_ADDRESS, STREAMING};
+use crate::support::{eventually, stays, Cluster, GATEWAY_ADDRESS, STREAMING};
 
 const PROCESSOR_LABEL: &str = "streaming.projectriff.io/processor";
 
@@ -387,13 +387,11 @@ async fn an_invalid_processor_is_reported_with_the_field_path_and_recovers_when_
         .await;
     let message = invalid["message"].as_str().unwrap();
     assert!(message.contains("spec.inputs[0].startOffset"), "{message}");
-    let events = cluster.events("Processor", "p");
-    assert!(
-        events.iter().any(|(type_, reason, note)| type_ == "Warning"
-            && reason == "Invalid"
-            && note == message),
-        "{events:?}"
-    );
+    cluster
+        .event("Processor", "p", |type_, reason, note| {
+            type_ == "Warning" && reason == "Invalid" && note == message
+        })
+        .await;
     let processor = cluster.get(STREAMING, "processors", "p").unwrap();
     assert_eq!(
         processor["spec"]["inputs"][0]["startOffset"], "middle",
@@ -410,11 +408,9 @@ async fn an_invalid_processor_is_reported_with_the_field_path_and_recovers_when_
     cluster
         .only("apps/v1", "deployments", PROCESSOR_LABEL, "p")
         .await;
-    let processor = cluster.get(STREAMING, "processors", "p").unwrap();
-    assert_ne!(
-        condition(&processor, "StreamsReady").unwrap()["reason"],
-        "Invalid"
-    );
+    cluster
+        .condition("processors", "p", "StreamsReady", "True", None)
+        .await;
 }
 
 // A Kafka-backed input scales on Kafka itself, never beyond its partitions.
@@ -483,13 +479,11 @@ async fn a_missing_input_binding_secret_removes_the_scaled_object_until_it_is_ba
             .then_some(())
     })
     .await;
-    let events = cluster.events("Processor", "p");
-    assert!(
-        events.iter().any(
-            |(_, reason, note)| reason == "Deleted" && note.starts_with("Deleted ScaledObject")
-        ),
-        "{events:?}"
-    );
+    cluster
+        .event("Processor", "p", |_, reason, note| {
+            reason == "Deleted" && note.starts_with("Deleted ScaledObject")
+        })
+        .await;
 
     cluster.set_deployment(&gateway, true);
     cluster

@@ -158,13 +158,11 @@ async fn a_provisioner_error_is_reported_and_retried_with_backoff() {
         )
         .await;
     let message = failed["message"].as_str().unwrap();
-    let events = cluster.events("Stream", "in");
-    assert!(
-        events.iter().any(|(t, reason, note)| t == "Warning"
-            && reason == "ReconcileFailed"
-            && note == message),
-        "{events:?}"
-    );
+    cluster
+        .event("Stream", "in", |type_, reason, note| {
+            type_ == "Warning" && reason == "ReconcileFailed" && note == message
+        })
+        .await;
     eventually("a retried PUT", || {
         let puts = impostor
             .requests()

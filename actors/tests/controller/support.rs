@@ -170,8 +170,22 @@ impl Cluster {
         });
     }
 
+    /// Waits for an Event about `kind/name` whose `(type, reason, note)` `matches`: the recorder
+    /// writes Events after the change they report.
+    pub async fn event(&self, kind: &str, name: &str, matches: impl Fn(&str, &str, &str) -> bool) {
+        let what = format!("an Event about {kind} {name}");
+        eventually(&what, || {
+            let events = self.events(kind, name);
+            events
+                .iter()
+                .any(|(t, r, n)| matches(t, r, n))
+                .then_some(())
+        })
+        .await
+    }
+
     /// `(type, reason, note)` of every Event recorded about `kind/name`.
-    pub fn events(&self, kind: &str, name: &str) -> Vec<(String, String, String)> {
+    fn events(&self, kind: &str, name: &str) -> Vec<(String, String, String)> {
         self.api
             .list_objects("events.k8s.io/v1", "events", Some("default"))
             .into_iter()
