@@ -9,3 +9,4 @@ pub mod owned;
 pub mod provisioner;
 pub mod reconcile;
 pub mod status;
+pub mod stored;

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::context::Context;
 use super::error::{is_already_exists, ReconcileError, Result};
+use super::stored;
 
 /// What became of a child.
 #[derive(Clone, Debug, PartialEq)]
@@ -243,8 +244,8 @@ async fn delete<C: Child>(
 
 /// `existing` brought to `desired`, or `None` when it already is: its labels equal the desired
 /// ones, it is controlled by the parent, and every field the controller sets (everything but
-/// metadata and status) holds the desired value. Fields the API server defaulted are not
-/// differences; on update they are replaced by the desired ones, like riff's reconcilers did.
+/// metadata and status) holds the desired value, as [`stored::holds`] compares them. On update,
+/// fields the API server defaulted are replaced by the desired ones, like riff's reconcilers did.
 fn merge<C: Child>(existing: &C, desired: &C, owner: &OwnerReference) -> Option<C> {
     let actual = serde_json::to_value(existing).ok()?;
     let wanted = serde_json::to_value(desired).ok()?;
@@ -262,9 +263,10 @@ fn merge<C: Child>(existing: &C, desired: &C, owner: &OwnerReference) -> Option<
         map
     };
     let (actual_content, wanted_content) = (content(&actual), content(&wanted));
-    let same_content = wanted_content
-        .iter()
-        .all(|(key, value)| actual_content.get(key).is_some_and(|a| contains(a, value)));
+    let same_content = stored::holds(
+        &Value::Object(actual_content.clone()),
+        &Value::Object(wanted_content.clone()),
+    );
     if owned && same_labels && same_content {
         return None;
     }
@@ -288,49 +290,7 @@ fn merge<C: Child>(existing: &C, desired: &C, owner: &OwnerReference) -> Option<
     Some(merged)
 }
 
-/// Whether `actual` holds every value of `wanted`: objects may have more keys, arrays must have
-/// the same length with each element containing the wanted one, scalars must be equal.
-fn contains(actual: &Value, wanted: &Value) -> bool {
-    match (actual, wanted) {
-        (Value::Object(actual), Value::Object(wanted)) => {
-            wanted.iter().all(|(key, value)| match actual.get(key) {
-                Some(a) => contains(a, value),
-                None => value.is_null(),
-            })
-        }
-        (Value::Array(actual), Value::Array(wanted)) => {
-            actual.len() == wanted.len() && actual.iter().zip(wanted).all(|(a, w)| contains(a, w))
-        }
-        _ => actual == wanted,
-    }
-}
-
 /// `Kind namespace/name` of a child, for errors.
 fn what<C: Child>(parent: &Parent, name: &str) -> String {
     format!("{} {}/{name}", C::kind(&()), parent.namespace)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn server_defaults_are_not_differences_but_changed_or_missing_values_are() {
-        let actual = json!({"replicas": 1, "template": {"spec": {"containers": [
-            {"name": "f", "image": "a", "imagePullPolicy": "Always"}]}}});
-        assert!(contains(
-            &actual,
-            &json!({"template": {"spec": {"containers": [{"name": "f", "image": "a"}]}}})
-        ));
-        assert!(!contains(
-            &actual,
-            &json!({"template": {"spec": {"containers": [{"name": "f", "image": "b"}]}}})
-        ));
-        assert!(!contains(
-            &actual,
-            &json!({"template": {"spec": {"containers": [{"name": "f"}, {"name": "g"}]}}})
-        ));
-        assert!(!contains(&actual, &json!({"paused": true})));
-    }
 }
