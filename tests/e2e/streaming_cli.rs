@@ -266,29 +266,21 @@ fn kafka_gateways_are_created_listed_shown_and_deleted() {
     ]);
     cluster.set_ready("kafkagateways", "franz", "True", "", "");
     let list = cluster.ok(&["kafka-gateway", "list"]);
-    let lines: Vec<&str> = list.lines().collect();
-    assert_eq!(lines.len(), 2, "{list}");
-    assert!(
-        lines[0].starts_with("NAME    BOOTSTRAP SERVERS   STATUS   AGE"),
-        "{list}"
-    );
-    assert!(
-        lines[1].starts_with("franz   kafka.kafka:9092    Ready    "),
-        "{list}"
+    assert_table(
+        &list,
+        &[
+            "NAME    BOOTSTRAP SERVERS   STATUS   AGE",
+            "franz   kafka.kafka:9092    Ready    ",
+        ],
     );
     let all = cluster.ok(&["kafka-gateway", "list", "--all-namespaces"]);
-    let lines: Vec<&str> = all.lines().collect();
-    assert!(
-        lines[0].starts_with("NAMESPACE   NAME    BOOTSTRAP SERVERS   STATUS"),
-        "{all}"
-    );
-    assert!(
-        lines[1].starts_with("default     franz   kafka.kafka:9092    Ready"),
-        "{all}"
-    );
-    assert!(
-        lines[2].starts_with("other       bob     b:9092              <unknown>"),
-        "{all}"
+    assert_table(
+        &all,
+        &[
+            "NAMESPACE   NAME    BOOTSTRAP SERVERS   STATUS",
+            "default     franz   kafka.kafka:9092    Ready",
+            "other       bob     b:9092              <unknown>",
+        ],
     );
 
     let status = cluster.ok(&["kafka-gateway", "status", "franz"]);
@@ -428,18 +420,13 @@ fn streams_are_created_listed_and_deleted() {
         json!({"gateway": {"name": "franz"}, "contentType": "", "partitions": 4})
     );
     let list = cluster.ok(&["streams", "list"]);
-    let lines: Vec<&str> = list.lines().collect();
-    assert!(
-        lines[0].starts_with("NAME      GATEWAY   CONTENT-TYPE   STATUS      AGE"),
-        "{list}"
-    );
-    assert!(
-        lines[1].starts_with("numbers   franz     <empty>        <unknown>"),
-        "{list}"
-    );
-    assert!(
-        lines[2].starts_with("words     franz     text/plain     <unknown>"),
-        "{list}"
+    assert_table(
+        &list,
+        &[
+            "NAME      GATEWAY   CONTENT-TYPE   STATUS      AGE",
+            "numbers   franz     <empty>        <unknown>",
+            "words     franz     text/plain     <unknown>",
+        ],
     );
     assert_eq!(
         cluster.ok(&["stream", "status", "words"]),
@@ -507,18 +494,13 @@ fn processors_keep_aliases_for_the_server_and_list_them_when_they_differ() {
         }, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}),
     );
     let list = cluster.ok(&["processor", "list"]);
-    let lines: Vec<&str> = list.lines().collect();
-    assert!(
-        lines[0].starts_with("NAME     FUNCTION   INPUTS                OUTPUTS   STATUS      AGE"),
-        "{list}"
-    );
-    assert!(
-        lines[1].starts_with("p        <empty>    a:s1, s2              o:s3      <unknown>"),
-        "{list}"
-    );
-    assert!(
-        lines[2].starts_with("square   square     numbers, extra:more   squares   Ready"),
-        "{list}"
+    assert_table(
+        &list,
+        &[
+            "NAME     FUNCTION   INPUTS                OUTPUTS   STATUS      AGE",
+            "p        <empty>    a:s1, s2              o:s3      <unknown>",
+            "square   square     numbers, extra:more   squares   Ready",
+        ],
     );
 }
 
@@ -1218,4 +1200,14 @@ fn the_docs_commands_become_ready_under_the_controller() {
         .unwrap();
     assert_eq!(function["name"], "function");
     assert_eq!(function["image"], "registry.example/time-averager@sha256:1");
+}
+
+/// Asserts that `table` has exactly one line per row, each starting with the row's text (the
+/// last column, AGE, varies).
+fn assert_table(table: &str, rows: &[&str]) {
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), rows.len(), "{table}");
+    for (line, row) in lines.iter().zip(rows) {
+        assert!(line.starts_with(row), "{row:?} in\n{table}");
+    }
 }
