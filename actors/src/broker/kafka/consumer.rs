@@ -6,25 +6,38 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
 };
+use rdkafka::error::KafkaError;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 
+use super::diagnostics::Reported;
 use super::records;
 use crate::broker::{BrokerError, Committer, Delivery, Subscription};
 
 /// Records read ahead of the pipeline, per subscription.
 const READ_AHEAD: usize = 256;
 
-/// Turns rebalances into deliveries.
+/// Turns rebalances into deliveries; reports librdkafka's problems like the broker's other
+/// clients.
 pub(super) struct RebalanceEvents {
     events: mpsc::UnboundedSender<Result<Delivery, BrokerError>>,
+    reported: Reported,
 }
 
-impl ClientContext for RebalanceEvents {}
+impl ClientContext for RebalanceEvents {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.reported.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.reported.error(error, reason);
+    }
+}
 
 impl ConsumerContext for RebalanceEvents {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -55,11 +68,12 @@ pub(super) fn subscribe(
     config: &ClientConfig,
     topic: &str,
     content_type: Option<String>,
+    reported: Reported,
 ) -> Result<(Arc<GroupConsumer>, Subscription), BrokerError> {
     let (events, rebalances) = mpsc::unbounded_channel();
     let consumer: Arc<GroupConsumer> = Arc::new(
         config
-            .create_with_context(RebalanceEvents { events })
+            .create_with_context(RebalanceEvents { events, reported })
             .map_err(super::unavailable)?,
     );
     consumer.subscribe(&[topic]).map_err(super::unavailable)?;

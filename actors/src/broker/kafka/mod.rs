@@ -9,6 +9,7 @@
 
 mod config;
 mod consumer;
+mod diagnostics;
 mod records;
 
 use std::collections::BTreeMap;
@@ -18,7 +19,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
@@ -29,6 +29,7 @@ use crate::content_type;
 use crate::message::Message;
 pub use config::KafkaSettings;
 use consumer::GroupConsumer;
+use diagnostics::{Diagnostics, Reported};
 pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
@@ -37,9 +38,11 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// A broker on a Kafka cluster.
 pub struct KafkaBroker {
     settings: KafkaSettings,
-    producer: FutureProducer,
-    admin: AdminClient<DefaultClientContext>,
-    metadata: Arc<BaseConsumer>,
+    producer: FutureProducer<Reported>,
+    admin: AdminClient<Reported>,
+    metadata: Arc<BaseConsumer<Reported>>,
+    /// The context of every client of this broker: one report of each librdkafka problem.
+    reported: Reported,
     /// Content types of the streams provisioned through this broker, by topic.
     content_types: DashMap<String, String>,
     /// Live group members of this process, by (topic, group): commits for a group go through
@@ -55,10 +58,23 @@ fn unavailable(error: KafkaError) -> BrokerError {
 impl KafkaBroker {
     /// Clients for the cluster of `settings`; connections are made lazily.
     pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
+        let reported = Reported(Diagnostics::new(&settings.bootstrap_servers));
         Ok(KafkaBroker {
-            producer: settings.producer().create().map_err(unavailable)?,
-            admin: settings.admin().create().map_err(unavailable)?,
-            metadata: Arc::new(settings.admin().create().map_err(unavailable)?),
+            producer: settings
+                .producer()
+                .create_with_context(reported.clone())
+                .map_err(unavailable)?,
+            admin: settings
+                .admin()
+                .create_with_context(reported.clone())
+                .map_err(unavailable)?,
+            metadata: Arc::new(
+                settings
+                    .admin()
+                    .create_with_context(reported.clone())
+                    .map_err(unavailable)?,
+            ),
+            reported,
             settings,
             content_types: DashMap::new(),
             members: DashMap::new(),
@@ -185,7 +201,8 @@ impl Broker for KafkaBroker {
     ) -> Result<Subscription, BrokerError> {
         let content_type = self.content_types.get(topic).map(|ct| ct.clone());
         let config = self.settings.consumer(group, reset);
-        let (member, subscription) = consumer::subscribe(&config, topic, content_type)?;
+        let (member, subscription) =
+            consumer::subscribe(&config, topic, content_type, self.reported.clone())?;
         self.members.insert(
             (topic.to_owned(), group.to_owned()),
             Arc::downgrade(&member),
@@ -206,10 +223,10 @@ impl Broker for KafkaBroker {
         match member {
             Some(member) => consumer::commit(member, topic, positions).await,
             None => {
-                let outsider: BaseConsumer = self
+                let outsider: BaseConsumer<Reported> = self
                     .settings
                     .consumer(group, OffsetReset::Latest)
-                    .create()
+                    .create_with_context(self.reported.clone())
                     .map_err(unavailable)?;
                 consumer::commit(Arc::new(outsider), topic, positions).await
             }
@@ -221,10 +238,10 @@ impl Broker for KafkaBroker {
         for partition in self.partitions(topic).await? {
             list.add_partition(topic, partition);
         }
-        let reader: BaseConsumer = self
+        let reader: BaseConsumer<Reported> = self
             .settings
             .consumer(group, OffsetReset::Latest)
-            .create()
+            .create_with_context(self.reported.clone())
             .map_err(unavailable)?;
         let committed =
             tokio::task::spawn_blocking(move || reader.committed_offsets(list, TIMEOUT))

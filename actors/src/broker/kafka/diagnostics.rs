@@ -1,0 +1,141 @@
+//! librdkafka's logs and errors as log lines an operator can read. librdkafka reports a broker
+//! it cannot reach several times a second, from every client; here each kind of problem is a
+//! WARN line at most once a minute per cluster (saying how often it repeated meanwhile), and
+//! the repeats are DEBUG lines.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+use rdkafka::ClientContext;
+
+/// How long a kind of problem stays quiet after its WARN line.
+const QUIET: Duration = Duration::from_secs(60);
+
+/// The problems of one cluster's clients, and when each was last a WARN line.
+pub(super) struct Diagnostics {
+    cluster: String,
+    warned: Mutex<HashMap<String, Warned>>,
+}
+
+struct Warned {
+    at: Instant,
+    repeats: u64,
+}
+
+impl Diagnostics {
+    /// Diagnostics for the clients of the cluster at `bootstrap_servers`.
+    pub(super) fn new(bootstrap_servers: &str) -> Arc<Self> {
+        Arc::new(Diagnostics {
+            cluster: bootstrap_servers.to_owned(),
+            warned: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether a problem of `kind` seen at `now` deserves a WARN line: `Some(repeats)` (how often
+    /// it repeated since the last one) when its last WARN line is older than [`QUIET`].
+    fn throttle(&self, kind: &str, now: Instant) -> Option<u64> {
+        let mut warned = self.warned.lock().unwrap_or_else(|e| e.into_inner());
+        match warned.get_mut(kind) {
+            Some(last) if now.duration_since(last.at) < QUIET => {
+                last.repeats += 1;
+                None
+            }
+            _ => {
+                let fresh = Warned {
+                    at: now,
+                    repeats: 0,
+                };
+                Some(
+                    warned
+                        .insert(kind.to_owned(), fresh)
+                        .map_or(0, |w| w.repeats),
+                )
+            }
+        }
+    }
+
+    /// A librdkafka log line: warnings and worse are problems of kind `facility`.
+    pub(super) fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error
+            | RDKafkaLogLevel::Warning => self.report(facility, message),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(cluster = %self.cluster, facility, "kafka: {message}")
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::debug!(cluster = %self.cluster, facility, "kafka: {message}")
+            }
+        }
+    }
+
+    /// A librdkafka client error: a problem of the kind of its error code.
+    pub(super) fn error(&self, error: KafkaError, reason: &str) {
+        let kind = error
+            .rdkafka_error_code()
+            .map_or_else(|| error.to_string(), |code| format!("{code:?}"));
+        self.report(&kind, &format!("{error}: {reason}"));
+    }
+
+    fn report(&self, kind: &str, message: &str) {
+        match self.throttle(kind, Instant::now()) {
+            Some(repeats) => tracing::warn!(
+                cluster = %self.cluster, kind, suppressed = repeats, "kafka: {message}"
+            ),
+            None => tracing::debug!(cluster = %self.cluster, kind, "kafka: {message}"),
+        }
+    }
+}
+
+/// The context of every Kafka client of a broker: reports through its [`Diagnostics`].
+#[derive(Clone)]
+pub(super) struct Reported(pub(super) Arc<Diagnostics>);
+
+impl ClientContext for Reported {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.0.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.error(error, reason);
+    }
+}
+
+impl ConsumerContext for Reported {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeating_problem_warns_once_a_minute_with_its_repeat_count() {
+        let diagnostics = Diagnostics::new("kafka:9092");
+        let start = Instant::now();
+        assert_eq!(diagnostics.throttle("AllBrokersDown", start), Some(0));
+        for second in 1..=59 {
+            let now = start + Duration::from_secs(second);
+            assert_eq!(diagnostics.throttle("AllBrokersDown", now), None);
+        }
+        let minute_later = start + QUIET;
+        assert_eq!(
+            diagnostics.throttle("AllBrokersDown", minute_later),
+            Some(59)
+        );
+        assert_eq!(diagnostics.throttle("AllBrokersDown", minute_later), None);
+    }
+
+    #[test]
+    fn each_kind_of_problem_warns_on_its_own() {
+        let diagnostics = Diagnostics::new("kafka:9092");
+        let now = Instant::now();
+        assert_eq!(diagnostics.throttle("AllBrokersDown", now), Some(0));
+        assert_eq!(diagnostics.throttle("FAIL", now), Some(0));
+        assert_eq!(diagnostics.throttle("AllBrokersDown", now), None);
+    }
+}
