@@ -13,23 +13,13 @@ fn square_processor(function: &str, window: &str, env: &str) -> String {
     gateway_and_streams(&["numbers", "squares"]) + &processor.yaml()
 }
 
-/// The pid in the last `started` line of the function process.
-fn function_pid(runtime: &Runtime) -> i32 {
-    let line = runtime.wait_for_log("pid=", Duration::from_secs(10));
-    let digits: String = line[line.find("pid=").unwrap() + 4..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_the_function_mid_window_loses_nothing() {
     let yaml = square_processor("square", "{duration: 2s}", "[]");
     let manifests = Manifests::new(&[("all.yaml", &yaml)]);
     let runtime = Runtime::start(&[manifests.path()]);
     let gateway = runtime.client().await;
-    let pid = function_pid(&runtime);
+    let pid = runtime.function_pid();
 
     gateway.publish_numbers("numbers", 1..=50).await;
     // The window is open (2 s) and its call in progress: kill the function now.

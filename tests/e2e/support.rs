@@ -152,6 +152,16 @@ impl Runtime {
         self.log.lock().unwrap().clone()
     }
 
+    /// The pid in the first `started` line of a function process.
+    pub fn function_pid(&self) -> i32 {
+        let line = self.wait_for_log("pid=", Duration::from_secs(10));
+        let digits: String = line[line.find("pid=").unwrap() + 4..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    }
+
     /// Waits until a log line contains `text`; returns it.
     pub fn wait_for_log(&self, text: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
@@ -474,4 +484,13 @@ spec:
             self.env
         )
     }
+}
+
+/// Whether process `pid` is alive (exited processes not yet reaped are zombies, `Z`).
+pub fn is_alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|rest| !rest.starts_with('Z'))
+    })
 }

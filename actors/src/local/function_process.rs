@@ -76,6 +76,7 @@ impl FunctionProcessActor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        die_with_riff(&mut command);
         self.started_at = Instant::now();
         let (terminate, terminated) = oneshot::channel();
         self.terminate = Some(terminate);
@@ -111,6 +112,29 @@ impl FunctionProcessActor {
         }
     }
 }
+
+/// Makes the function die with `riff` even when `riff` cannot stop it (SIGKILL, a crash), so a
+/// restarted `riff` never finds the old function still holding its port and its input.
+#[cfg(target_os = "linux")]
+fn die_with_riff(command: &mut Command) {
+    let riff = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec, only async-signal-safe calls (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // riff died before the signal was armed.
+            if libc::getppid() != riff {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_riff(_: &mut Command) {}
 
 impl Actor for FunctionProcessActor {
     type Context = Context<Self>;
