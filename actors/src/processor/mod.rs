@@ -9,8 +9,6 @@
 //!
 //! Outputs are published by the call as the function emits them, in order and pipelined: each
 //! is enqueued by the broker at once and its acknowledgement awaited before the window commits.
-//! ```text
-//! ```
 
 mod input;
 mod invoker;
