@@ -30,6 +30,10 @@ pub struct ControllerArgs {
     /// controller running outside the cluster, next to a port-forward).
     #[arg(long)]
     provisioner_address: Option<SocketAddr>,
+    /// Reconcile the resources of this namespace only (default: every namespace); the
+    /// controller then needs its ClusterRole bound only there and in `SYSTEM_NAMESPACE`.
+    #[arg(long, env = "WATCH_NAMESPACE")]
+    namespace: Option<String>,
 }
 
 /// Runs the controller against the cluster of the kubeconfig (or the pod's service account).
@@ -57,6 +61,7 @@ pub async fn run(args: ControllerArgs, shutdown: impl Future<Output = ()>) -> an
         leader_election: args.leader_election,
         identity,
         lease_duration: Duration::from_secs(args.lease_duration),
+        namespace: args.namespace,
     };
     controller::run(context, options, shutdown).await
 }

@@ -53,6 +53,7 @@ pub async fn convergence(resources: usize) -> (f64, f64, usize) {
         leader_election: false,
         identity: "bench".into(),
         lease_duration: Duration::from_secs(15),
+        namespace: None,
     };
     actix::spawn(controller::run(context, options, std::future::pending()));
     let object = |kind: &str, name: String, spec: Value| {

@@ -6,5 +6,6 @@ mod gateways;
 mod leader;
 mod lifecycle;
 mod processors;
+mod scope;
 mod streams;
 mod support;

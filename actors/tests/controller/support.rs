@@ -42,6 +42,15 @@ impl Cluster {
     }
 
     pub async fn start_with(provisioners: Provisioners) -> Cluster {
+        Cluster::launch(provisioners, None).await
+    }
+
+    /// Like [`Cluster::start`], with a controller reconciling `namespace` only.
+    pub async fn start_watching(namespace: &str) -> Cluster {
+        Cluster::launch(Provisioners::Memory, Some(namespace.to_owned())).await
+    }
+
+    async fn launch(provisioners: Provisioners, namespace: Option<String>) -> Cluster {
         let api = FakeApiServer::start();
         let client = api.client("default");
         install_images(&api);
@@ -56,7 +65,14 @@ impl Cluster {
             Some("test".into()),
         );
         let (stop, stopped) = oneshot::channel();
-        actix::spawn(run_controller(context, false, async {
+        let options = ControllerOptions {
+            probes_address: None,
+            leader_election: false,
+            identity: "test".into(),
+            lease_duration: Duration::from_secs(2),
+            namespace,
+        };
+        actix::spawn(controller::run(context, options, async {
             stopped.await.ok();
         }));
         Cluster {
@@ -215,15 +231,8 @@ impl Drop for Cluster {
     }
 }
 
-/// Runs a controller (with leader election when asked, as `identity`) until `stop`.
-pub async fn run_controller(
-    context: Context,
-    leader_election: bool,
-    stop: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
-    run_controller_as(context, leader_election, "test", None, stop).await
-}
-
+/// Runs a controller (with leader election when asked, as `identity`, with probes when given an
+/// address) over every namespace until `stop`.
 pub async fn run_controller_as(
     context: Context,
     leader_election: bool,
@@ -236,6 +245,7 @@ pub async fn run_controller_as(
         leader_election,
         identity: identity.to_owned(),
         lease_duration: Duration::from_secs(2),
+        namespace: None,
     };
     controller::run(context, options, stop).await
 }

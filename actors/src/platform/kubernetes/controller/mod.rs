@@ -33,6 +33,8 @@ pub struct ControllerOptions {
     pub identity: String,
     /// How long a Lease renewal holds.
     pub lease_duration: Duration,
+    /// The one namespace whose resources are reconciled (`None`: every namespace).
+    pub namespace: Option<String>,
 }
 
 /// The watchers and actors of a leading replica; dropping it stops them all.
@@ -76,11 +78,17 @@ pub async fn run(
         }
         let registry = Registry::new(context.clone(), metrics.clone());
         let _running = Running {
-            watchers: watch::spawn_all(&context.client, &registry, &context.system_namespace),
+            watchers: watch::spawn_all(
+                &context.client,
+                &registry,
+                &context.system_namespace,
+                options.namespace.as_deref(),
+            ),
             registry,
         };
         ready.store(true, Ordering::Relaxed);
-        tracing::info!(system_namespace = %context.system_namespace, "controller running");
+        let watching = options.namespace.as_deref().unwrap_or("every namespace");
+        tracing::info!(system_namespace = %context.system_namespace, watching, "controller running");
         match &election {
             Some(election) => election.keep().await,
             None => std::future::pending().await,

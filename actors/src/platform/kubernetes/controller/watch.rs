@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::NamespaceResourceScope;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -23,50 +24,37 @@ use crate::platform::kubernetes::children::{GATEWAY_LABEL, PROCESSOR_LABEL, STRE
 use crate::platform::kubernetes::error::is_not_found;
 use crate::resources::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
 
-/// Starts every watcher; they run until aborted.
+/// Starts every watcher, over `namespace` only or (`None`) every namespace; they run until
+/// aborted. The image ConfigMaps are watched in `system_namespace`.
 pub fn spawn_all(
     client: &Client,
     registry: &Registry,
     system_namespace: &str,
+    namespace: Option<&str>,
 ) -> Vec<JoinHandle<()>> {
-    let all = |labels: &str| watcher::Config::default().labels(labels);
+    let labelled = |labels: &str| watcher::Config::default().labels(labels);
     let everything = watcher::Config::default;
+    let scope = Scope { client, namespace };
     let mut tasks = vec![
-        primary::<KafkaGateway>(client, registry, Kind::KafkaGateway),
-        primary::<InMemoryGateway>(client, registry, Kind::InMemoryGateway),
-        primary::<Gateway>(client, registry, Kind::Gateway),
-        primary::<Stream>(client, registry, Kind::Stream),
-        primary::<Processor>(client, registry, Kind::Processor),
+        primary::<KafkaGateway>(scope.api(), registry, Kind::KafkaGateway),
+        primary::<InMemoryGateway>(scope.api(), registry, Kind::InMemoryGateway),
+        primary::<Gateway>(scope.api(), registry, Kind::Gateway),
+        primary::<Stream>(scope.api(), registry, Kind::Stream),
+        primary::<Processor>(scope.api(), registry, Kind::Processor),
+        child(scope.api::<Service>(), labelled(GATEWAY_LABEL), registry),
+        child(scope.api::<Deployment>(), labelled(GATEWAY_LABEL), registry),
         child(
-            Api::<Service>::all(client.clone()),
-            all(GATEWAY_LABEL),
+            scope.api::<Deployment>(),
+            labelled(PROCESSOR_LABEL),
             registry,
         ),
         child(
-            Api::<Deployment>::all(client.clone()),
-            all(GATEWAY_LABEL),
+            scope.api::<ScaledObject>(),
+            labelled(PROCESSOR_LABEL),
             registry,
         ),
-        child(
-            Api::<Deployment>::all(client.clone()),
-            all(PROCESSOR_LABEL),
-            registry,
-        ),
-        child(
-            Api::<ScaledObject>::all(client.clone()),
-            all(PROCESSOR_LABEL),
-            registry,
-        ),
-        child(
-            Api::<ConfigMap>::all(client.clone()),
-            all(STREAM_LABEL),
-            registry,
-        ),
-        child(
-            Api::<Secret>::all(client.clone()),
-            all(STREAM_LABEL),
-            registry,
-        ),
+        child(scope.api::<ConfigMap>(), labelled(STREAM_LABEL), registry),
+        child(scope.api::<Secret>(), labelled(STREAM_LABEL), registry),
     ];
     let registry_for_images = registry.clone();
     tasks.push(watch(
@@ -91,7 +79,7 @@ pub fn spawn_all(
         let resource = ApiResource::from_gvk(&gvk);
         let registry = registry.clone();
         tasks.push(watch(
-            Api::<DynamicObject>::all_with(client.clone(), &resource),
+            scope.dynamic_api(&resource),
             everything(),
             move |build: &DynamicObject, _| {
                 registry.reconcile_all(Kind::Processor, build.namespace().as_deref());
@@ -101,15 +89,41 @@ pub fn spawn_all(
     tasks
 }
 
+/// The namespaces the watchers see: one, or every one.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    client: &'a Client,
+    namespace: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    fn api<K>(&self) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>,
+    {
+        match self.namespace {
+            Some(namespace) => Api::namespaced(self.client.clone(), namespace),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    fn dynamic_api(&self, resource: &ApiResource) -> Api<DynamicObject> {
+        match self.namespace {
+            Some(namespace) => Api::namespaced_with(self.client.clone(), namespace, resource),
+            None => Api::all_with(self.client.clone(), resource),
+        }
+    }
+}
+
 /// Watches a reconciled kind: each change reconciles the resource (a deletion stops its actor),
 /// its controller owner, and the resources of its namespace that refer to it.
-fn primary<K>(client: &Client, registry: &Registry, kind: Kind) -> JoinHandle<()>
+fn primary<K>(api: Api<K>, registry: &Registry, kind: Kind) -> JoinHandle<()>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let registry = registry.clone();
     watch(
-        Api::<K>::all(client.clone()),
+        api,
         watcher::Config::default(),
         move |object: &K, deleted| {
             let namespace = object.namespace().unwrap_or_default();
