@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, BrokerError};
 use riff_actors::gateway::{serve_grpc, serve_provisioner};
@@ -530,6 +531,28 @@ async fn the_provisioner_answers_like_riffs() {
     for path in ["/a", "/a/b/c", "/", "/a/"] {
         assert_eq!(http(address, "PUT", path, "").await, (400, form.clone()));
     }
+}
+
+// The gateway pod's readiness probe: ready while the broker answers.
+#[tokio::test]
+async fn readyz_answers_whether_the_broker_does() {
+    let memory = provisioner(Arc::new(MemoryBroker::new())).await;
+    assert_eq!(
+        http(memory, "GET", "/readyz", "").await,
+        (200, "ready\n".into())
+    );
+    // Only GET is the probe: PUT /readyz is still a bad stream path.
+    let form = "URLs should be of the form /<namespace>/<stream-name>".to_string();
+    assert_eq!(http(memory, "PUT", "/readyz", "").await, (400, form));
+
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let servers = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let kafka = KafkaBroker::connect(KafkaSettings::new(&servers)).unwrap();
+    let unreachable = provisioner(Arc::new(kafka)).await;
+    let (status, body) = http(unreachable, "GET", "/readyz", "").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("broker unavailable"), "{body}");
 }
 
 #[tokio::test]

@@ -211,6 +211,50 @@ async fn a_sidecar_reads_and_writes_kafka_backed_streams_straight_on_kafka() {
     assert_eq!(values, ["4", "9"]);
 }
 
+/// `GET /readyz` on the provisioner port: the status code.
+fn readyz(port: u16) -> u16 {
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    answer.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits until `GET /readyz` answers `status`.
+fn wait_readyz(port: u16, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while readyz(port) != status {
+        assert!(Instant::now() < deadline, "/readyz never answered {status}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// The gateway pod's readiness probe follows its Kafka cluster: not ready while it is down.
+#[test]
+fn a_kafka_gateway_is_ready_only_while_kafka_answers() {
+    let mut tansu = crate::kafka_support::Tansu::memory();
+    let (grpc, http) = (free_port(), free_port());
+    let _gateway = Process(
+        Command::new(riff())
+            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
+            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
+            .env("storage_records_type", "KAFKA")
+            .env("kafka_bootstrapServers", tansu.bootstrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(http);
+    wait_readyz(http, 200);
+    tansu.stop();
+    wait_readyz(http, 503);
+    tansu.restart();
+    wait_readyz(http, 200);
+}
+
 fn exit(output: &Output) -> (i32, String) {
     (
         output.status.code().unwrap_or(-1),

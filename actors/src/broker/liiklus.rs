@@ -201,6 +201,15 @@ impl Broker for LiiklusBroker {
             .map_err(refused)?;
         Ok(reply.into_inner().offsets.into_iter().collect())
     }
+
+    /// The gateway answers a call (here for the end offsets of no topic), whatever its answer.
+    async fn reachable(&self) -> Result<(), BrokerError> {
+        let request = GetEndOffsetsRequest::default();
+        match self.client.clone().get_end_offsets(request).await {
+            Err(status) if status.code() == tonic::Code::Unavailable => Err(refused(status)),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Opens a `Receive` call per assignment and forwards its records, until the subscription is

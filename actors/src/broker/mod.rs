@@ -117,4 +117,7 @@ pub trait Broker: Send + Sync + 'static {
 
     /// The offset of the last record of each partition of `topic` that holds records.
     async fn end_offsets(&self, topic: &str) -> Result<BTreeMap<u32, u64>, BrokerError>;
+
+    /// Whether the broker answers now (a gateway is ready only while its broker is).
+    async fn reachable(&self) -> Result<(), BrokerError>;
 }

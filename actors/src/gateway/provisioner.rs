@@ -9,9 +9,13 @@
 //!   `URLs should be of the form /<namespace>/<stream-name>`.
 //! - A broker failure → `500` with the error's text.
 //!
-//! Our extension: riff sends an empty body; we also accept a JSON object
-//! `{"partitions": <n>, "contentType": "<type>"}` whose absent fields default to 1 partition and
-//! content type `*/*` (any message). A malformed body, or 0 partitions, → `400` with the reason.
+//! Our extensions:
+//! - riff sends an empty body; we also accept a JSON object
+//!   `{"partitions": <n>, "contentType": "<type>"}` whose absent fields default to 1 partition
+//!   and content type `*/*` (any message). A malformed body, or 0 partitions, → `400` with the
+//!   reason.
+//! - `GET /readyz` (the gateway pod's readiness probe) → `200` while the broker answers, `503`
+//!   with the broker's error otherwise.
 
 use std::sync::Arc;
 
@@ -19,6 +23,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
@@ -35,8 +40,16 @@ pub fn router(broker: Arc<dyn Broker>, gateway: impl Into<String>) -> Router {
         gateway: gateway.into(),
     };
     Router::new()
+        .route("/readyz", get(ready).fallback(provision))
         .fallback(provision)
         .with_state(Arc::new(provisioner))
+}
+
+async fn ready(State(provisioner): State<Arc<Provisioner>>) -> Response {
+    match provisioner.broker.reachable().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
 }
 
 struct Provisioner {

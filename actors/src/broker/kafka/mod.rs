@@ -34,6 +34,8 @@ pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the readiness check waits for a broker (within the gateway's probe timeout).
+const READY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A broker on a Kafka cluster.
 pub struct KafkaBroker {
@@ -275,5 +277,15 @@ impl Broker for KafkaBroker {
         })
         .await
         .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+    }
+
+    /// A broker of the cluster answers a metadata request within [`READY_TIMEOUT`].
+    async fn reachable(&self) -> Result<(), BrokerError> {
+        let metadata = self.metadata.clone();
+        tokio::task::spawn_blocking(move || metadata.fetch_metadata(None, READY_TIMEOUT))
+            .await
+            .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+            .map(|_| ())
+            .map_err(unavailable)
     }
 }

@@ -137,4 +137,9 @@ impl Broker for MemoryBroker {
             .filter_map(|p| Some((p, topic.end(p).checked_sub(1)?)))
             .collect())
     }
+
+    /// In-process: always.
+    async fn reachable(&self) -> Result<(), BrokerError> {
+        Ok(())
+    }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Service, ServicePort,
-    ServiceSpec,
+    ConfigMap, Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
+    Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -162,7 +162,8 @@ fn concrete_gateway(
     gateway
 }
 
-/// The `gateway` container: `riff gateway` with both APIs on their ports.
+/// The `gateway` container: `riff gateway` with both APIs on their ports, ready while its broker
+/// answers (`GET /readyz` on the provisioner port), so the Gateway is Ready only then.
 fn gateway_container(image: &str, env: Vec<EnvVar>) -> Container {
     let port = |name: &str, port: i32| ContainerPort {
         name: Some(name.to_owned()),
@@ -178,6 +179,16 @@ fn gateway_container(image: &str, env: Vec<EnvVar>) -> Container {
             port("gateway", GATEWAY_PORT),
             port("provisioner", PROVISIONER_TARGET_PORT),
         ]),
+        readiness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/readyz".to_owned()),
+                port: IntOrString::String("provisioner".to_owned()),
+                ..HTTPGetAction::default()
+            }),
+            period_seconds: Some(5),
+            timeout_seconds: Some(5),
+            ..Probe::default()
+        }),
         ..Container::default()
     }
 }
@@ -367,6 +378,10 @@ mod tests {
             .map(|p| (p.name.as_deref().unwrap(), p.container_port))
             .collect();
         assert_eq!(ports, [("gateway", 6565), ("provisioner", 8080)]);
+        let probe = container.readiness_probe.as_ref().unwrap();
+        let get = probe.http_get.as_ref().unwrap();
+        assert_eq!(get.path.as_deref(), Some("/readyz"));
+        assert_eq!(get.port, IntOrString::String("provisioner".to_owned()));
         assert_eq!(
             env_of(&gateway, 0),
             pairs(&[
