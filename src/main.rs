@@ -190,7 +190,6 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             shutdown_timeout,
             kafka_properties,
         } => {
-            let resources = riff_actors::resources::manifest::load(&files)?;
             let options = riff_actors::local::LocalOptions {
                 gateway_address,
                 provisioner_address,
@@ -198,7 +197,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 kafka_properties,
                 ..Default::default()
             };
-            riff_actors::local::run(resources, options, shutdown_signal()).await
+            riff_actors::local::run(&files, options, shutdown_signal()).await
         }
         Local::Publish {
             stream,

@@ -5,6 +5,7 @@ mod bad_input;
 mod controller;
 mod kafka;
 mod kafka_support;
+mod live_edits;
 mod node_invoker;
 mod pipeline;
 mod recovery;

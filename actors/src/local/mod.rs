@@ -2,31 +2,23 @@
 //!
 //! In-memory gateways are served in-process, streams are provisioned on them, and each
 //! processor's function container runs as a child process (`GRPC_PORT` assigned, working
-//! directory = its YAML file's folder) next to the processor's pipeline actors.
+//! directory = its YAML file's folder) next to the processor's pipeline actors. Edits to the
+//! YAML files are applied while running.
 
 mod function_process;
 mod gateway;
 mod plan;
+mod running;
 mod stream;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use actix::prelude::*;
-use dashmap::DashMap;
-use tokio::sync::oneshot;
-
-use crate::broker::kafka::{KafkaBroker, KafkaSettings};
-use crate::broker::memory::MemoryBroker;
-use crate::broker::Broker;
-use crate::processor::{self, InputBinding, OutputBinding, PipelineConfig};
-use crate::resources::manifest::{self, Loaded};
-use function_process::{FunctionProcessActor, StopFunction};
-use gateway::{GatewayActor, StopGateway};
+use crate::resources::manifest;
 use plan::Plan;
-use stream::{StreamActor, StreamBinding, WhenProvisioned};
+use running::{Applied, Running};
 
 /// Settings of the embedded platform.
 #[derive(Debug, Clone)]
@@ -58,122 +50,65 @@ impl Default for LocalOptions {
 /// `<namespace>/<name>`: how resources are keyed in the registries.
 pub type Key = (String, String);
 
-/// Runs `resources` until `shutdown` resolves, then drains the processors and stops.
+/// How often the manifest files are checked for changes.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
+
+/// Runs the resources of the manifest files at `paths` until `shutdown` resolves, then drains
+/// the processors and stops. While running, a change to the files is applied (see
+/// [`running`]); a change that does not load, check or plan is logged and leaves everything as
+/// it was.
 pub async fn run(
-    resources: Vec<Loaded>,
+    paths: &[PathBuf],
     options: LocalOptions,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    manifest::check_references(&resources)?;
-    let plan = Plan::new(&resources)?;
-
-    let gateways: DashMap<Key, Addr<GatewayActor>> = DashMap::new();
-    let brokers = DashMap::new();
-    for (index, gateway) in plan.gateways.iter().enumerate() {
-        let broker: Arc<dyn Broker> = match &gateway.kafka {
-            None => Arc::new(MemoryBroker::new()),
-            Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
-                bootstrap_servers: servers.clone(),
-                properties: options.kafka_properties.clone(),
-            })?),
-        };
-        let actor = GatewayActor::bind(
-            gateway.resource(),
-            broker.clone(),
-            nth_port(options.gateway_address, index),
-            nth_port(options.provisioner_address, index),
-        )?;
-        brokers.insert(gateway.key.clone(), broker);
-        gateways.insert(gateway.key.clone(), actor.start());
-    }
-
-    let streams: DashMap<Key, StreamBinding> = DashMap::new();
-    for stream in &plan.streams {
-        let broker = brokers
-            .get(&stream.gateway)
-            .expect("references were checked")
-            .clone();
-        let binding = StreamBinding {
-            topic: broker.topic_name(&stream.key.0, &stream.key.1),
-            broker,
-            content_type: stream.content_type.clone(),
-        };
-        let actor = StreamActor::new(stream.resource(), binding, stream.partitions).start();
-        let (reply, provisioned) = oneshot::channel();
-        actor.send(WhenProvisioned(reply)).await?;
-        streams.insert(stream.key.clone(), provisioned.await?);
-    }
-
-    let mut running = Vec::new();
-    for processor in &plan.processors {
-        let port = free_port()?;
-        let function = FunctionProcessActor::new(processor.command(port)).start();
-        let binding = |key: &Key| streams.get(key).expect("references were checked").clone();
-        let config = PipelineConfig {
-            resource: processor.resource(),
-            group: processor.key.1.clone(),
-            inputs: processor
-                .inputs
-                .iter()
-                .map(|input| {
-                    let stream = binding(&input.stream);
-                    InputBinding {
-                        name: input.alias.clone(),
-                        broker: stream.broker,
-                        topic: stream.topic,
-                        reset: input.reset,
-                        content_type: stream.content_type,
-                    }
-                })
-                .collect(),
-            outputs: processor
-                .outputs
-                .iter()
-                .map(|output| {
-                    let stream = binding(&output.stream);
-                    OutputBinding {
-                        name: output.alias.clone(),
-                        broker: stream.broker,
-                        topic: stream.topic,
-                        content_type: stream.content_type,
-                    }
-                })
-                .collect(),
-            function: format!("http://127.0.0.1:{port}"),
-            window: processor.window.clone(),
-            capacity: options.capacity,
-        };
-        running.push((processor::start(config)?, function));
-    }
-    for (processor, _) in &running {
-        processor::subscribed(processor).await;
-    }
+    let mut fingerprint = manifest::fingerprint(paths);
+    let mut running = Running::new(options);
+    running.apply(checked_plan(paths)?).await?;
+    let (gateways, streams, processors) = running.counts();
     tracing::info!(
-        gateways = plan.gateways.len(),
-        streams = plan.streams.len(),
-        processors = plan.processors.len(),
+        gateways,
+        streams,
+        processors,
         "running; press Ctrl-C to stop"
     );
 
-    shutdown.await;
-    let drained = running
-        .iter()
-        .map(|(processor, _)| processor::drain(processor, options.shutdown_timeout));
-    if !futures::future::join_all(drained)
-        .await
-        .into_iter()
-        .all(|done| done)
-    {
-        tracing::warn!("some windows did not complete before the shutdown timeout");
+    tokio::pin!(shutdown);
+    let mut reload = tokio::time::interval(RELOAD_EVERY);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = reload.tick() => {}
+        }
+        let now = manifest::fingerprint(paths);
+        if now == fingerprint {
+            continue;
+        }
+        fingerprint = now;
+        let applied = match checked_plan(paths) {
+            Ok(plan) => running.apply(plan).await,
+            Err(error) => Err(error),
+        };
+        match applied {
+            Ok(Applied { stopped, started }) => {
+                tracing::info!(stopped, started, "manifests changed; applied")
+            }
+            Err(error) => {
+                tracing::error!(
+                    "manifests changed; not applied, still running the previous ones: {error:#}"
+                )
+            }
+        }
     }
-    for (processor, function) in running {
-        processor.do_send(processor::messages::Stop);
-        _ = function.send(StopFunction).await;
-    }
-    gateways
-        .iter()
-        .for_each(|gateway| gateway.do_send(StopGateway));
+    running.stop().await;
     Ok(())
+}
+
+/// The checked plan of the manifest files at `paths`.
+fn checked_plan(paths: &[PathBuf]) -> anyhow::Result<Plan> {
+    let resources = manifest::load(paths)?;
+    manifest::check_references(&resources)?;
+    Plan::new(&resources)
 }
 
 /// `address` with its port shifted by `index` (port 0 stays 0: any free port).

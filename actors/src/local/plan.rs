@@ -12,6 +12,7 @@ use crate::resources::manifest::Loaded;
 use crate::resources::{Processor, ProcessorSpec, ResolvedWindow, Resource, StartOffset, Stream};
 
 /// A gateway to serve.
+#[derive(Debug, PartialEq)]
 pub struct GatewayPlan {
     pub key: Key,
     /// `Some(bootstrap servers)` for a KafkaGateway, `None` for an InMemoryGateway.
@@ -19,6 +20,7 @@ pub struct GatewayPlan {
 }
 
 /// A stream to provision.
+#[derive(Debug, PartialEq)]
 pub struct StreamPlan {
     pub key: Key,
     pub gateway: Key,
@@ -27,6 +29,7 @@ pub struct StreamPlan {
 }
 
 /// One input or output of a processor.
+#[derive(Debug, PartialEq)]
 pub struct BindingPlan {
     pub stream: Key,
     pub alias: String,
@@ -34,6 +37,7 @@ pub struct BindingPlan {
 }
 
 /// A processor to run: its pipeline and its function process.
+#[derive(Debug, PartialEq)]
 pub struct ProcessorPlan {
     pub key: Key,
     pub inputs: Vec<BindingPlan>,

@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::Problem;
 
@@ -29,6 +30,22 @@ pub(super) fn manifest_files(path: &Path, problems: &mut Vec<Problem>) -> Vec<Pa
     }
     files.sort();
     files
+}
+
+/// What the files at `paths` are now: which files, and each one's length and modification
+/// time. Two fingerprints differ when a file was added, removed or written.
+pub fn fingerprint(paths: &[PathBuf]) -> Vec<(PathBuf, Option<(u64, SystemTime)>)> {
+    let mut ignored = Vec::new();
+    paths
+        .iter()
+        .flat_map(|path| manifest_files(path, &mut ignored))
+        .map(|file| {
+            let stamp = fs::metadata(&file)
+                .ok()
+                .and_then(|m| Some((m.len(), m.modified().ok()?)));
+            (file, stamp)
+        })
+        .collect()
 }
 
 #[cfg(test)]

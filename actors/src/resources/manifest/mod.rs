@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use super::Resource;
 use duplicates::Definitions;
 
+pub use files::fingerprint;
 pub use problem::{Culprit, ManifestError, Problem};
 pub use references::check_references;
 

@@ -1,0 +1,272 @@
+//! What `riff local run` is running, and bringing it to a new [`Plan`]: when the YAML changes,
+//! only what changed is restarted. Gateways keep their brokers (an in-memory gateway's messages
+//! and positions live there), so a changed gateway is refused until `riff local run` restarts;
+//! a changed stream is provisioned again and restarts the processors that use it; a changed
+//! processor is drained (its open windows complete and commit) and started anew.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use tokio::sync::oneshot;
+
+use super::function_process::{FunctionProcessActor, StopFunction};
+use super::gateway::{GatewayActor, StopGateway};
+use super::plan::{GatewayPlan, Plan, ProcessorPlan, StreamPlan};
+use super::stream::{StreamActor, StreamBinding, WhenProvisioned};
+use super::{free_port, nth_port, Key, LocalOptions};
+use crate::broker::kafka::{KafkaBroker, KafkaSettings};
+use crate::broker::memory::MemoryBroker;
+use crate::broker::Broker;
+use crate::processor::{self, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
+
+struct RunningGateway {
+    plan: GatewayPlan,
+    actor: Addr<GatewayActor>,
+    broker: Arc<dyn Broker>,
+}
+
+struct RunningStream {
+    plan: StreamPlan,
+    binding: StreamBinding,
+}
+
+struct RunningProcessor {
+    plan: ProcessorPlan,
+    pipeline: Addr<ProcessorActor>,
+    function: Addr<FunctionProcessActor>,
+}
+
+/// The gateways, streams and processors being run.
+pub struct Running {
+    options: LocalOptions,
+    gateways: BTreeMap<Key, RunningGateway>,
+    streams: BTreeMap<Key, RunningStream>,
+    processors: BTreeMap<Key, RunningProcessor>,
+}
+
+/// How many processors an [`Running::apply`] stopped and started.
+#[derive(Debug, Default, PartialEq)]
+pub struct Applied {
+    pub stopped: usize,
+    pub started: usize,
+}
+
+impl Running {
+    /// Nothing running yet.
+    pub fn new(options: LocalOptions) -> Self {
+        Running {
+            options,
+            gateways: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            processors: BTreeMap::new(),
+        }
+    }
+
+    /// Brings what runs to `plan`. Gateways can only be started, the first time: a plan whose
+    /// gateways differ from the running ones is refused, and nothing changes.
+    pub async fn apply(&mut self, plan: Plan) -> anyhow::Result<Applied> {
+        if self.gateways.is_empty() {
+            self.start_gateways(plan.gateways)?;
+        } else {
+            let running: Vec<&GatewayPlan> = self.gateways.values().map(|g| &g.plan).collect();
+            let mut wanted: Vec<&GatewayPlan> = plan.gateways.iter().collect();
+            wanted.sort_by(|a, b| a.key.cmp(&b.key));
+            anyhow::ensure!(
+                running == wanted,
+                "the gateways changed; restart `riff local run` to change gateways"
+            );
+        }
+        let changed_streams = self.provision_streams(plan.streams).await?;
+
+        let mut applied = Applied::default();
+        let mut wanted: BTreeMap<Key, ProcessorPlan> = plan
+            .processors
+            .into_iter()
+            .map(|p| (p.key.clone(), p))
+            .collect();
+        let keys: Vec<Key> = self.processors.keys().cloned().collect();
+        for key in keys {
+            let running = &self.processors[&key];
+            let uses_changed = running
+                .plan
+                .inputs
+                .iter()
+                .chain(&running.plan.outputs)
+                .any(|binding| changed_streams.contains(&binding.stream));
+            if wanted.get(&key) == Some(&running.plan) && !uses_changed {
+                wanted.remove(&key);
+                continue;
+            }
+            let stopped = self.processors.remove(&key).expect("listed above");
+            self.stop_processors(vec![stopped]).await;
+            applied.stopped += 1;
+        }
+        let mut started = Vec::new();
+        for (key, processor) in wanted {
+            let running = self.start_processor(processor)?;
+            started.push(running.pipeline.clone());
+            self.processors.insert(key, running);
+            applied.started += 1;
+        }
+        for pipeline in &started {
+            processor::subscribed(pipeline).await;
+        }
+        Ok(applied)
+    }
+
+    /// How many gateways, streams and processors run.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.gateways.len(),
+            self.streams.len(),
+            self.processors.len(),
+        )
+    }
+
+    /// Drains every processor (open windows complete, within the shutdown timeout) and stops
+    /// everything.
+    pub async fn stop(mut self) {
+        let processors = std::mem::take(&mut self.processors).into_values().collect();
+        self.stop_processors(processors).await;
+        for gateway in self.gateways.values() {
+            gateway.actor.do_send(StopGateway);
+        }
+    }
+
+    fn start_gateways(&mut self, gateways: Vec<GatewayPlan>) -> anyhow::Result<()> {
+        for (index, plan) in gateways.into_iter().enumerate() {
+            let broker: Arc<dyn Broker> = match &plan.kafka {
+                None => Arc::new(MemoryBroker::new()),
+                Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
+                    bootstrap_servers: servers.clone(),
+                    properties: self.options.kafka_properties.clone(),
+                })?),
+            };
+            let actor = GatewayActor::bind(
+                plan.resource(),
+                broker.clone(),
+                nth_port(self.options.gateway_address, index),
+                nth_port(self.options.provisioner_address, index),
+            )?
+            .start();
+            let key = plan.key.clone();
+            self.gateways.insert(
+                key,
+                RunningGateway {
+                    plan,
+                    actor,
+                    broker,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Provisions the new and changed streams and forgets the removed ones; returns the keys
+    /// of the streams that changed or went.
+    async fn provision_streams(&mut self, streams: Vec<StreamPlan>) -> anyhow::Result<Vec<Key>> {
+        let mut wanted: BTreeMap<Key, StreamPlan> =
+            streams.into_iter().map(|s| (s.key.clone(), s)).collect();
+        let mut changed = Vec::new();
+        self.streams.retain(|key, running| {
+            let kept = wanted.get(key) == Some(&running.plan);
+            if kept {
+                wanted.remove(key);
+            } else {
+                changed.push(key.clone());
+            }
+            kept
+        });
+        for (key, plan) in wanted {
+            let broker = self
+                .gateways
+                .get(&plan.gateway)
+                .expect("references were checked")
+                .broker
+                .clone();
+            let binding = StreamBinding {
+                topic: broker.topic_name(&key.0, &key.1),
+                broker,
+                content_type: plan.content_type.clone(),
+            };
+            let actor = StreamActor::new(plan.resource(), binding, plan.partitions).start();
+            let (reply, provisioned) = oneshot::channel();
+            actor.send(WhenProvisioned(reply)).await?;
+            let binding = provisioned.await?;
+            self.streams.insert(key, RunningStream { plan, binding });
+        }
+        Ok(changed)
+    }
+
+    fn start_processor(&self, plan: ProcessorPlan) -> anyhow::Result<RunningProcessor> {
+        let port = free_port()?;
+        let function = FunctionProcessActor::new(plan.command(port)).start();
+        let binding = |key: &Key| {
+            self.streams
+                .get(key)
+                .expect("references were checked")
+                .binding
+                .clone()
+        };
+        let config = PipelineConfig {
+            resource: plan.resource(),
+            group: plan.key.1.clone(),
+            inputs: plan
+                .inputs
+                .iter()
+                .map(|input| {
+                    let stream = binding(&input.stream);
+                    InputBinding {
+                        name: input.alias.clone(),
+                        broker: stream.broker,
+                        topic: stream.topic,
+                        reset: input.reset,
+                        content_type: stream.content_type,
+                    }
+                })
+                .collect(),
+            outputs: plan
+                .outputs
+                .iter()
+                .map(|output| {
+                    let stream = binding(&output.stream);
+                    OutputBinding {
+                        name: output.alias.clone(),
+                        broker: stream.broker,
+                        topic: stream.topic,
+                        content_type: stream.content_type,
+                    }
+                })
+                .collect(),
+            function: format!("http://127.0.0.1:{port}"),
+            window: plan.window.clone(),
+            capacity: self.options.capacity,
+        };
+        let pipeline = processor::start(config)?;
+        Ok(RunningProcessor {
+            plan,
+            pipeline,
+            function,
+        })
+    }
+
+    /// Drains `processors` together, then stops their pipelines and functions.
+    async fn stop_processors(&self, processors: Vec<RunningProcessor>) {
+        let timeout = self.options.shutdown_timeout;
+        let drained = processors
+            .iter()
+            .map(|running| processor::drain(&running.pipeline, timeout));
+        if !futures::future::join_all(drained)
+            .await
+            .into_iter()
+            .all(|done| done)
+        {
+            tracing::warn!("some windows did not complete before the shutdown timeout");
+        }
+        for running in processors {
+            running.pipeline.do_send(processor::messages::Stop);
+            _ = running.function.send(StopFunction).await;
+        }
+    }
+}
