@@ -63,26 +63,63 @@ async fn edits_to_the_yaml_are_applied_while_running() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_changed_gateway_is_refused_until_riff_restarts() {
-    let manifests = Manifests::new(&[("all.yaml", &gateway_and_streams(&["numbers"]))]);
+async fn gateways_are_added_and_removed_live_but_not_changed() {
+    let first = gateway_and_streams(&["numbers"]);
+    let manifests = Manifests::new(&[("first.yaml", &first)]);
     let runtime = Runtime::start(&[manifests.path()]);
-    let kafka = gateway_and_streams(&["numbers"]).replace(
+    let gateway = runtime.client().await;
+
+    // A second gateway, its stream, and a processor across the two.
+    let second = gateway_and_streams(&["copies"]).replace("name: gw}", "name: gw2}");
+    let copier = ProcessorYaml::sample(
+        "copier",
+        "pass-through",
+        &["numbers@earliest"],
+        &["copies"],
+        "{count: 1}",
+    );
+    std::fs::write(
+        manifests.path().join("second.yaml"),
+        second + &copier.yaml(),
+    )
+    .unwrap();
+    runtime.wait_for_log("started=1", Duration::from_secs(20));
+    let (host, port) = runtime.gateway.rsplit_once(':').unwrap();
+    let next = format!("{host}:{}", port.parse::<u16>().unwrap() + 1);
+    let second_gateway = Gateway::connect(&next).await;
+    gateway.publish_numbers("numbers", 1..=2).await;
+    let copies = second_gateway
+        .read("copies", 2, Duration::from_secs(15))
+        .await;
+    assert_eq!(numbers(&copies), [1.0, 2.0]);
+
+    // Changing a running gateway is refused: its messages live in it.
+    let kafka = first.replace(
         "kind: InMemoryGateway\nmetadata: {name: gw}\nspec: {}",
         "kind: KafkaGateway\nmetadata: {name: gw}\nspec: {bootstrapServers: 'kafka:9092'}",
     );
-    std::fs::write(manifests.path().join("all.yaml"), kafka).unwrap();
+    std::fs::write(manifests.path().join("first.yaml"), kafka).unwrap();
     let refused = runtime.wait_for_log("not applied", Duration::from_secs(20));
     assert!(
-        refused.contains("restart `riff local run` to change gateways"),
+        refused.contains("gateway default/gw changed; restart `riff local run`"),
         "{refused}"
     );
-    let gateway = runtime.client().await;
-    gateway.publish_numbers("numbers", 1..=1).await;
+    std::fs::write(manifests.path().join("first.yaml"), &first).unwrap();
+
+    // Removed: the second gateway stops serving.
+    std::fs::remove_file(manifests.path().join("second.yaml")).unwrap();
+    runtime.wait_for_log("stopped=1", Duration::from_secs(20));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&next).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "gw2 still serves");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    gateway.publish_numbers("numbers", 3..=3).await;
     assert_eq!(
         gateway
-            .read("numbers", 1, Duration::from_secs(5))
+            .read("numbers", 3, Duration::from_secs(5))
             .await
             .len(),
-        1
+        3
     );
 }

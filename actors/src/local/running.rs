@@ -1,8 +1,9 @@
 //! What `riff local run` is running, and bringing it to a new [`Plan`]: when the YAML changes,
-//! only what changed is restarted. Gateways keep their brokers (an in-memory gateway's messages
-//! and positions live there), so a changed gateway is refused until `riff local run` restarts;
-//! a changed stream is provisioned again and restarts the processors that use it; a changed
-//! processor is drained (its open windows complete and commit) and started anew.
+//! only what changed is restarted. A gateway's broker holds its in-memory messages and
+//! positions, so gateways are only added and removed: a changed gateway is refused until
+//! `riff local run` restarts. A changed stream is provisioned again and restarts the processors
+//! that use it; a changed processor is drained (its open windows complete and commit) and
+//! started anew.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use crate::processor::{self, InputBinding, OutputBinding, PipelineConfig, Proces
 
 struct RunningGateway {
     plan: GatewayPlan,
+    /// Its ports are the configured ones shifted by this.
+    index: usize,
     actor: Addr<GatewayActor>,
     broker: Arc<dyn Broker>,
 }
@@ -63,19 +66,28 @@ impl Running {
         }
     }
 
-    /// Brings what runs to `plan`. Gateways can only be started, the first time: a plan whose
-    /// gateways differ from the running ones is refused, and nothing changes.
+    /// Brings what runs to `plan`. A plan changing a running gateway is refused, and nothing
+    /// changes.
     pub async fn apply(&mut self, plan: Plan) -> anyhow::Result<Applied> {
-        if self.gateways.is_empty() {
-            self.start_gateways(plan.gateways)?;
-        } else {
-            let running: Vec<&GatewayPlan> = self.gateways.values().map(|g| &g.plan).collect();
-            let mut wanted: Vec<&GatewayPlan> = plan.gateways.iter().collect();
-            wanted.sort_by(|a, b| a.key.cmp(&b.key));
-            anyhow::ensure!(
-                running == wanted,
-                "the gateways changed; restart `riff local run` to change gateways"
-            );
+        for gateway in &plan.gateways {
+            if let Some(running) = self.gateways.get(&gateway.key) {
+                anyhow::ensure!(
+                    running.plan == *gateway,
+                    "{} changed; restart `riff local run` to change a gateway",
+                    gateway.resource()
+                );
+            }
+        }
+        let removed: Vec<Key> = self
+            .gateways
+            .keys()
+            .filter(|key| !plan.gateways.iter().any(|g| &g.key == *key))
+            .cloned()
+            .collect();
+        for gateway in plan.gateways {
+            if !self.gateways.contains_key(&gateway.key) {
+                self.start_gateway(gateway)?;
+            }
         }
         let changed_streams = self.provision_streams(plan.streams).await?;
 
@@ -112,6 +124,10 @@ impl Running {
         for pipeline in &started {
             processor::subscribed(pipeline).await;
         }
+        for key in removed {
+            let gateway = self.gateways.remove(&key).expect("listed above");
+            gateway.actor.do_send(StopGateway);
+        }
         Ok(applied)
     }
 
@@ -134,32 +150,33 @@ impl Running {
         }
     }
 
-    fn start_gateways(&mut self, gateways: Vec<GatewayPlan>) -> anyhow::Result<()> {
-        for (index, plan) in gateways.into_iter().enumerate() {
-            let broker: Arc<dyn Broker> = match &plan.kafka {
-                None => Arc::new(MemoryBroker::new()),
-                Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
-                    bootstrap_servers: servers.clone(),
-                    properties: self.options.kafka_properties.clone(),
-                })?),
-            };
-            let actor = GatewayActor::bind(
-                plan.resource(),
-                broker.clone(),
-                nth_port(self.options.gateway_address, index),
-                nth_port(self.options.provisioner_address, index),
-            )?
-            .start();
-            let key = plan.key.clone();
-            self.gateways.insert(
-                key,
-                RunningGateway {
-                    plan,
-                    actor,
-                    broker,
-                },
-            );
-        }
+    /// Serves `plan` on the first ports no running gateway uses.
+    fn start_gateway(&mut self, plan: GatewayPlan) -> anyhow::Result<()> {
+        let index = (0..)
+            .find(|i| self.gateways.values().all(|g| g.index != *i))
+            .expect("fewer gateways than indexes");
+        let broker: Arc<dyn Broker> = match &plan.kafka {
+            None => Arc::new(MemoryBroker::new()),
+            Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
+                bootstrap_servers: servers.clone(),
+                properties: self.options.kafka_properties.clone(),
+            })?),
+        };
+        let actor = GatewayActor::bind(
+            plan.resource(),
+            broker.clone(),
+            nth_port(self.options.gateway_address, index),
+            nth_port(self.options.provisioner_address, index),
+        )?
+        .start();
+        let key = plan.key.clone();
+        let gateway = RunningGateway {
+            plan,
+            index,
+            actor,
+            broker,
+        };
+        self.gateways.insert(key, gateway);
         Ok(())
     }
 
