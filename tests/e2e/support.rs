@@ -99,11 +99,33 @@ impl Runtime {
         Self::start_with(paths, &[])
     }
 
-    /// Starts `riff local run -f <paths> <args>` and waits until it runs.
+    /// Starts `riff local run -f <paths> <args>` and waits until it runs. Ports chosen free may
+    /// be taken meanwhile (by another test's connection): then it starts again on other ports.
     pub fn start_with(paths: &[&Path], args: &[&str]) -> Runtime {
-        let runtime = Self::spawn_with(paths, args);
-        runtime.wait_for_log("running; press Ctrl-C to stop", Duration::from_secs(60));
-        runtime
+        for _ in 0..3 {
+            let mut runtime = Self::spawn_with(paths, args);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let log = runtime.log();
+                if log
+                    .iter()
+                    .any(|l| l.contains("running; press Ctrl-C to stop"))
+                {
+                    return runtime;
+                }
+                if log.iter().any(|l| l.contains("Address already in use")) {
+                    runtime.kill();
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "riff did not run within 60 s; log:\n{}",
+                    log.join("\n")
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("riff found its ports taken three times");
     }
 
     /// Starts `riff local run -f <paths>` without waiting.
