@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
+use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, BrokerError};
 use riff_actors::gateway::{serve_grpc, serve_provisioner};
@@ -553,6 +554,25 @@ async fn readyz_answers_whether_the_broker_does() {
     let (status, body) = http(unreachable, "GET", "/readyz", "").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("broker unavailable"), "{body}");
+}
+
+// The sidecar's client of a remote gateway: reachable while the gateway serves.
+#[tokio::test]
+async fn a_liiklus_client_sees_whether_its_gateway_serves() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_grpc(Arc::new(MemoryBroker::new()), listener, async {
+        stopped.await.ok();
+    }));
+    let client = LiiklusBroker::connect(&address).unwrap();
+    assert_eq!(client.reachable().await, Ok(()));
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(matches!(
+        client.reachable().await,
+        Err(BrokerError::Unavailable(_))
+    ));
 }
 
 #[tokio::test]
