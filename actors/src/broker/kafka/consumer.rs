@@ -15,7 +15,7 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 
-use super::diagnostics::Reported;
+use super::diagnostics::Diagnostics;
 use super::records;
 use crate::broker::{BrokerError, Committer, Delivery, Subscription};
 
@@ -26,16 +26,16 @@ const READ_AHEAD: usize = 256;
 /// clients.
 pub(super) struct RebalanceEvents {
     events: mpsc::UnboundedSender<Result<Delivery, BrokerError>>,
-    reported: Reported,
+    diagnostics: Diagnostics,
 }
 
 impl ClientContext for RebalanceEvents {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        self.reported.log(level, facility, message);
+        self.diagnostics.log(level, facility, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        self.reported.error(error, reason);
+        self.diagnostics.error(error, reason);
     }
 }
 
@@ -68,12 +68,15 @@ pub(super) fn subscribe(
     config: &ClientConfig,
     topic: &str,
     content_type: Option<String>,
-    reported: Reported,
+    diagnostics: Diagnostics,
 ) -> Result<(Arc<GroupConsumer>, Subscription), BrokerError> {
     let (events, rebalances) = mpsc::unbounded_channel();
     let consumer: Arc<GroupConsumer> = Arc::new(
         config
-            .create_with_context(RebalanceEvents { events, reported })
+            .create_with_context(RebalanceEvents {
+                events,
+                diagnostics,
+            })
             .map_err(super::unavailable)?,
     );
     consumer.subscribe(&[topic]).map_err(super::unavailable)?;

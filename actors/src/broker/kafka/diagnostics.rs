@@ -15,10 +15,12 @@ use rdkafka::ClientContext;
 /// How long a kind of problem stays quiet after its WARN line.
 const QUIET: Duration = Duration::from_secs(60);
 
-/// The problems of one cluster's clients, and when each was last a WARN line.
+/// The context of every Kafka client of a broker: the problems of its cluster's clients, and
+/// when each was last a WARN line (shared by the clones each client holds).
+#[derive(Clone)]
 pub(super) struct Diagnostics {
     cluster: String,
-    warned: Mutex<HashMap<String, Warned>>,
+    warned: Arc<Mutex<HashMap<String, Warned>>>,
 }
 
 struct Warned {
@@ -28,11 +30,11 @@ struct Warned {
 
 impl Diagnostics {
     /// Diagnostics for the clients of the cluster at `bootstrap_servers`.
-    pub(super) fn new(bootstrap_servers: &str) -> Arc<Self> {
-        Arc::new(Diagnostics {
+    pub(super) fn new(bootstrap_servers: &str) -> Self {
+        Diagnostics {
             cluster: bootstrap_servers.to_owned(),
-            warned: Mutex::new(HashMap::new()),
-        })
+            warned: Arc::default(),
+        }
     }
 
     /// Whether a problem of `kind` seen at `now` deserves a WARN line: `Some(repeats)` (how often
@@ -58,8 +60,19 @@ impl Diagnostics {
         }
     }
 
+    fn report(&self, kind: &str, message: &str) {
+        match self.throttle(kind, Instant::now()) {
+            Some(repeats) => tracing::warn!(
+                cluster = %self.cluster, kind, suppressed = repeats, "kafka: {message}"
+            ),
+            None => tracing::debug!(cluster = %self.cluster, kind, "kafka: {message}"),
+        }
+    }
+}
+
+impl ClientContext for Diagnostics {
     /// A librdkafka log line: warnings and worse are problems of kind `facility`.
-    pub(super) fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         match level {
             RDKafkaLogLevel::Emerg
             | RDKafkaLogLevel::Alert
@@ -76,38 +89,15 @@ impl Diagnostics {
     }
 
     /// A librdkafka client error: a problem of the kind of its error code.
-    pub(super) fn error(&self, error: KafkaError, reason: &str) {
+    fn error(&self, error: KafkaError, reason: &str) {
         let kind = error
             .rdkafka_error_code()
             .map_or_else(|| error.to_string(), |code| format!("{code:?}"));
         self.report(&kind, &format!("{error}: {reason}"));
     }
-
-    fn report(&self, kind: &str, message: &str) {
-        match self.throttle(kind, Instant::now()) {
-            Some(repeats) => tracing::warn!(
-                cluster = %self.cluster, kind, suppressed = repeats, "kafka: {message}"
-            ),
-            None => tracing::debug!(cluster = %self.cluster, kind, "kafka: {message}"),
-        }
-    }
 }
 
-/// The context of every Kafka client of a broker: reports through its [`Diagnostics`].
-#[derive(Clone)]
-pub(super) struct Reported(pub(super) Arc<Diagnostics>);
-
-impl ClientContext for Reported {
-    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        self.0.log(level, facility, message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.0.error(error, reason);
-    }
-}
-
-impl ConsumerContext for Reported {}
+impl ConsumerContext for Diagnostics {}
 
 #[cfg(test)]
 mod tests {

@@ -29,7 +29,7 @@ use crate::content_type;
 use crate::message::Message;
 pub use config::KafkaSettings;
 use consumer::GroupConsumer;
-use diagnostics::{Diagnostics, Reported};
+use diagnostics::Diagnostics;
 pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
@@ -40,11 +40,11 @@ const READY_TIMEOUT: Duration = Duration::from_secs(3);
 /// A broker on a Kafka cluster.
 pub struct KafkaBroker {
     settings: KafkaSettings,
-    producer: FutureProducer<Reported>,
-    admin: AdminClient<Reported>,
-    metadata: Arc<BaseConsumer<Reported>>,
+    producer: FutureProducer<Diagnostics>,
+    admin: AdminClient<Diagnostics>,
+    metadata: Arc<BaseConsumer<Diagnostics>>,
     /// The context of every client of this broker: one report of each librdkafka problem.
-    reported: Reported,
+    diagnostics: Diagnostics,
     /// Content types of the streams provisioned through this broker, by topic.
     content_types: DashMap<String, String>,
     /// Live group members of this process, by (topic, group): commits for a group go through
@@ -60,23 +60,23 @@ fn unavailable(error: KafkaError) -> BrokerError {
 impl KafkaBroker {
     /// Clients for the cluster of `settings`; connections are made lazily.
     pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
-        let reported = Reported(Diagnostics::new(&settings.bootstrap_servers));
+        let diagnostics = Diagnostics::new(&settings.bootstrap_servers);
         Ok(KafkaBroker {
             producer: settings
                 .producer()
-                .create_with_context(reported.clone())
+                .create_with_context(diagnostics.clone())
                 .map_err(unavailable)?,
             admin: settings
                 .admin()
-                .create_with_context(reported.clone())
+                .create_with_context(diagnostics.clone())
                 .map_err(unavailable)?,
             metadata: Arc::new(
                 settings
                     .admin()
-                    .create_with_context(reported.clone())
+                    .create_with_context(diagnostics.clone())
                     .map_err(unavailable)?,
             ),
-            reported,
+            diagnostics,
             settings,
             content_types: DashMap::new(),
             members: DashMap::new(),
@@ -204,7 +204,7 @@ impl Broker for KafkaBroker {
         let content_type = self.content_types.get(topic).map(|ct| ct.clone());
         let config = self.settings.consumer(group, reset);
         let (member, subscription) =
-            consumer::subscribe(&config, topic, content_type, self.reported.clone())?;
+            consumer::subscribe(&config, topic, content_type, self.diagnostics.clone())?;
         self.members.insert(
             (topic.to_owned(), group.to_owned()),
             Arc::downgrade(&member),
@@ -225,10 +225,10 @@ impl Broker for KafkaBroker {
         match member {
             Some(member) => consumer::commit(member, topic, positions).await,
             None => {
-                let outsider: BaseConsumer<Reported> = self
+                let outsider: BaseConsumer<Diagnostics> = self
                     .settings
                     .consumer(group, OffsetReset::Latest)
-                    .create_with_context(self.reported.clone())
+                    .create_with_context(self.diagnostics.clone())
                     .map_err(unavailable)?;
                 consumer::commit(Arc::new(outsider), topic, positions).await
             }
@@ -240,10 +240,10 @@ impl Broker for KafkaBroker {
         for partition in self.partitions(topic).await? {
             list.add_partition(topic, partition);
         }
-        let reader: BaseConsumer<Reported> = self
+        let reader: BaseConsumer<Diagnostics> = self
             .settings
             .consumer(group, OffsetReset::Latest)
-            .create_with_context(self.reported.clone())
+            .create_with_context(self.diagnostics.clone())
             .map_err(unavailable)?;
         let committed =
             tokio::task::spawn_blocking(move || reader.committed_offsets(list, TIMEOUT))

@@ -263,11 +263,7 @@ fn merge<C: Child>(existing: &C, desired: &C, owner: &OwnerReference) -> Option<
         map
     };
     let (actual_content, wanted_content) = (content(&actual), content(&wanted));
-    let same_content = stored::holds(
-        &Value::Object(actual_content.clone()),
-        &Value::Object(wanted_content.clone()),
-    );
-    if owned && same_labels && same_content {
+    if owned && same_labels && stored::holds(&actual_content, &wanted_content) {
         return None;
     }
     let mut merged = actual;

@@ -4,27 +4,35 @@
 //! - Go zero values it omits (`""`, `0`, `false`, `[]`, `{}` are dropped by `omitempty`);
 //! - resource quantities in another spelling (`0.5` is stored as `500m`, `1024Mi` as `1Gi`).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Keys whose values (or whose map's values) are resource quantities.
 const QUANTITY_KEYS: [&str; 3] = ["limits", "requests", "sizeLimit"];
 
-/// Whether `stored` holds every value of `wanted`: objects may have more keys, arrays must have
-/// the same length with each element containing the wanted one, scalars must be equal (quantities
-/// by value).
-pub fn holds(stored: &Value, wanted: &Value) -> bool {
-    holds_at(stored, wanted, false)
+/// Whether the fields of `stored` hold every value of `wanted`: objects may have more keys,
+/// arrays must have the same length with each element containing the wanted one, scalars must
+/// be equal (quantities by value).
+pub fn holds(stored: &Map<String, Value>, wanted: &Map<String, Value>) -> bool {
+    holds_fields(stored, wanted, false)
+}
+
+fn holds_fields(
+    stored: &Map<String, Value>,
+    wanted: &Map<String, Value>,
+    quantities: bool,
+) -> bool {
+    wanted.iter().all(|(key, value)| {
+        let quantities = quantities || QUANTITY_KEYS.contains(&key.as_str());
+        match stored.get(key) {
+            Some(s) => holds_at(s, value, quantities),
+            None => is_omitted(value),
+        }
+    })
 }
 
 fn holds_at(stored: &Value, wanted: &Value, quantities: bool) -> bool {
     match (stored, wanted) {
-        (Value::Object(stored), Value::Object(wanted)) => wanted.iter().all(|(key, value)| {
-            let quantities = quantities || QUANTITY_KEYS.contains(&key.as_str());
-            match stored.get(key) {
-                Some(s) => holds_at(s, value, quantities),
-                None => is_omitted(value),
-            }
-        }),
+        (Value::Object(stored), Value::Object(wanted)) => holds_fields(stored, wanted, quantities),
         (Value::Array(stored), Value::Array(wanted)) => {
             stored.len() == wanted.len()
                 && stored
@@ -99,6 +107,11 @@ fn quantity(text: &str) -> Option<f64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// [`super::holds`] of two JSON objects.
+    fn holds(stored: &Value, wanted: &Value) -> bool {
+        super::holds(stored.as_object().unwrap(), wanted.as_object().unwrap())
+    }
 
     #[test]
     fn server_defaults_are_not_differences_but_changed_or_missing_values_are() {
