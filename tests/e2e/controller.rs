@@ -104,12 +104,7 @@ pub fn install_images(api: &FakeApiServer) {
 /// its provisioner API.
 pub fn start_gateway() -> (Process, u16) {
     let (grpc, provisioner) = (free_port(), free_port());
-    let gateway = Process::spawn(
-        Command::new(riff())
-            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
-            .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
-            .env("GATEWAY", format!("127.0.0.1:{grpc}")),
-    );
+    let gateway = Process::spawn(&mut riff_gateway(grpc, provisioner, None));
     (gateway, provisioner)
 }
 

@@ -26,20 +26,28 @@ fn wait_for_port(port: u16) {
     }
 }
 
-/// `PUT /default/<stream>` on the provisioner with our JSON body extension; the answer's body.
-fn provision(port: u16, stream: &str, content_type: &str) -> serde_json::Value {
-    let body = format!("{{\"contentType\":\"{content_type}\"}}");
+/// An HTTP/1.1 exchange with the provisioner API on loopback `port`: `(status, body)`.
+fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
     let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         connection,
-        "PUT /default/{stream} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut answer = String::new();
     connection.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap().trim()).unwrap()
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+/// `PUT /default/<stream>` on the provisioner with our JSON body extension; the answer's body.
+fn provision(port: u16, stream: &str, content_type: &str) -> serde_json::Value {
+    let body = format!("{{\"contentType\":\"{content_type}\"}}");
+    let (status, answer) = http(port, "PUT", &format!("/default/{stream}"), &body);
+    assert_eq!(status, 201, "{answer}");
+    serde_json::from_str(answer.trim()).unwrap()
 }
 
 /// Writes binding `input_000`/`output_000` as riff's controller mounts it, plus the Kafka
@@ -96,16 +104,7 @@ impl Deployment {
     fn start(kafka: Option<&str>) -> Deployment {
         let (grpc, http) = (free_port(), free_port());
         let gateway = format!("127.0.0.1:{grpc}");
-        let mut gateway_command = Command::new(riff());
-        gateway_command
-            .args(["gateway", "--grpc-address", &gateway])
-            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
-            .env("GATEWAY", &gateway);
-        if let Some(servers) = kafka {
-            gateway_command
-                .env("storage_records_type", "KAFKA")
-                .env("kafka_bootstrapServers", servers);
-        }
+        let mut gateway_command = riff_gateway(grpc, http, kafka);
         let gateway_process = Process(gateway_command.spawn().unwrap());
         let mut processes = Vec::new();
         wait_for_port(http);
@@ -211,23 +210,10 @@ async fn a_sidecar_reads_and_writes_kafka_backed_streams_straight_on_kafka() {
     assert_eq!(values, ["4", "9"]);
 }
 
-/// `GET /readyz` on the provisioner port: the status code.
-fn readyz(port: u16) -> u16 {
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        connection,
-        "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    connection.read_to_string(&mut answer).unwrap();
-    answer.split(' ').nth(1).unwrap().parse().unwrap()
-}
-
-/// Waits until `GET /readyz` answers `status`.
+/// Waits until `GET /readyz` on the provisioner port answers `status`.
 fn wait_readyz(port: u16, status: u16) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while readyz(port) != status {
+    while http(port, "GET", "/readyz", "").0 != status {
         assert!(Instant::now() < deadline, "/readyz never answered {status}");
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -239,11 +225,7 @@ fn a_kafka_gateway_is_ready_only_while_kafka_answers() {
     let mut tansu = crate::kafka_support::Tansu::memory();
     let (grpc, http) = (free_port(), free_port());
     let _gateway = Process(
-        Command::new(riff())
-            .args(["gateway", "--grpc-address", &format!("127.0.0.1:{grpc}")])
-            .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
-            .env("storage_records_type", "KAFKA")
-            .env("kafka_bootstrapServers", tansu.bootstrap())
+        riff_gateway(grpc, http, Some(&tansu.bootstrap()))
             .spawn()
             .unwrap(),
     );

@@ -516,3 +516,20 @@ pub fn is_alive(pid: i32) -> bool {
             .is_some_and(|rest| !rest.starts_with('Z'))
     })
 }
+
+/// `riff gateway` serving the liiklus API on loopback port `grpc` (also its `GATEWAY` address)
+/// and the provisioner API on `http`, over Kafka at `kafka` or else over memory.
+pub fn riff_gateway(grpc: u16, http: u16, kafka: Option<&str>) -> Command {
+    let gateway = format!("127.0.0.1:{grpc}");
+    let mut command = Command::new(riff());
+    command
+        .args(["gateway", "--grpc-address", &gateway])
+        .args(["--provisioner-address", &format!("127.0.0.1:{http}")])
+        .env("GATEWAY", &gateway);
+    if let Some(servers) = kafka {
+        command
+            .env("storage_records_type", "KAFKA")
+            .env("kafka_bootstrapServers", servers);
+    }
+    command
+}
