@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
@@ -52,16 +52,8 @@ impl Drop for Process {
     }
 }
 
-fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+/// How long the controller gets for each step.
+const WAIT: Duration = Duration::from_secs(30);
 
 fn ready(api: &FakeApiServer, plural: &str, name: &str) -> Option<()> {
     let object = api.get_object(STREAMING, plural, "default", name)?;
@@ -164,13 +156,13 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
         "template": {"spec": {"containers": [{"image": "fn:1"}]}}}),
     );
 
-    eventually("the gateway Deployment", || {
+    eventually("the gateway Deployment", WAIT, || {
         api.list_objects("apps/v1", "deployments", Some("default"))
             .into_iter()
             .find(|d| d["metadata"]["labels"]["streaming.projectriff.io/gateway"] == "franz")
     });
     make_deployments_available(&api);
-    eventually("Stream in Ready", || ready(&api, "streams", "in"));
+    eventually("Stream in Ready", WAIT, || ready(&api, "streams", "in"));
     let secret = api
         .get_object("v1", "secrets", "default", "in-stream-binding-secret")
         .unwrap();
@@ -181,7 +173,7 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
         "default/in",
         "provisioned by riff gateway"
     );
-    eventually("the processor's ScaledObject", || {
+    eventually("the processor's ScaledObject", WAIT, || {
         api.list_objects("keda.sh/v1alpha1", "scaledobjects", Some("default"))
             .pop()
     });
@@ -226,7 +218,7 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
     );
 
     unsafe { libc::kill(controller.child.id() as i32, libc::SIGTERM) };
-    let status = eventually("the controller's exit", || {
+    let status = eventually("the controller's exit", WAIT, || {
         controller.child.try_wait().unwrap()
     });
     assert!(status.success(), "{status:?}");

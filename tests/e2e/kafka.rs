@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use crate::kafka_support::*;
-use crate::support::is_alive;
+use crate::support::{eventually, is_alive};
 
 /// The distinct squares read back, and how many records were read.
 fn squares(records: &[KafkaRecord]) -> (BTreeSet<u64>, usize) {
@@ -90,14 +90,11 @@ async fn kill_9_in_the_middle_of_a_stream_then_a_restart_loses_nothing() {
     let function = runtime.function_pid();
     runtime.kill();
     // The function dies with riff: no orphan is left running beside the restarted one.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while is_alive(function) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the function outlived riff"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the function to die with riff",
+        Duration::from_secs(5),
+        || (!is_alive(function)).then_some(()),
+    );
 
     let _runtime = scene.run();
     let records = read_all_squares(&kafka, 1..=300, Duration::from_secs(40)).await;

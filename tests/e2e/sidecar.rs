@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -19,11 +19,11 @@ impl Drop for Process {
 }
 
 fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually(
+        &format!("a listener on {port}"),
+        Duration::from_secs(20),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
 }
 
 /// An HTTP/1.1 exchange with the provisioner API on loopback `port`: `(status, body)`.
@@ -212,11 +212,11 @@ async fn a_sidecar_reads_and_writes_kafka_backed_streams_straight_on_kafka() {
 
 /// Waits until `GET /readyz` on the provisioner port answers `status`.
 fn wait_readyz(port: u16, status: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http(port, "GET", "/readyz", "").0 != status {
-        assert!(Instant::now() < deadline, "/readyz never answered {status}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually(
+        &format!("/readyz {status}"),
+        Duration::from_secs(30),
+        || (http(port, "GET", "/readyz", "").0 == status).then_some(()),
+    );
 }
 
 // The gateway pod's readiness probe follows its Kafka cluster: not ready while it is down.

@@ -533,3 +533,15 @@ pub fn riff_gateway(grpc: u16, http: u16, kafka: Option<&str>) -> Command {
     }
     command
 }
+
+/// Polls `check` until it answers, for at most `timeout`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
