@@ -84,7 +84,7 @@ enum Local {
         #[arg(long, default_value_t = 10)]
         shutdown_timeout: u64,
         /// A librdkafka property `key=value` for every Kafka client (repeatable).
-        #[arg(long = "kafka-property", value_parser = parse_pair)]
+        #[arg(long = "kafka-property", value_parser = parse_kafka_property)]
         kafka_properties: Vec<(String, String)>,
     },
     /// Publish one message to a stream of a running embedded gateway.
@@ -139,6 +139,13 @@ fn parse_pair(header: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("expected Name=value, got {header:?}")),
     }
+}
+
+/// A `key=value` librdkafka property that keeps at-least-once delivery.
+fn parse_kafka_property(property: &str) -> Result<(String, String), String> {
+    let (key, value) = parse_pair(property)?;
+    riff_actors::broker::kafka::check_property(&key, &value)?;
+    Ok((key, value))
 }
 
 /// `ns/stream` or `stream` (namespace `default`) → the in-memory gateway topic.

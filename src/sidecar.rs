@@ -20,7 +20,7 @@ use anyhow::{bail, Context as _};
 use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
-use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::Window;
 
 /// The variables riff's processor required (`OUTPUT_NAMES` may be empty here).
@@ -181,7 +181,7 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         outputs,
         function: format!("http://{}", settings.function),
         window,
-        capacity: 100_000,
+        capacity: Capacity::default(),
     };
     let processor = processor::start(config)?;
     shutdown.await;

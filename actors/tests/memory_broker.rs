@@ -343,3 +343,49 @@ async fn a_subscriber_that_does_not_poll_never_blocks_publishers() {
     );
     assert_eq!(next_record(&mut idle.deliveries).await.offset, 0);
 }
+
+// Hole: `latest` started again at the end after a rebuild that came before the first commit.
+#[tokio::test]
+async fn latest_is_pinned_where_the_group_first_read_so_a_new_member_reads_what_was_not_committed()
+{
+    let broker = broker_with("t", 1, "text/plain").await;
+    broker.publish("t", text("before")).await.unwrap();
+    let mut first = subscribe(&broker, "g", OffsetReset::Latest).await;
+    assert_eq!(
+        next(&mut first.deliveries).await,
+        Delivery::Assigned(vec![0])
+    );
+    broker
+        .publish("t", text("read, never committed"))
+        .await
+        .unwrap();
+    next_record(&mut first.deliveries).await;
+    drop(first);
+    broker.publish("t", text("after")).await.unwrap();
+
+    let mut again = subscribe(&broker, "g", OffsetReset::Latest).await;
+    assert_eq!(
+        next(&mut again.deliveries).await,
+        Delivery::Assigned(vec![0])
+    );
+    let expected = BTreeSet::from([
+        (0, 1, "read, never committed".to_string()),
+        (0, 2, "after".to_string()),
+    ]);
+    assert_eq!(records(&mut again.deliveries, 2).await, expected);
+}
+
+#[tokio::test]
+async fn a_member_without_partitions_is_told_so() {
+    let broker = broker_with("t", 1, "text/plain").await;
+    let mut first = subscribe(&broker, "g", OffsetReset::Latest).await;
+    let mut second = subscribe(&broker, "g", OffsetReset::Latest).await;
+    assert_eq!(
+        next(&mut first.deliveries).await,
+        Delivery::Assigned(vec![0])
+    );
+    assert_eq!(
+        next(&mut second.deliveries).await,
+        Delivery::Assigned(vec![])
+    );
+}

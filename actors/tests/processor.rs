@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::message::Message;
-use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::ResolvedWindow;
 use riff_protocol::riff::riff_server::{Riff, RiffServer};
 use riff_protocol::riff::{input_signal, output_signal, InputSignal, OutputFrame, OutputSignal};
@@ -17,11 +17,12 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// An invoker that records every call's frames and answers each input frame with an output
-/// frame of `result_index`.
+/// frame of `result_index`; with `first_only`, it completes each call after its first input.
 #[derive(Clone, Default)]
 struct Scripted {
     calls: Arc<Mutex<Vec<Vec<input_signal::Frame>>>>,
     result_index: i32,
+    first_only: bool,
 }
 
 #[tonic::async_trait]
@@ -33,7 +34,8 @@ impl Riff for Scripted {
         request: Request<Streaming<InputSignal>>,
     ) -> Result<Response<Self::InvokeStream>, Status> {
         let mut frames = request.into_inner();
-        let (calls, result_index) = (self.calls.clone(), self.result_index);
+        let (calls, result_index, first_only) =
+            (self.calls.clone(), self.result_index, self.first_only);
         let call = calls.lock().unwrap().len();
         calls.lock().unwrap().push(Vec::new());
         let outputs = async_stream(async move {
@@ -51,6 +53,9 @@ impl Riff for Scripted {
                     }));
                 }
                 calls.lock().unwrap()[call].push(frame);
+                if first_only && !outputs.is_empty() {
+                    break;
+                }
             }
             outputs
         });
@@ -106,7 +111,10 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
             duration: None,
             count: Some(count),
         },
-        capacity: 100,
+        capacity: Capacity {
+            records: 100,
+            ..Capacity::default()
+        },
     }
 }
 
@@ -198,4 +206,48 @@ async fn a_result_index_out_of_range_fails_the_window_which_is_retried_and_never
     );
     assert!(broker.committed("in", "p").await.unwrap().is_empty());
     assert!(broker.end_offsets("out").await.unwrap().is_empty());
+}
+
+// Hole: a call that ended before riff closed its input committed records the function never got.
+#[actix_rt::test]
+async fn a_call_completed_before_riff_closed_its_input_fails_and_commits_nothing() {
+    let invoker = Scripted {
+        first_only: true,
+        ..Scripted::default()
+    };
+    let broker = Arc::new(MemoryBroker::new());
+    let config = pipeline(&broker, serve(invoker.clone()).await, 50).await;
+    let processor = processor::start(config).unwrap();
+    processor::subscribed(&processor).await;
+
+    let publish = |numbers: std::ops::Range<u32>| {
+        let broker = broker.clone();
+        async move {
+            for n in numbers {
+                let message = Message::new(n.to_string(), "application/json");
+                broker.publish("in", message).await.unwrap();
+            }
+        }
+    };
+    publish(0..10).await; // the window (50 records) stays open
+    let calls = || async { invoker.calls.lock().unwrap().len() >= 3 };
+    eventually("two retries of the window", calls).await;
+    assert_eq!(
+        broker.committed("in", "p").await.unwrap(),
+        Default::default(),
+        "no record is committed while every call ends before its input"
+    );
+    let calls = invoker.calls.lock().unwrap().clone();
+    assert!(
+        calls.iter().all(|call| call.len() == 2),
+        "the function read one record of each attempt: {calls:?}"
+    );
+
+    // Once riff handed the function the whole window and closed its input, the function's
+    // completion is its answer to all of it: the window is committed.
+    publish(10..50).await;
+    eventually("the window's commit", || async {
+        broker.committed("in", "p").await.unwrap().get(&0) == Some(&49)
+    })
+    .await;
 }

@@ -8,7 +8,9 @@ use actix::Addr;
 use futures::StreamExt;
 use riff_actors::broker::{Broker, Delivery, OffsetReset};
 use riff_actors::message::{Message, Record};
-use riff_actors::processor::{self, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
+use riff_actors::processor::{
+    self, Capacity, InputBinding, OutputBinding, PipelineConfig, ProcessorActor,
+};
 use riff_actors::resources::ResolvedWindow;
 
 use crate::measure::now_ns;
@@ -44,7 +46,10 @@ pub async fn start_processor(
         }],
         function: function.into(),
         window,
-        capacity: 10_000,
+        capacity: Capacity {
+            records: 10_000,
+            ..Capacity::default()
+        },
     };
     let processor = processor::start(config).unwrap();
     processor::subscribed(&processor).await;

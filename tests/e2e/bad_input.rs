@@ -122,3 +122,20 @@ async fn a_function_that_cannot_start_is_retried_and_riff_keeps_running() {
         .await
         .unwrap();
 }
+
+// Hole: `--kafka-property enable.auto.commit=true` committed positions of failing windows.
+#[test]
+fn a_kafka_property_that_switches_off_at_least_once_is_refused_naming_it_and_why() {
+    let manifests = Manifests::new(&[("ok.yaml", &gateway_and_streams(&["in"]))]);
+    let mut runtime = Runtime::spawn_with(
+        &[manifests.path()],
+        &["--kafka-property", "enable.auto.commit=true"],
+    );
+    assert_eq!(runtime.wait_exit(Duration::from_secs(10)), 2);
+    let log = runtime.log().join("\n");
+    assert!(
+        log.contains("enable.auto.commit=true is refused")
+            && log.contains("records not yet processed"),
+        "{log}"
+    );
+}

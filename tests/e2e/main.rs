@@ -10,5 +10,6 @@ mod node_invoker;
 mod pipeline;
 mod recovery;
 mod sidecar;
+mod start_positions;
 mod streaming_cli;
 mod support;

@@ -1,4 +1,5 @@
-//! Brokers: where stream topics live. One trait, several backends (in-memory; Kafka later).
+//! Brokers: where stream topics live. One trait, several backends: in memory, Kafka, and a
+//! remote gateway through its liiklus API.
 
 pub mod kafka;
 pub mod liiklus;
@@ -11,6 +12,9 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
 use crate::message::{Message, Record};
+
+/// The most partitions a stream's topic may have: a bound on what one request may allocate.
+pub const MAX_PARTITIONS: u32 = 4096;
 
 /// Where a consumer group starts reading a partition that has no committed position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,9 +95,10 @@ pub trait Broker: Send + Sync + 'static {
         content_type: &str,
     ) -> Result<bool, BrokerError>;
 
-    /// Appends a message. It is enqueued, in call order, before this returns (so successive
-    /// publishes keep their order without waiting for each other); the returned future
-    /// resolves with its `(partition, offset)` once the broker accepted it.
+    /// Appends a message. Its place, after every earlier publish, is taken before this returns,
+    /// without blocking (so successive publishes keep their order without waiting for each
+    /// other); the returned future resolves with its `(partition, offset)` once the broker
+    /// accepted it.
     fn publish(&self, topic: &str, message: Message) -> Acknowledgement;
 
     /// Joins consumer `group` on `topic`. Partitions are shared among a group's subscribers.

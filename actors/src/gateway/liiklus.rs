@@ -49,6 +49,9 @@ impl LiiklusGateway {
     }
 }
 
+/// Offsets are below this bound: Kafka's are `i64`, and the next offset (`+ 1`) must fit.
+const MAX_OFFSET: u64 = i64::MAX as u64;
+
 /// The broker group of a liiklus `(group, group_version)`.
 fn group_name(group: &str, version: u32) -> String {
     match version {
@@ -164,6 +167,13 @@ impl LiiklusService for LiiklusGateway {
                 request.partition,
             ),
         };
+        if request.offset >= MAX_OFFSET {
+            return Err(Status::invalid_argument(format!(
+                "offset {} is beyond any partition (at most {})",
+                request.offset,
+                MAX_OFFSET - 1
+            )));
+        }
         self.broker
             .commit(&topic, &group, &[(partition, request.offset)])
             .await

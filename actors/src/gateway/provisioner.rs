@@ -12,8 +12,8 @@
 //! Our extensions:
 //! - riff sends an empty body; we also accept a JSON object
 //!   `{"partitions": <n>, "contentType": "<type>"}` whose absent fields default to 1 partition
-//!   and content type `*/*` (any message). A malformed body, or 0 partitions, → `400` with the
-//!   reason.
+//!   and content type `*/*` (any message). A malformed body, or partitions outside 1 to
+//!   [`MAX_PARTITIONS`], → `400` with the reason.
 //! - `GET /readyz` (the gateway pod's readiness probe) → `200` while the broker answers, `503`
 //!   with the broker's error otherwise.
 
@@ -27,7 +27,7 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, MAX_PARTITIONS};
 
 /// The answer to a request whose path is not `/<namespace>/<stream-name>`.
 const PATH_FORM: &str = "URLs should be of the form /<namespace>/<stream-name>";
@@ -122,6 +122,12 @@ fn options(body: &[u8]) -> Result<Options, String> {
         serde_json::from_slice(body).map_err(|error| format!("invalid body: {error}"))?;
     if options.partitions == 0 {
         return Err("invalid body: partitions must be at least 1".to_string());
+    }
+    if options.partitions > MAX_PARTITIONS {
+        return Err(format!(
+            "invalid body: partitions must be at most {MAX_PARTITIONS}, got {}",
+            options.partitions
+        ));
     }
     Ok(options)
 }

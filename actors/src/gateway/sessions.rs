@@ -152,9 +152,16 @@ impl Pump {
         }
     }
 
+    /// Hands `record` to its partition's feed. A record of a partition that is not assigned
+    /// (the broker broke its order) ends the session rather than be dropped: the subscriber
+    /// subscribes again and the record, uncommitted, is read again.
     async fn feed(&self, record: Record) -> bool {
         let Some(feed) = self.feeds.get(&record.partition) else {
-            return true;
+            tracing::error!(
+                topic = %self.session.topic, partition = record.partition, offset = record.offset,
+                "record of a partition not assigned to the session; ending the session"
+            );
+            return false;
         };
         tokio::select! {
             () = self.replies.closed() => false,

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::processor::Capacity;
 use crate::resources::manifest;
 use plan::Plan;
 use running::{Applied, Running};
@@ -29,8 +30,8 @@ pub struct LocalOptions {
     pub provisioner_address: SocketAddr,
     /// On shutdown, how long open windows get to complete.
     pub shutdown_timeout: Duration,
-    /// How many input records a processor may hold uncommitted.
-    pub capacity: usize,
+    /// How many input records, and bytes of them, a processor may hold uncommitted.
+    pub capacity: Capacity,
     /// librdkafka properties for every Kafka client (e.g. `session.timeout.ms`).
     pub kafka_properties: Vec<(String, String)>,
 }
@@ -41,7 +42,7 @@ impl Default for LocalOptions {
             gateway_address: ([127, 0, 0, 1], 6565).into(),
             provisioner_address: ([127, 0, 0, 1], 8080).into(),
             shutdown_timeout: Duration::from_secs(10),
-            capacity: 100_000,
+            capacity: Capacity::default(),
             kafka_properties: Vec::new(),
         }
     }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 
+use super::capacity::InFlight;
 use super::messages::{Commit, Flush, Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
 use super::window::WindowActor;
 use super::InputBinding;
@@ -21,7 +22,7 @@ pub struct InputActor {
     binding: InputBinding,
     group: String,
     window: Addr<WindowActor>,
-    capacity: Arc<Semaphore>,
+    capacity: InFlight,
     processor: Addr<ProcessorActor>,
     committer: Option<Arc<dyn Committer>>,
     /// Positions to commit next (highest processed offset per partition).
@@ -30,6 +31,8 @@ pub struct InputActor {
     /// Waiting for every commit sent so far to be applied.
     flushed: Vec<oneshot::Sender<()>>,
     reading: Option<SpawnHandle>,
+    /// The group assigned this member its partitions (and their start positions) once.
+    assigned: bool,
 }
 
 impl InputActor {
@@ -39,7 +42,7 @@ impl InputActor {
         binding: InputBinding,
         group: String,
         window: Addr<WindowActor>,
-        capacity: Arc<Semaphore>,
+        capacity: InFlight,
         processor: Addr<ProcessorActor>,
     ) -> Self {
         InputActor {
@@ -54,6 +57,7 @@ impl InputActor {
             committing: false,
             flushed: Vec::new(),
             reading: None,
+            assigned: false,
         }
     }
 
@@ -127,7 +131,6 @@ impl Actor for InputActor {
                     Ok(subscription) => {
                         actor.committer = Some(Arc::from(subscription.committer));
                         actor.reading = Some(ctx.add_stream(subscription.deliveries));
-                        actor.processor.do_send(Subscribed);
                     }
                     Err(error) => actor.fail(format!("cannot subscribe: {error}"), ctx),
                 }),
@@ -141,6 +144,11 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
             Ok(Delivery::Record(record)) => record,
             Ok(Delivery::Assigned(partitions)) => {
                 tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
+                if !self.assigned {
+                    // Reading positions are set: what is published from now on is read.
+                    self.assigned = true;
+                    self.processor.do_send(Subscribed);
+                }
                 return;
             }
             Ok(Delivery::Revoked(partitions)) => {
@@ -160,10 +168,7 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
         // Reading the next record waits until this one found room in the pipeline.
         ctx.wait(
             async move {
-                let permit = capacity
-                    .acquire_owned()
-                    .await
-                    .expect("capacity is never closed");
+                let permit = capacity.acquire(&record).await;
                 window
                     .send(Inbound {
                         input,

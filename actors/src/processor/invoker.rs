@@ -1,7 +1,8 @@
 //! InvokerActor: one `streaming.Riff/Invoke` call per window attempt, results routed to outputs.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use actix::prelude::*;
 use futures::stream::FuturesUnordered;
@@ -22,11 +23,15 @@ use crate::message::Message;
 /// Frames buffered between the pipeline and the gRPC call.
 const CALL_BUFFER: usize = 256;
 
+/// Why a call that completed before its window's input ended fails: riff cannot know which
+/// records the function read, so none of the window is committed and the window is retried.
+const ENDED_EARLY: &str =
+    "protocol violation: the function completed the call before riff closed its input";
+
 /// The invocation in progress.
 struct Call {
     window: WindowId,
     frames: mpsc::Sender<InputSignal>,
-    frames_sent: Arc<AtomicUsize>,
 }
 
 /// Talks to the function: opens a call per window attempt, streams the window's frames into it,
@@ -85,27 +90,27 @@ impl Handler<StartCall> for InvokerActor {
         frames
             .try_send(start)
             .expect("a new channel has room for the start frame");
-        let frames_sent = Arc::new(AtomicUsize::new(0));
-        self.call = Some(Call {
-            window,
-            frames,
-            frames_sent: frames_sent.clone(),
-        });
-        let call = invoke(
-            self.client.clone(),
-            ReceiverStream::new(requests),
-            self.outputs.clone(),
-        );
+        self.call = Some(Call { window, frames });
+        // Set once gRPC took the end of the input: every frame of the window was handed over.
+        let input_ended = Arc::new(AtomicBool::new(false));
+        let ended = input_ended.clone();
+        let requests = ReceiverStream::new(requests).chain(futures::stream::poll_fn(move |_| {
+            ended.store(true, Ordering::SeqCst);
+            Poll::Ready(None)
+        }));
+        let call = invoke(self.client.clone(), requests, self.outputs.clone());
         let report = self.report.clone();
         // Polled outside this actor's context so that outputs keep flowing while a SendFrame
         // waits for room in the call: the function may block its input on its output.
         self.running = Some(actix::spawn(async move {
-            let outcome = call.await;
-            report.do_send(CallEnded {
-                window,
-                frames_sent: frames_sent.load(Ordering::SeqCst),
-                outcome,
+            let outcome = call.await.and_then(|()| {
+                if input_ended.load(Ordering::SeqCst) {
+                    Ok(())
+                } else {
+                    Err(ENDED_EARLY.to_owned())
+                }
             });
+            report.do_send(CallEnded { window, outcome });
         }));
     }
 }
@@ -117,7 +122,7 @@ impl Handler<SendFrame> for InvokerActor {
         let Some(call) = self.call_of(frame.window) else {
             return; // the call already ended; the window will be retried or was completed
         };
-        let (sender, sent) = (call.frames.clone(), call.frames_sent.clone());
+        let sender = call.frames.clone();
         let signal = InputSignal {
             frame: Some(input_signal::Frame::Data(input_frame(
                 frame.input,
@@ -127,9 +132,8 @@ impl Handler<SendFrame> for InvokerActor {
         // Waits while the function is slower than the input: back-pressure.
         ctx.wait(
             async move {
-                if sender.send(signal).await.is_ok() {
-                    sent.fetch_add(1, Ordering::SeqCst);
-                }
+                // A call that ended takes no more frames; its outcome is reported anyway.
+                _ = sender.send(signal).await;
             }
             .into_actor(self),
         );
@@ -175,7 +179,7 @@ const UNACKNOWLEDGED: usize = 4096;
 /// succeeds once the function completed and the broker acknowledged every output.
 async fn invoke(
     mut client: RiffClient<Channel>,
-    requests: ReceiverStream<InputSignal>,
+    requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
     outputs: Vec<OutputBinding>,
 ) -> Result<(), String> {
     let mut responses = client

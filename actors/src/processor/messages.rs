@@ -1,14 +1,15 @@
 //! Messages exchanged by the actors of one processor pipeline.
 
 use actix::Message as ActixMessage;
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::oneshot;
 
+use super::capacity::Permit;
 use crate::message::{Message, Record};
 
 /// Identifies one window of a pipeline (monotonic from 0).
 pub type WindowId = u64;
 
-/// A record read from input `input`, holding one unit of the pipeline's in-flight capacity.
+/// A record read from input `input`, holding its share of the pipeline's in-flight capacity.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct Inbound {
@@ -17,7 +18,7 @@ pub struct Inbound {
     /// The record as read from the broker.
     pub record: Record,
     /// Released when the window holding the record is committed.
-    pub permit: OwnedSemaphorePermit,
+    pub permit: Permit,
 }
 
 /// Commit these `(partition, last processed offset)` positions of an input.
@@ -59,9 +60,8 @@ pub struct HalfClose {
 pub struct CallEnded {
     /// The window the invocation was for.
     pub window: WindowId,
-    /// How many input frames the invocation received before it ended.
-    pub frames_sent: usize,
-    /// Ok once the function completed and every output was accepted; the failure otherwise.
+    /// Ok once riff sent the whole window, the function then completed, and every output was
+    /// accepted; the failure otherwise.
     pub outcome: Result<(), String>,
 }
 
@@ -80,7 +80,8 @@ pub struct PipelineFailed {
 #[rtype(result = "()")]
 pub struct Drain(pub oneshot::Sender<()>);
 
-/// An input actor joined its consumer group and is reading.
+/// An input actor's group assigned it its partitions, from positions that are pinned: records
+/// published from now on will be read.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct Subscribed;

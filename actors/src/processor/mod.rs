@@ -10,6 +10,7 @@
 //! Outputs are published by the call as the function emits them, in order and pipelined: each
 //! is enqueued by the broker at once and its acknowledgement awaited before the window commits.
 
+mod capacity;
 mod input;
 mod invoker;
 pub mod messages;
@@ -20,12 +21,14 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use riff_protocol::riff::StartFrame;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::broker::{Broker, OffsetReset};
 use crate::resources::ResolvedWindow;
 use crate::supervision::{self, Backoff};
+pub use capacity::Capacity;
+use capacity::InFlight;
 use input::InputActor;
 use invoker::InvokerActor;
 use messages::{Drain, Flush, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
@@ -77,9 +80,10 @@ pub struct PipelineConfig {
     pub function: String,
     /// When windows close.
     pub window: ResolvedWindow,
-    /// How many input records may be in flight (read but not committed) at once; a window
-    /// holds at most half of them (a bigger window is cut into several invocations).
-    pub capacity: usize,
+    /// How many input records, and bytes of them, may be in flight (read but not committed)
+    /// at once; a window holds at most half of either (a bigger window is cut into several
+    /// invocations).
+    pub capacity: Capacity,
 }
 
 impl PipelineConfig {
@@ -99,7 +103,7 @@ impl PipelineConfig {
     /// The window, closing early once it holds half the capacity: the next window fills while
     /// one is invoked, and a window never waits for capacity only its own commit can free.
     fn bounds(&self) -> ResolvedWindow {
-        let limit = (self.capacity as u64 / 2).max(1);
+        let limit = (self.capacity.records as u64 / 2).max(1);
         ResolvedWindow {
             duration: self.window.duration,
             count: Some(self.window.count.map_or(limit, |count| count.min(limit))),
@@ -161,7 +165,7 @@ impl ProcessorActor {
             return;
         }
         let config = &self.config;
-        let capacity = Arc::new(Semaphore::new(config.capacity.max(1)));
+        let capacity = InFlight::new(config.capacity);
         let processor = ctx.address();
         self.subscribed = 0;
         let (channel, start, outputs) = (
@@ -191,7 +195,13 @@ impl ProcessorActor {
                 })
                 .collect();
             parts = Some((invoker.clone(), inputs.clone()));
-            WindowActor::new(config.resource.clone(), config.bounds(), invoker, inputs)
+            WindowActor::new(
+                config.resource.clone(),
+                config.bounds(),
+                capacity.window_units(),
+                invoker,
+                inputs,
+            )
         });
         let (invoker, inputs) = parts.expect("the window actor was created");
         self.pipeline = Some(Pipeline {
@@ -323,7 +333,8 @@ pub fn start(config: PipelineConfig) -> Result<Addr<ProcessorActor>, tonic::tran
     Ok(Supervisor::start(move |_| actor))
 }
 
-/// Resolves once every input of the processor is reading (its group positions are set).
+/// Resolves once every input of the processor was assigned its partitions, each from a pinned
+/// position (committed, or the start its `startOffset` gives, committed before reading).
 pub async fn subscribed(processor: &Addr<ProcessorActor>) {
     let (ready, subscribed) = oneshot::channel();
     if processor.send(WhenSubscribed(ready)).await.is_ok() {

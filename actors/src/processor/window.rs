@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use actix::prelude::*;
-use tokio::sync::{oneshot, OwnedSemaphorePermit};
+use tokio::sync::oneshot;
 
+use super::capacity::Permit;
 use super::input::InputActor;
 use super::invoker::InvokerActor;
 use super::messages::{
@@ -19,13 +20,15 @@ use crate::supervision::{self, Backoff};
 struct Held {
     input: usize,
     record: Record,
-    _permit: OwnedSemaphorePermit,
+    _permit: Permit,
 }
 
 /// A window of input records, invoked as one call.
 struct Window {
     id: WindowId,
     held: Vec<Held>,
+    /// The payload units its records hold of the pipeline's capacity.
+    units: u64,
     /// No more records join this window.
     closed: bool,
     /// A call for this window is in progress.
@@ -40,6 +43,8 @@ struct Window {
 pub struct WindowActor {
     resource: String,
     bounds: ResolvedWindow,
+    /// A window closes once its records hold this many payload units.
+    max_units: u64,
     invoker: Addr<InvokerActor>,
     inputs: Vec<Addr<InputActor>>,
     windows: VecDeque<Window>,
@@ -55,12 +60,14 @@ impl WindowActor {
     pub fn new(
         resource: String,
         bounds: ResolvedWindow,
+        max_units: u64,
         invoker: Addr<InvokerActor>,
         inputs: Vec<Addr<InputActor>>,
     ) -> Self {
         WindowActor {
             resource,
             bounds,
+            max_units,
             invoker,
             inputs,
             windows: VecDeque::new(),
@@ -86,6 +93,7 @@ impl WindowActor {
         self.windows.push_back(Window {
             id,
             held: Vec::new(),
+            units: 0,
             closed: false,
             calling: false,
             timer,
@@ -152,13 +160,13 @@ impl WindowActor {
         }
     }
 
-    /// Commits the first `count` records of the front window and releases their capacity.
-    fn commit_front(&mut self, count: usize) {
+    /// Commits the records of the front window and releases their capacity.
+    fn commit_front(&mut self) {
         let Some(window) = self.windows.front_mut() else {
             return;
         };
         let mut positions: BTreeMap<usize, BTreeMap<u32, u64>> = BTreeMap::new();
-        for held in window.held.drain(..count.min(window.held.len())) {
+        for held in window.held.drain(..) {
             let last = positions.entry(held.input).or_default();
             let offset = last.entry(held.record.partition).or_default();
             *offset = (*offset).max(held.record.offset);
@@ -168,11 +176,10 @@ impl WindowActor {
         }
     }
 
-    /// Commits what the front window's call received. The function may end its output before
-    /// the window ends: what it did not read, or what arrives later, goes to a new call.
-    fn call_succeeded(&mut self, frames_sent: usize) {
+    /// Commits the front window: its call received every record and completed.
+    fn call_succeeded(&mut self) {
         self.backoff.reset();
-        self.commit_front(frames_sent);
+        self.commit_front();
         self.settle();
     }
 
@@ -211,15 +218,17 @@ impl Handler<Inbound> for WindowActor {
                 message: inbound.record.message.clone(),
             });
         }
+        window.units += inbound.permit.units();
         window.held.push(Held {
             input: inbound.input,
             record: inbound.record,
             _permit: inbound.permit,
         });
-        let full = self
-            .bounds
-            .count
-            .is_some_and(|count| window.held.len() as u64 >= count);
+        let full = window.units >= self.max_units
+            || self
+                .bounds
+                .count
+                .is_some_and(|count| window.held.len() as u64 >= count);
         if full || self.draining {
             self.close(id, ctx);
         } else {
@@ -240,10 +249,7 @@ impl Handler<CallEnded> for WindowActor {
         }
         front.calling = false;
         match ended.outcome {
-            Ok(()) if ended.frames_sent == 0 && !front.held.is_empty() => {
-                self.call_failed("the function completed without reading its input", ctx)
-            }
-            Ok(()) => self.call_succeeded(ended.frames_sent),
+            Ok(()) => self.call_succeeded(),
             Err(reason) => self.call_failed(&reason, ctx),
         }
     }

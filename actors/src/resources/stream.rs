@@ -10,6 +10,7 @@ use super::crds::{NonEmpty, Required};
 use super::field_error::{FieldError, FieldErrors};
 use super::metadata::validate_metadata;
 use super::Admission;
+use crate::broker::MAX_PARTITIONS;
 
 /// The content type of a stream that does not say.
 pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
@@ -61,7 +62,7 @@ pub struct StreamSpec {
     pub content_type: String,
     /// Our extension: the number of partitions of the topic (riff: always 1).
     #[serde(default = "one")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = MAX_PARTITIONS))]
     pub partitions: u32,
 }
 
@@ -112,7 +113,7 @@ impl Admission for Stream {
         }
     }
 
-    /// `spec.gateway` is required and `spec.partitions` at least 1.
+    /// `spec.gateway` is required and `spec.partitions` from 1 to [`MAX_PARTITIONS`].
     fn validate(&self) -> Result<(), FieldErrors> {
         let mut errors = validate_metadata(&self.metadata);
         if self.spec.gateway.name.is_empty() {
@@ -123,6 +124,13 @@ impl Admission for Stream {
                 "spec.partitions",
                 0u64,
                 "must be at least 1",
+            ));
+        }
+        if self.spec.partitions > MAX_PARTITIONS {
+            errors.push(FieldError::invalid(
+                "spec.partitions",
+                u64::from(self.spec.partitions),
+                &format!("must be at most {MAX_PARTITIONS}"),
             ));
         }
         errors.into_result()
@@ -180,6 +188,12 @@ mod tests {
             s.validate().unwrap_err().to_string(),
             "spec.partitions: Invalid value: 0: must be at least 1"
         );
+        let s =
+            stream("metadata: {name: in}\nspec: {gateway: {name: franz}, partitions: 4000000000}");
+        assert_eq!(
+            s.validate().unwrap_err().to_string(),
+            "spec.partitions: Invalid value: 4000000000: must be at most 4096"
+        );
     }
 
     // Behaviour 11: validation is a pure function of the object, so an update is checked like a create.
@@ -232,5 +246,6 @@ mod tests {
             &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["partitions"];
         assert_eq!(partitions["default"], 1);
         assert_eq!(partitions["minimum"].as_f64(), Some(1.0));
+        assert_eq!(partitions["maximum"].as_f64(), Some(4096.0));
     }
 }

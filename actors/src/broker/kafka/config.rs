@@ -13,6 +13,60 @@ pub struct KafkaSettings {
     pub properties: Vec<(String, String)>,
 }
 
+/// Properties that would break at-least-once delivery, and why: riff commits a position only
+/// after the window's outputs were acknowledged by every replica, and starts a new group where
+/// the processor's `startOffset` says.
+const GUARANTEES: &[(&str, &str, &str)] = &[
+    (
+        "enable.auto.commit",
+        "false",
+        "librdkafka would commit positions of records not yet processed",
+    ),
+    (
+        "auto.commit.enable",
+        "false",
+        "librdkafka would commit positions of records not yet processed",
+    ),
+    (
+        "enable.auto.offset.store",
+        "false",
+        "librdkafka would store positions of records not yet processed",
+    ),
+    (
+        "acks",
+        "all",
+        "an output is acknowledged only once every in-sync replica has it",
+    ),
+    (
+        "request.required.acks",
+        "all",
+        "an output is acknowledged only once every in-sync replica has it",
+    ),
+    ("group.id", "", "the consumer group is the processor's name"),
+    (
+        "auto.offset.reset",
+        "",
+        "where a new group starts is the input's startOffset",
+    ),
+];
+
+/// Checks a user's librdkafka property: one that would switch off at-least-once delivery is
+/// refused, naming the property and why.
+pub fn check_property(key: &str, value: &str) -> Result<(), String> {
+    let Some((_, kept, why)) = GUARANTEES.iter().find(|(name, ..)| *name == key) else {
+        return Ok(());
+    };
+    let same = |wanted: &str| value.trim().eq_ignore_ascii_case(wanted);
+    match *kept {
+        "" => Err(format!("{key} cannot be set: {why}")),
+        "all" if same("all") || same("-1") => Ok(()),
+        kept if same(kept) => Ok(()),
+        kept => Err(format!(
+            "{key}={value} is refused: it must stay {kept}, since {why} (at-least-once delivery)"
+        )),
+    }
+}
+
 impl KafkaSettings {
     /// Settings for `bootstrap_servers` with no overrides.
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
@@ -70,5 +124,30 @@ impl KafkaSettings {
     /// A client for metadata, watermarks and admin calls.
     pub(super) fn admin(&self) -> ClientConfig {
         self.client(&[("group.id", "riff-streaming-admin")])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_property;
+
+    #[test]
+    fn properties_that_switch_off_the_guarantee_are_refused_with_the_reason() {
+        let refused = check_property("enable.auto.commit", "true").unwrap_err();
+        assert!(refused.contains("enable.auto.commit=true"), "{refused}");
+        assert!(refused.contains("not yet processed"), "{refused}");
+        assert!(check_property("enable.auto.offset.store", "TRUE").is_err());
+        assert!(check_property("acks", "1").is_err());
+        assert!(check_property("acks", "0").is_err());
+        assert!(check_property("group.id", "other").is_err());
+        assert!(check_property("auto.offset.reset", "earliest").is_err());
+    }
+
+    #[test]
+    fn properties_that_keep_the_guarantee_are_accepted() {
+        assert_eq!(check_property("enable.auto.commit", "false"), Ok(()));
+        assert_eq!(check_property("acks", "-1"), Ok(()));
+        assert_eq!(check_property("acks", "all"), Ok(()));
+        assert_eq!(check_property("session.timeout.ms", "2000"), Ok(()));
     }
 }

@@ -1,35 +1,49 @@
-//! A subscription on Kafka: a consumer-group member whose records and rebalances become
-//! [`Delivery`]s, and whose commits go through the same member.
+//! A subscription on Kafka: a consumer-group member whose rebalances and records become one
+//! ordered sequence of [`Delivery`]s, and whose commits go through the same member.
+//!
+//! - The member is polled on a thread of its own: librdkafka runs rebalances inside `poll`,
+//!   and an assignment looks positions up on the broker, which must not block an async thread.
+//! - A rebalance is delivered before any record polled after it, so a record never arrives for
+//!   a partition its reader does not know is assigned, and none arrives after its revocation.
+//! - A partition assigned without a committed position gets one before it is read: the start
+//!   position the group's reset policy gives (the end for `latest`) is committed, so that
+//!   `latest` means "from when the processor first read the partition", not "from every
+//!   restart": records read but not processed before a crash are read again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use parking_lot::Mutex;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::diagnostics::Diagnostics;
 use super::records;
-use crate::broker::{BrokerError, Committer, Delivery, Subscription};
+use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
 
 /// Records read ahead of the pipeline, per subscription.
 const READ_AHEAD: usize = 256;
+/// How long one poll waits for a record: also how soon a dropped subscription leaves the group.
+const POLL: Duration = Duration::from_millis(100);
+/// How long looking up or committing start positions may take during a rebalance.
+const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Turns rebalances into deliveries; reports librdkafka's problems like the broker's other
-/// clients.
-pub(super) struct RebalanceEvents {
-    events: mpsc::UnboundedSender<Result<Delivery, BrokerError>>,
+/// The member's context: rebalances, applied and queued as deliveries in the order they
+/// happened; librdkafka's problems reported like the broker's other clients.
+pub(super) struct GroupEvents {
+    reset: OffsetReset,
+    rebalances: Mutex<Vec<Result<Delivery, BrokerError>>>,
     diagnostics: Diagnostics,
 }
 
-impl ClientContext for RebalanceEvents {
+impl ClientContext for GroupEvents {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         self.diagnostics.log(level, facility, message);
     }
@@ -39,53 +53,136 @@ impl ClientContext for RebalanceEvents {
     }
 }
 
-impl ConsumerContext for RebalanceEvents {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let partitions = |list: &TopicPartitionList| {
-            list.elements()
-                .iter()
-                .map(|e| e.partition() as u32)
-                .collect()
-        };
-        let delivery = match rebalance {
-            Rebalance::Assign(list) => Delivery::Assigned(partitions(list)),
-            Rebalance::Revoke(list) => Delivery::Revoked(partitions(list)),
-            Rebalance::Error(error) => {
-                tracing::warn!(%error, "consumer group rebalance failed");
+impl ConsumerContext for GroupEvents {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        event: RDKafkaRespErr,
+        list: &mut TopicPartitionList,
+    ) {
+        let partitions: Vec<u32> = list
+            .elements()
+            .iter()
+            .map(|e| e.partition() as u32)
+            .collect();
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let delivery = match event {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                match assign_pinned(consumer, list, self.reset, cooperative) {
+                    Ok(()) => Ok(Delivery::Assigned(partitions)),
+                    Err(error) => {
+                        _ = revoke(consumer, list, cooperative);
+                        Err(BrokerError::Unavailable(format!(
+                            "cannot set the start positions of partitions {partitions:?}: {error}"
+                        )))
+                    }
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                _ = revoke(consumer, list, cooperative);
+                Ok(Delivery::Revoked(partitions))
+            }
+            error => {
+                tracing::warn!(?error, "consumer group rebalance failed");
+                _ = revoke(consumer, list, cooperative);
                 return;
             }
         };
-        _ = self.events.send(Ok(delivery));
+        self.rebalances.lock().push(delivery);
     }
 }
 
-/// A group member on one topic.
-pub(super) type GroupConsumer = StreamConsumer<RebalanceEvents>;
+/// Assigns `list`, each partition from its committed position; a partition without one starts
+/// where `reset` says, and that start is committed before the partition is read.
+fn assign_pinned(
+    consumer: &BaseConsumer<GroupEvents>,
+    list: &mut TopicPartitionList,
+    reset: OffsetReset,
+    cooperative: bool,
+) -> KafkaResult<()> {
+    let committed = consumer.committed_offsets(list.clone(), PIN_TIMEOUT)?;
+    let mut pins = TopicPartitionList::new();
+    for element in committed.elements() {
+        let (topic, partition) = (element.topic(), element.partition());
+        let start = match element.offset() {
+            Offset::Offset(next) => next,
+            _ => {
+                let (low, high) = consumer.fetch_watermarks(topic, partition, PIN_TIMEOUT)?;
+                let start = match reset {
+                    OffsetReset::Earliest => low,
+                    OffsetReset::Latest => high,
+                };
+                pins.add_partition_offset(topic, partition, Offset::Offset(start))?;
+                start
+            }
+        };
+        list.set_partition_offset(topic, partition, Offset::Offset(start))?;
+    }
+    if cooperative {
+        consumer.incremental_assign(list)?;
+    } else {
+        consumer.assign(list)?;
+    }
+    if pins.count() > 0 {
+        consumer.commit(&pins, CommitMode::Sync)?;
+        tracing::info!(pins = ?positions(&pins), "start positions committed");
+    }
+    Ok(())
+}
 
-/// Joins the group configured in `config` on `topic`; records without a content type get
-/// `content_type`.
+/// Gives up `list` (all partitions, for the eager protocol).
+fn revoke(
+    consumer: &BaseConsumer<GroupEvents>,
+    list: &TopicPartitionList,
+    cooperative: bool,
+) -> KafkaResult<()> {
+    if cooperative {
+        consumer.incremental_unassign(list)
+    } else {
+        consumer.unassign()
+    }
+}
+
+/// `(partition, next offset)` pairs of `list`, for logs.
+fn positions(list: &TopicPartitionList) -> Vec<(i32, i64)> {
+    list.elements()
+        .iter()
+        .filter_map(|e| e.offset().to_raw().map(|offset| (e.partition(), offset)))
+        .collect()
+}
+
+/// A group member on one topic.
+pub(super) type GroupConsumer = BaseConsumer<GroupEvents>;
+
+/// Joins the group configured in `config` on `topic`, starting where `reset` says on partitions
+/// the group never committed; records without a content type get `content_type`.
 pub(super) fn subscribe(
     config: &ClientConfig,
     topic: &str,
+    reset: OffsetReset,
     content_type: Option<String>,
     diagnostics: Diagnostics,
 ) -> Result<(Arc<GroupConsumer>, Subscription), BrokerError> {
-    let (events, rebalances) = mpsc::unbounded_channel();
+    let events = GroupEvents {
+        reset,
+        rebalances: Mutex::default(),
+        diagnostics,
+    };
     let consumer: Arc<GroupConsumer> = Arc::new(
         config
-            .create_with_context(RebalanceEvents {
-                events,
-                diagnostics,
-            })
+            .create_with_context(events)
             .map_err(super::unavailable)?,
     );
     consumer.subscribe(&[topic]).map_err(super::unavailable)?;
-    let (records, read) = mpsc::channel(READ_AHEAD);
-    tokio::spawn(read_records(consumer.clone(), records, content_type));
-    let deliveries = futures::stream::select(
-        UnboundedReceiverStream::new(rebalances),
-        ReceiverStream::new(read),
-    );
+    let (deliveries, delivered) = mpsc::channel(READ_AHEAD);
+    let member = consumer.clone();
+    std::thread::Builder::new()
+        .name(format!("riff-read-{topic}"))
+        .spawn(move || read(&member, &deliveries, content_type))
+        .map_err(|error| BrokerError::Unavailable(format!("cannot start a reader: {error}")))?;
     let committer = GroupCommitter {
         consumer: consumer.clone(),
         topic: topic.to_owned(),
@@ -93,39 +190,45 @@ pub(super) fn subscribe(
     Ok((
         consumer,
         Subscription {
-            deliveries: deliveries.boxed(),
+            deliveries: ReceiverStream::new(delivered).boxed(),
             committer: Box::new(committer),
         },
     ))
 }
 
-/// Reads records until the subscription is dropped. Broker errors are logged and retried by
-/// librdkafka; they never end the subscription.
-async fn read_records(
-    consumer: Arc<GroupConsumer>,
-    records: mpsc::Sender<Result<Delivery, BrokerError>>,
+/// Polls the member until the subscription is dropped, delivering rebalances and records in the
+/// order they happened. Broker errors are logged and retried by librdkafka; they never end the
+/// subscription.
+fn read(
+    consumer: &GroupConsumer,
+    deliveries: &mpsc::Sender<Result<Delivery, BrokerError>>,
     content_type: Option<String>,
 ) {
-    loop {
-        let received = tokio::select! {
-            received = consumer.recv() => received,
-            _ = records.closed() => return,
-        };
-        let delivery = match received {
-            Ok(record) => {
+    while !deliveries.is_closed() {
+        let polled = consumer.poll(POLL);
+        // Rebalances run inside poll: they come before the record it returned.
+        let rebalances = std::mem::take(&mut *consumer.context().rebalances.lock());
+        for rebalance in rebalances {
+            if deliveries.blocking_send(rebalance).is_err() {
+                return;
+            }
+        }
+        let delivery = match polled {
+            None => continue,
+            Some(Ok(record)) => {
                 let mut record = records::decode(&record);
                 if record.message.content_type.is_empty() {
                     record.message.content_type = content_type.clone().unwrap_or_default();
                 }
                 Delivery::Record(record)
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 tracing::warn!(%error, "reading from Kafka failed; retrying");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                std::thread::sleep(Duration::from_millis(500));
                 continue;
             }
         };
-        if records.send(Ok(delivery)).await.is_err() {
+        if deliveries.blocking_send(Ok(delivery)).is_err() {
             return;
         }
     }
@@ -151,8 +254,12 @@ pub(super) async fn commit<C: Consumer<X> + Send + Sync + 'static, X: ConsumerCo
     positions: &[(u32, u64)],
 ) -> Result<(), BrokerError> {
     let mut list = TopicPartitionList::new();
-    for (partition, offset) in positions {
-        list.add_partition_offset(topic, *partition as i32, Offset::Offset(*offset as i64 + 1))
+    for &(partition, offset) in positions {
+        let next = i64::try_from(offset)
+            .ok()
+            .and_then(|offset| offset.checked_add(1))
+            .ok_or_else(|| BrokerError::Unavailable(format!("offset {offset} is out of range")))?;
+        list.add_partition_offset(topic, partition as i32, Offset::Offset(next))
             .map_err(super::unavailable)?;
     }
     tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))

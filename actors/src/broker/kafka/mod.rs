@@ -10,6 +10,7 @@
 mod config;
 mod consumer;
 mod diagnostics;
+mod queue;
 mod records;
 
 use std::collections::BTreeMap;
@@ -21,15 +22,15 @@ use dashmap::DashMap;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{Acknowledgement, Broker, BrokerError, OffsetReset, Subscription};
 use crate::content_type;
 use crate::message::Message;
-pub use config::KafkaSettings;
+pub use config::{check_property, KafkaSettings};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
+use queue::OrderedQueue;
 pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
@@ -40,7 +41,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(3);
 /// A broker on a Kafka cluster.
 pub struct KafkaBroker {
     settings: KafkaSettings,
-    producer: FutureProducer<Diagnostics>,
+    producer: OrderedQueue,
     admin: AdminClient<Diagnostics>,
     metadata: Arc<BaseConsumer<Diagnostics>>,
     /// The context of every client of this broker: one report of each librdkafka problem.
@@ -62,10 +63,12 @@ impl KafkaBroker {
     pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
         let diagnostics = Diagnostics::new(&settings.bootstrap_servers);
         Ok(KafkaBroker {
-            producer: settings
-                .producer()
-                .create_with_context(diagnostics.clone())
-                .map_err(unavailable)?,
+            producer: OrderedQueue::new(
+                settings
+                    .producer()
+                    .create_with_context(diagnostics.clone())
+                    .map_err(unavailable)?,
+            ),
             admin: settings
                 .admin()
                 .create_with_context(diagnostics.clone())
@@ -87,30 +90,6 @@ impl KafkaBroker {
     /// (Kubernetes names cannot hold `_`, so two streams never share a topic).
     pub fn topic_name(namespace: &str, stream: &str) -> String {
         format!("{namespace}_{stream}")
-    }
-
-    /// Hands `message` to librdkafka's queue now (in call order); waits while the queue is full.
-    fn enqueue(&self, topic: &str, message: &Message) -> Result<DeliveryFuture, BrokerError> {
-        let (key, headers) = records::encode(message);
-        let mut record = FutureRecord::to(topic)
-            .payload(message.payload.as_ref())
-            .headers(headers);
-        if let Some(key) = key.as_deref() {
-            record = record.key(key);
-        }
-        let deadline = std::time::Instant::now() + TIMEOUT;
-        loop {
-            match self.producer.send_result(record) {
-                Ok(delivery) => return Ok(delivery),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), again))
-                    if std::time::Instant::now() < deadline =>
-                {
-                    record = again;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err((error, _)) => return Err(unavailable(error)),
-            }
-        }
     }
 
     /// The partitions of `topic`.
@@ -180,10 +159,10 @@ impl Broker for KafkaBroker {
                 return Box::pin(futures::future::ready(Err(refused)));
             }
         }
-        let delivery = self.enqueue(topic, &message);
+        let enqueued = self.producer.enqueue(topic, message);
         let topic = topic.to_owned();
         Box::pin(async move {
-            match delivery?.await {
+            match enqueued.delivery().await?.await {
                 Ok(Ok(delivery)) => Ok((delivery.partition as u32, delivery.offset as u64)),
                 Ok(Err((
                     KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition),
@@ -203,8 +182,13 @@ impl Broker for KafkaBroker {
     ) -> Result<Subscription, BrokerError> {
         let content_type = self.content_types.get(topic).map(|ct| ct.clone());
         let config = self.settings.consumer(group, reset);
-        let (member, subscription) =
-            consumer::subscribe(&config, topic, content_type, self.diagnostics.clone())?;
+        let (member, subscription) = consumer::subscribe(
+            &config,
+            topic,
+            reset,
+            content_type,
+            self.diagnostics.clone(),
+        )?;
         self.members.insert(
             (topic.to_owned(), group.to_owned()),
             Arc::downgrade(&member),

@@ -12,6 +12,8 @@ use super::topic::Topic;
 use crate::broker::{BrokerError, Committer, OffsetReset};
 
 /// A member's partitions, each with its start position for when nothing is committed.
+/// A partition's start is pinned when it is first assigned: a member joining later (after a
+/// rebuild or a rebalance) starts there too, not at a later `latest`.
 pub(super) type Assignment = Arc<BTreeMap<u32, u64>>;
 
 /// A consumer group of one topic: its committed positions and its live members.
@@ -19,6 +21,8 @@ pub(super) type Assignment = Arc<BTreeMap<u32, u64>>;
 pub(super) struct Group {
     pub(super) committed: Mutex<BTreeMap<u32, u64>>,
     members: Mutex<Members>,
+    /// Where each partition was first read from.
+    starts: Mutex<BTreeMap<u32, u64>>,
 }
 
 #[derive(Default)]
@@ -53,25 +57,31 @@ impl Group {
             reset,
             assignment,
         });
-        rebalance(topic, &members.list);
+        rebalance(topic, &members.list, &mut self.starts.lock());
         (id, receiver)
     }
 
     pub(super) fn leave(&self, topic: &Topic, id: u64) {
         let mut members = self.members.lock();
         members.list.retain(|member| member.id != id);
-        rebalance(topic, &members.list);
+        rebalance(topic, &members.list, &mut self.starts.lock());
     }
 }
 
-/// Splits the partitions of `topic` over `members` round-robin and tells each its new assignment.
-fn rebalance(topic: &Topic, members: &[Member]) {
+/// Splits the partitions of `topic` over `members` round-robin and tells each its new assignment;
+/// a partition assigned for the first time is pinned in `starts`.
+fn rebalance(topic: &Topic, members: &[Member], starts: &mut BTreeMap<u32, u64>) {
     let count = topic.partition_count() as usize;
     for (index, member) in members.iter().enumerate() {
         let assignment: BTreeMap<u32, u64> = (index..count)
             .step_by(members.len())
             .map(|p| p as u32)
-            .map(|p| (p, topic.reset_position(p, member.reset)))
+            .map(|p| {
+                let start = *starts
+                    .entry(p)
+                    .or_insert_with(|| topic.reset_position(p, member.reset));
+                (p, start)
+            })
             .collect();
         member.assignment.send_if_modified(|current| {
             let changed = !current.keys().eq(assignment.keys());

@@ -35,6 +35,8 @@ pub(super) struct Reader {
     pending: VecDeque<Delivery>,
     /// The partition read first next time, so that busy partitions do not starve the others.
     turn: u32,
+    /// The first assignment (even of no partition) was delivered.
+    joined: bool,
 }
 
 impl Reader {
@@ -48,6 +50,7 @@ impl Reader {
             cursors: BTreeMap::new(),
             pending: VecDeque::new(),
             turn: 0,
+            joined: false,
         }
     }
 
@@ -91,10 +94,13 @@ impl Reader {
             .filter(|p| !self.cursors.contains_key(p))
             .copied()
             .collect();
-        if !assigned.is_empty() {
+        if !assigned.is_empty() || !self.joined {
+            self.joined = true;
             let committed = self.membership.group.committed.lock();
             for &p in &assigned {
-                let start = committed.get(&p).map_or(assignment[&p], |last| last + 1);
+                let start = committed
+                    .get(&p)
+                    .map_or(assignment[&p], |last| last.saturating_add(1));
                 self.cursors.insert(p, start);
             }
             self.pending.push_back(Delivery::Assigned(assigned));

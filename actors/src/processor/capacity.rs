@@ -1,0 +1,84 @@
+//! The in-flight capacity of a pipeline: how many records, and how many bytes of payload, may be
+//! read but not yet committed. A record takes its share when it is read and gives it back when
+//! its window is committed; when the pipeline is full, reading waits.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::message::Record;
+
+/// Payload bytes are counted in units of this size.
+const UNIT: usize = 1024;
+
+/// The bounds of a pipeline's in-flight records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// Records read but not committed.
+    pub records: usize,
+    /// Payload bytes of those records.
+    pub bytes: usize,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            records: 100_000,
+            bytes: 64 << 20,
+        }
+    }
+}
+
+/// The shares of one pipeline's capacity, for its inputs to take.
+#[derive(Clone)]
+pub(super) struct InFlight {
+    records: Arc<Semaphore>,
+    units: Arc<Semaphore>,
+    /// The most units one record takes: half of them, so that a record larger than that still
+    /// fits next to the window being invoked.
+    most: u32,
+}
+
+/// The share of one record, given back when dropped.
+pub struct Permit {
+    _record: OwnedSemaphorePermit,
+    _units: OwnedSemaphorePermit,
+    units: u32,
+}
+
+impl Permit {
+    /// The payload units this record takes.
+    pub fn units(&self) -> u64 {
+        u64::from(self.units)
+    }
+}
+
+impl InFlight {
+    pub(super) fn new(capacity: Capacity) -> Self {
+        let units = capacity.bytes.div_ceil(UNIT).clamp(2, u32::MAX as usize);
+        InFlight {
+            records: Arc::new(Semaphore::new(capacity.records.max(1))),
+            units: Arc::new(Semaphore::new(units)),
+            most: (units / 2) as u32,
+        }
+    }
+
+    /// Waits until `record` fits, and takes its share.
+    pub(super) async fn acquire(&self, record: &Record) -> Permit {
+        let units = record.message.payload.len().div_ceil(UNIT).max(1);
+        let units = units.min(self.most as usize) as u32;
+        let record = self.records.clone().acquire_owned().await;
+        let taken = self.units.clone().acquire_many_owned(units).await;
+        Permit {
+            _record: record.expect("capacity is never closed"),
+            _units: taken.expect("capacity is never closed"),
+            units,
+        }
+    }
+
+    /// The payload units a window may hold before it closes: half, so the next window can fill
+    /// while one is invoked, and a window never waits for room only its own commit can free.
+    pub(super) fn window_units(&self) -> u64 {
+        u64::from(self.most)
+    }
+}
