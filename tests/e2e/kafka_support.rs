@@ -256,6 +256,11 @@ impl Scene {
         crate::support::Runtime::start_with(&[self.manifests.path()], &FAST_GROUPS)
     }
 
+    /// Starts `riff local run` on the scene's YAML (quick group joins) without waiting.
+    pub fn spawn(&self) -> crate::support::Runtime {
+        crate::support::Runtime::spawn_with(&[self.manifests.path()], &FAST_GROUPS)
+    }
+
     /// A plain Kafka client of the scene's broker.
     pub fn plain(&self) -> Plain {
         Plain::new(&self.tansu.bootstrap())
