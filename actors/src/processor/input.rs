@@ -1,22 +1,22 @@
 //! InputActor: reads one input stream as the processor's consumer group.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
 
+use super::ack::{AckHandle, Commits};
 use super::capacity::InFlight;
-use super::messages::{Commit, Flush, Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
+use super::messages::{Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
 use super::window::WindowActor;
 use super::InputBinding;
 use super::ProcessorActor;
-use crate::broker::{BrokerError, Committer, Delivery};
+use crate::broker::{BrokerError, Delivery};
 use crate::content_type;
 use crate::message::Record;
 
-/// Subscribes to one input topic and forwards its records to the window actor, holding one
-/// unit of the pipeline's capacity per record so that a slow function pauses consumption.
+/// Subscribes to one input topic and forwards its records to the window actor, each with the
+/// handle that commits its position and holds its share of the pipeline's capacity, so that a
+/// slow function pauses consumption.
 pub struct InputActor {
     index: usize,
     binding: InputBinding,
@@ -24,12 +24,8 @@ pub struct InputActor {
     window: Addr<WindowActor>,
     capacity: InFlight,
     processor: Addr<ProcessorActor>,
-    committer: Option<Arc<dyn Committer>>,
-    /// Positions to commit next (highest processed offset per partition).
-    pending: BTreeMap<u32, u64>,
-    committing: bool,
-    /// Waiting for every commit sent so far to be applied.
-    flushed: Vec<oneshot::Sender<()>>,
+    /// Where the positions of the subscription's records are committed.
+    commits: Option<Arc<Commits>>,
     reading: Option<SpawnHandle>,
     /// The group assigned this member its partitions (and their start positions) once.
     assigned: bool,
@@ -52,10 +48,7 @@ impl InputActor {
             window,
             capacity,
             processor,
-            committer: None,
-            pending: BTreeMap::new(),
-            committing: false,
-            flushed: Vec::new(),
+            commits: None,
             reading: None,
             assigned: false,
         }
@@ -129,7 +122,9 @@ impl Actor for InputActor {
                 .into_actor(self)
                 .map(|subscription, actor, ctx| match subscription {
                     Ok(subscription) => {
-                        actor.committer = Some(Arc::from(subscription.committer));
+                        let topic = actor.binding.topic.clone();
+                        let committer = Arc::from(subscription.committer);
+                        actor.commits = Some(Commits::new(topic, committer));
                         actor.reading = Some(ctx.add_stream(subscription.deliveries));
                     }
                     Err(error) => actor.fail(format!("cannot subscribe: {error}"), ctx),
@@ -164,18 +159,17 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
         if !content_type::compatible(stream_type, &record.message.content_type) {
             return self.dead_letter(record, ctx);
         }
+        let commits = self
+            .commits
+            .clone()
+            .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
         // Reading the next record waits until this one found room in the pipeline.
         ctx.wait(
             async move {
                 let permit = capacity.acquire(&record).await;
-                window
-                    .send(Inbound {
-                        input,
-                        record,
-                        permit,
-                    })
-                    .await
+                let ack = AckHandle::new(record.partition, record.offset, commits, permit);
+                window.send(Inbound { input, record, ack }).await
             }
             .into_actor(self)
             .map(|sent, actor, ctx| {
@@ -188,58 +182,6 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.fail("the subscription ended".into(), ctx);
-    }
-}
-
-impl Handler<Commit> for InputActor {
-    type Result = ();
-
-    fn handle(&mut self, Commit(positions): Commit, ctx: &mut Context<Self>) {
-        for (partition, offset) in positions {
-            let pending = self.pending.entry(partition).or_default();
-            *pending = (*pending).max(offset);
-        }
-        self.flush(ctx);
-    }
-}
-
-impl InputActor {
-    /// Commits the pending positions unless a commit is in flight (then the next flush will):
-    /// commits never hold up reading, and those that pile up during one are sent as one.
-    fn flush(&mut self, ctx: &mut Context<Self>) {
-        if !self.committing && self.pending.is_empty() {
-            self.flushed.drain(..).for_each(|done| _ = done.send(()));
-        }
-        let Some(committer) = self.committer.clone() else {
-            return;
-        };
-        if self.committing || self.pending.is_empty() {
-            return;
-        }
-        self.committing = true;
-        let positions: Vec<_> = std::mem::take(&mut self.pending).into_iter().collect();
-        let topic = self.binding.topic.clone();
-        ctx.spawn(
-            async move {
-                if let Err(error) = committer.commit(&positions).await {
-                    tracing::warn!(%topic, %error, "commit failed; the records will be redelivered");
-                }
-            }
-            .into_actor(self)
-            .map(|_, actor, ctx| {
-                actor.committing = false;
-                actor.flush(ctx);
-            }),
-        );
-    }
-}
-
-impl Handler<Flush> for InputActor {
-    type Result = ();
-
-    fn handle(&mut self, Flush(done): Flush, ctx: &mut Context<Self>) {
-        self.flushed.push(done);
-        self.flush(ctx);
     }
 }
 

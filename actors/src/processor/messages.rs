@@ -3,13 +3,13 @@
 use actix::Message as ActixMessage;
 use tokio::sync::oneshot;
 
-use super::capacity::Permit;
+use super::ack::AckHandle;
 use crate::message::{Message, Record};
 
 /// Identifies one window of a pipeline (monotonic from 0).
 pub type WindowId = u64;
 
-/// A record read from input `input`, holding its share of the pipeline's in-flight capacity.
+/// A record read from input `input`, with the handle that commits its position.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct Inbound {
@@ -17,14 +17,9 @@ pub struct Inbound {
     pub input: usize,
     /// The record as read from the broker.
     pub record: Record,
-    /// Released when the window holding the record is committed.
-    pub permit: Permit,
+    /// Acknowledged when the window holding the record completed; holds its capacity.
+    pub ack: AckHandle,
 }
-
-/// Commit these `(partition, last processed offset)` positions of an input.
-#[derive(ActixMessage)]
-#[rtype(result = "()")]
-pub struct Commit(pub Vec<(u32, u64)>);
 
 /// Open a new invocation for a window (a retry opens a new one for the same window).
 #[derive(ActixMessage)]
@@ -75,7 +70,8 @@ pub struct PipelineFailed {
     pub reason: String,
 }
 
-/// Stop reading inputs, close the open window and report once every window is completed.
+/// Stop reading inputs, close the open window and report once every window is completed and
+/// its positions committed.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct Drain(pub oneshot::Sender<()>);
@@ -90,11 +86,6 @@ pub struct Subscribed;
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct WhenSubscribed(pub oneshot::Sender<()>);
-
-/// Resolves once every commit sent so far was applied (or failed).
-#[derive(ActixMessage)]
-#[rtype(result = "()")]
-pub struct Flush(pub oneshot::Sender<()>);
 
 /// Stop reading new input; commits are still applied.
 #[derive(ActixMessage)]

@@ -3,13 +3,15 @@
 //! ```text
 //! ProcessorActor (supervised; restarts the pipeline with backoff)
 //!   InputActor per input ─► WindowActor ─► InvokerActor (streaming.Riff/Invoke) ─► output topics
-//!        ▲                      │
-//!        └──── Commit ◄─────────┘ once the window's call completed and every output was accepted
 //! ```
+//!
+//! Each record travels with its [`ack::AckHandle`]: the window acknowledges its records once the
+//! window's call completed and every output was accepted, which commits their positions.
 //!
 //! Outputs are published by the call as the function emits them, in order and pipelined: each
 //! is enqueued by the broker at once and its acknowledgement awaited before the window commits.
 
+mod ack;
 mod capacity;
 mod input;
 mod invoker;
@@ -31,7 +33,7 @@ pub use capacity::Capacity;
 use capacity::InFlight;
 use input::InputActor;
 use invoker::InvokerActor;
-use messages::{Drain, Flush, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
+use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
 use window::WindowActor;
 
 /// How long a pipeline must have run for its restart backoff to start over.
@@ -173,37 +175,33 @@ impl ProcessorActor {
             config.start_frame(),
             config.outputs.clone(),
         );
-        let mut parts = None;
+        let mut invoker = None;
         let window = WindowActor::create(|window_ctx| {
-            let invoker =
-                InvokerActor::new(channel, start, outputs, window_ctx.address().recipient())
-                    .start();
-            let inputs: Vec<_> = config
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(index, binding)| {
-                    InputActor::new(
-                        index,
-                        binding.clone(),
-                        config.group.clone(),
-                        window_ctx.address(),
-                        capacity.clone(),
-                        processor.clone(),
-                    )
-                    .start()
-                })
-                .collect();
-            parts = Some((invoker.clone(), inputs.clone()));
-            WindowActor::new(
-                config.resource.clone(),
-                config.bounds(),
-                capacity.window_units(),
-                invoker,
-                inputs,
-            )
+            let report = window_ctx.address().recipient();
+            let started = InvokerActor::new(channel, start, outputs, report).start();
+            invoker = Some(started.clone());
+            let max_units = capacity.window_units();
+            WindowActor::new(config.resource.clone(), config.bounds(), max_units, started)
         });
-        let (invoker, inputs) = parts.expect("the window actor was created");
+        let invoker = invoker.expect("the window actor was created");
+        let inputs = config
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(index, binding)| {
+                let group = config.group.clone();
+                let (window, capacity) = (window.clone(), capacity.clone());
+                InputActor::new(
+                    index,
+                    binding.clone(),
+                    group,
+                    window,
+                    capacity,
+                    processor.clone(),
+                )
+                .start()
+            })
+            .collect();
         self.pipeline = Some(Pipeline {
             inputs,
             window,
@@ -292,21 +290,10 @@ impl Handler<Drain> for ProcessorActor {
     fn handle(&mut self, Drain(done): Drain, _: &mut Context<Self>) {
         match &self.pipeline {
             Some(pipeline) => {
-                let inputs = pipeline.inputs.clone();
+                let inputs = &pipeline.inputs;
                 inputs.iter().for_each(|input| input.do_send(PauseReading));
-                let (windows_done, windows_drained) = oneshot::channel();
-                pipeline.window.do_send(Drain(windows_done));
-                // Completed windows are committed before the drain is reported.
-                actix::spawn(async move {
-                    _ = windows_drained.await;
-                    for input in inputs {
-                        let (flushed, commits_applied) = oneshot::channel();
-                        if input.send(Flush(flushed)).await.is_ok() {
-                            _ = commits_applied.await;
-                        }
-                    }
-                    _ = done.send(());
-                });
+                // The window reports once its windows completed and their positions committed.
+                pipeline.window.do_send(Drain(done));
             }
             None => _ = done.send(()),
         }

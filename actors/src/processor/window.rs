@@ -1,17 +1,16 @@
 //! WindowActor: cuts the merged inputs into tumbling windows and drives one invocation per
-//! window, committing a window's input positions only after it completed.
+//! window, acknowledging a window's records (committing their positions) only after it
+//! completed.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
-use super::capacity::Permit;
-use super::input::InputActor;
+use super::ack::{AckHandle, Commits};
 use super::invoker::InvokerActor;
-use super::messages::{
-    CallEnded, Commit, Drain, HalfClose, Inbound, SendFrame, StartCall, Stop, WindowId,
-};
+use super::messages::{CallEnded, Drain, HalfClose, Inbound, SendFrame, StartCall, Stop, WindowId};
 use crate::message::Record;
 use crate::resources::ResolvedWindow;
 use crate::supervision::{self, Backoff};
@@ -20,7 +19,7 @@ use crate::supervision::{self, Backoff};
 struct Held {
     input: usize,
     record: Record,
-    _permit: Permit,
+    ack: AckHandle,
 }
 
 /// A window of input records, invoked as one call.
@@ -46,8 +45,9 @@ pub struct WindowActor {
     /// A window closes once its records hold this many payload units.
     max_units: u64,
     invoker: Addr<InvokerActor>,
-    inputs: Vec<Addr<InputActor>>,
     windows: VecDeque<Window>,
+    /// Where the records seen so far are committed: flushed before a drain is reported.
+    commits: Vec<Arc<Commits>>,
     next_id: WindowId,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
@@ -56,21 +56,20 @@ pub struct WindowActor {
 }
 
 impl WindowActor {
-    /// A window actor invoking through `invoker` and committing through `inputs`.
+    /// A window actor invoking through `invoker`.
     pub fn new(
         resource: String,
         bounds: ResolvedWindow,
         max_units: u64,
         invoker: Addr<InvokerActor>,
-        inputs: Vec<Addr<InputActor>>,
     ) -> Self {
         WindowActor {
             resource,
             bounds,
             max_units,
             invoker,
-            inputs,
             windows: VecDeque::new(),
+            commits: Vec::new(),
             next_id: 0,
             backoff: Backoff::default(),
             drained: Vec::new(),
@@ -128,8 +127,15 @@ impl WindowActor {
             }
             self.windows.pop_front();
         }
-        if self.windows.is_empty() && self.draining {
-            self.drained.drain(..).for_each(|done| _ = done.send(()));
+        if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
+            // Reported once the completed windows' positions are committed.
+            let (commits, drained) = (self.commits.clone(), std::mem::take(&mut self.drained));
+            actix::spawn(async move {
+                for commits in commits {
+                    commits.flushed().await;
+                }
+                drained.into_iter().for_each(|done| _ = done.send(()));
+            });
         }
         if !self.retry_pending {
             self.start_front();
@@ -160,19 +166,11 @@ impl WindowActor {
         }
     }
 
-    /// Commits the records of the front window and releases their capacity.
+    /// Acknowledges the records of the front window: their positions are committed and their
+    /// capacity released.
     fn commit_front(&mut self) {
-        let Some(window) = self.windows.front_mut() else {
-            return;
-        };
-        let mut positions: BTreeMap<usize, BTreeMap<u32, u64>> = BTreeMap::new();
-        for held in window.held.drain(..) {
-            let last = positions.entry(held.input).or_default();
-            let offset = last.entry(held.record.partition).or_default();
-            *offset = (*offset).max(held.record.offset);
-        }
-        for (input, partitions) in positions {
-            self.inputs[input].do_send(Commit(partitions.into_iter().collect()));
+        if let Some(window) = self.windows.front_mut() {
+            window.held.drain(..).for_each(|held| held.ack.ack());
         }
     }
 
@@ -218,11 +216,15 @@ impl Handler<Inbound> for WindowActor {
                 message: inbound.record.message.clone(),
             });
         }
-        window.units += inbound.permit.units();
+        window.units += inbound.ack.units();
+        let commits = inbound.ack.commits();
+        if !self.commits.iter().any(|seen| Arc::ptr_eq(seen, commits)) {
+            self.commits.push(Arc::clone(commits));
+        }
         window.held.push(Held {
             input: inbound.input,
             record: inbound.record,
-            _permit: inbound.permit,
+            ack: inbound.ack,
         });
         let full = window.units >= self.max_units
             || self

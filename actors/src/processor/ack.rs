@@ -1,0 +1,122 @@
+//! Acknowledgement handles: each record read travels with the handle that commits its position
+//! (as Numaflow's `AckHandle`). A window acknowledges its records once its call succeeded; a
+//! handle dropped unacknowledged (a failed or abandoned pipeline) commits nothing, so its record
+//! is read again. Either way the record's share of the in-flight capacity is given back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::capacity::Permit;
+use crate::broker::Committer;
+
+/// The position of one record read, and its share of the pipeline's capacity.
+pub struct AckHandle {
+    partition: u32,
+    offset: u64,
+    commits: Arc<Commits>,
+    _permit: Permit,
+    units: u64,
+}
+
+impl AckHandle {
+    /// The handle of the record at `offset` of `partition`, committed through `commits`.
+    pub(super) fn new(partition: u32, offset: u64, commits: Arc<Commits>, permit: Permit) -> Self {
+        AckHandle {
+            partition,
+            offset,
+            commits,
+            units: permit.units(),
+            _permit: permit,
+        }
+    }
+
+    /// The payload units the record holds of the pipeline's capacity.
+    pub fn units(&self) -> u64 {
+        self.units
+    }
+
+    /// Where the record's position is committed.
+    pub fn commits(&self) -> &Arc<Commits> {
+        &self.commits
+    }
+
+    /// The record was processed: its position is committed (in the background, together with
+    /// the positions acknowledged meanwhile).
+    pub fn ack(self) {
+        self.commits.add(self.partition, self.offset);
+    }
+}
+
+/// The positions to commit of one input's subscription: committed one commit at a time, those
+/// acknowledged during a commit sent together as the next one, so commits never hold up reading.
+pub struct Commits {
+    topic: String,
+    committer: Arc<dyn Committer>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Highest acknowledged offset per partition, not yet sent.
+    pending: BTreeMap<u32, u64>,
+    committing: bool,
+    /// Waiting for every acknowledged position to be committed (or to have failed).
+    flushed: Vec<oneshot::Sender<()>>,
+}
+
+impl Commits {
+    /// Commits of `topic` through `committer`.
+    pub(super) fn new(topic: String, committer: Arc<dyn Committer>) -> Arc<Self> {
+        Arc::new(Commits {
+            topic,
+            committer,
+            state: Mutex::default(),
+        })
+    }
+
+    fn add(self: &Arc<Self>, partition: u32, offset: u64) {
+        let mut state = self.state.lock();
+        let pending = state.pending.entry(partition).or_default();
+        *pending = (*pending).max(offset);
+        if !state.committing {
+            state.committing = true;
+            tokio::spawn(Arc::clone(self).commit());
+        }
+    }
+
+    /// Sends the pending positions until none are left. A failed commit is logged: its records
+    /// are read again after a restart or rebalance.
+    async fn commit(self: Arc<Self>) {
+        loop {
+            let positions: Vec<_> = {
+                let mut state = self.state.lock();
+                if state.pending.is_empty() {
+                    state.committing = false;
+                    state.flushed.drain(..).for_each(|done| _ = done.send(()));
+                    return;
+                }
+                std::mem::take(&mut state.pending).into_iter().collect()
+            };
+            if let Err(error) = self.committer.commit(&positions).await {
+                tracing::warn!(topic = %self.topic, %error, "commit failed; the records will be redelivered");
+            }
+        }
+    }
+
+    /// Resolves once every position acknowledged so far was committed (or failed to).
+    pub async fn flushed(&self) {
+        let waiting = {
+            let mut state = self.state.lock();
+            if !state.committing {
+                return;
+            }
+            let (done, waiting) = oneshot::channel();
+            state.flushed.push(done);
+            waiting
+        };
+        _ = waiting.await;
+    }
+}
