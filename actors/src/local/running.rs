@@ -32,6 +32,8 @@ struct RunningGateway {
 struct RunningStream {
     plan: StreamPlan,
     binding: StreamBinding,
+    /// Supervised for the life of the stream: it ends once this, its only address, is dropped.
+    _actor: Addr<StreamActor>,
 }
 
 struct RunningProcessor {
@@ -207,11 +209,17 @@ impl Running {
                 broker,
                 content_type: plan.content_type.clone(),
             };
-            let actor = StreamActor::new(plan.resource(), binding, plan.partitions).start();
+            let stream = StreamActor::new(plan.resource(), binding, plan.partitions);
+            let actor = Supervisor::start(move |_| stream);
             let (reply, provisioned) = oneshot::channel();
             actor.send(WhenProvisioned(reply)).await?;
             let binding = provisioned.await?;
-            self.streams.insert(key, RunningStream { plan, binding });
+            let running = RunningStream {
+                plan,
+                binding,
+                _actor: actor,
+            };
+            self.streams.insert(key, running);
         }
         Ok(changed)
     }

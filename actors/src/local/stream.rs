@@ -1,4 +1,5 @@
-//! StreamActor: provisions a stream's topic on its gateway, retrying with backoff.
+//! StreamActor: provisions a stream's topic on its gateway, retrying with backoff; supervised for
+//! the life of the stream (a restarted one provisions again).
 
 use std::sync::Arc;
 
@@ -76,6 +77,17 @@ impl Actor for StreamActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         supervision::started(&self.resource, "stream");
         self.provision(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        supervision::stopped(&self.resource, "stream");
+    }
+}
+
+impl Supervised for StreamActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.provisioned = false;
+        self.backoff.reset();
     }
 }
 
