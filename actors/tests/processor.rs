@@ -251,3 +251,30 @@ async fn a_call_completed_before_riff_closed_its_input_fails_and_commits_nothing
     })
     .await;
 }
+
+// In-flight memory is bounded in bytes too: a window closes once it holds half the byte capacity.
+#[actix_rt::test]
+async fn a_window_closes_at_half_the_byte_capacity() {
+    let invoker = Scripted::default();
+    let broker = Arc::new(MemoryBroker::new());
+    let mut config = pipeline(&broker, serve(invoker.clone()).await, 1000).await;
+    config.capacity = Capacity {
+        records: 1000,
+        bytes: 100 * 1024,
+    };
+    let processor = processor::start(config).unwrap();
+    processor::subscribed(&processor).await;
+
+    let payload = format!("\"{}\"", "x".repeat(10 * 1024 - 2)); // 10 KiB of JSON
+    for _ in 0..20 {
+        let message = Message::new(payload.clone(), "application/json");
+        broker.publish("in", message).await.unwrap();
+    }
+    eventually("every record committed", || async {
+        broker.committed("in", "p").await.unwrap().get(&0) == Some(&19)
+    })
+    .await;
+    let calls = invoker.calls.lock().unwrap().clone();
+    let sizes: Vec<usize> = calls.iter().map(|call| call.len() - 1).collect();
+    assert_eq!(sizes, [5, 5, 5, 5], "windows of 50 KiB: {sizes:?}");
+}
