@@ -64,6 +64,13 @@ impl Tansu {
         }
     }
 
+    /// How the broker process ended, if it ended by itself (killed by [`Tansu::stop`] or
+    /// running: `None`).
+    #[allow(dead_code)] // the fault-injection suite's
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
     /// (Re)starts the broker on the same port and storage, and waits until it accepts connections.
     pub fn restart(&mut self) {
         self.stop();

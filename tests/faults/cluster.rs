@@ -1,0 +1,163 @@
+//! The cluster processes under faults: `riff gateway` over Kafka and the `riff processor` sidecar
+//! configured as a riff-era Deployment configures it (env and CNB bindings), reading and writing
+//! the Kafka-backed streams straight on Kafka (the bindings hold `bootstrapServers`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::kafka::PARTITIONS;
+use crate::scenarios::{Broker, Engine, Report};
+use crate::support::{eventually, free_port, riff, riff_gateway, sibling_binary};
+use crate::{Row, GROUP, INPUT, OUTPUT};
+
+/// A child process whose stderr is kept (and echoed), killed when dropped.
+struct Logged {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    fn spawn(name: &'static str, mut command: Command) -> Logged {
+        let mut child = command
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("{name} starts: {error}"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stderr, lines) = (child.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{name}: {line}");
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Logged { child, log }
+    }
+
+    fn wait_for_log(&self, text: &str, timeout: Duration) {
+        eventually(&format!("a log line with {text:?}"), timeout, || {
+            self.log
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|line| line.contains(text))
+                .then_some(())
+        });
+    }
+
+    /// SIGKILL.
+    fn kill(&mut self) {
+        _ = self.child.kill();
+        _ = self.child.wait();
+    }
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn wait_for_port(port: u16) {
+    eventually(
+        &format!("a listener on {port}"),
+        Duration::from_secs(20),
+        || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
+    );
+}
+
+/// `PUT /default/<stream>` on the provisioner at loopback `port`, 4 partitions of JSON; the
+/// answer (`gateway`, `topic`).
+fn provision(port: u16, stream: &str) -> serde_json::Value {
+    let body = format!("{{\"partitions\":{PARTITIONS},\"contentType\":\"application/json\"}}");
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "PUT /default/{stream} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 201"), "{answer}");
+    serde_json::from_str(body.trim()).unwrap()
+}
+
+/// Writes binding `name` as riff's controller mounts it, with the Kafka cluster's address.
+fn bind(root: &Path, name: &str, provisioned: &serde_json::Value, kafka: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("secret")).unwrap();
+    std::fs::create_dir_all(dir.join("metadata")).unwrap();
+    let field = |key: &str| provisioned[key].as_str().unwrap().to_owned();
+    std::fs::write(dir.join("secret/gateway"), field("gateway")).unwrap();
+    std::fs::write(dir.join("secret/topic"), field("topic")).unwrap();
+    std::fs::write(dir.join("secret/bootstrapServers"), kafka).unwrap();
+    std::fs::write(dir.join("metadata/contentType"), "application/json").unwrap();
+}
+
+/// A gateway process over Kafka, the `pass-through` function and a sidecar copying `numbers` to
+/// `copies` in 2 s windows. The sidecar starts from the earliest record: unlike `riff local
+/// run`, it reports no readiness the load could wait for.
+pub fn sidecar_and_gateway() -> Row {
+    let mut broker = Broker::start(Engine::Memory);
+    let kafka = broker.bootstrap();
+    let (grpc, http) = (free_port(), free_port());
+    let mut gateway = Logged::spawn("gateway", riff_gateway(grpc, http, Some(&kafka)));
+    wait_for_port(http);
+    let bindings = tempfile::tempdir().unwrap();
+    for (binding, stream, topic) in [
+        ("input_000", "numbers", INPUT),
+        ("output_000", "copies", OUTPUT),
+    ] {
+        let provisioned = provision(http, stream);
+        assert_eq!(provisioned["topic"], topic, "{provisioned}");
+        bind(bindings.path(), binding, &provisioned, &kafka);
+    }
+    let function_port = free_port();
+    let mut function = Command::new(sibling_binary("pass-through"));
+    function.env("GRPC_PORT", function_port.to_string());
+    let _function = Logged::spawn("function", function);
+    let root = bindings.path().display().to_string();
+    let function_address = format!("127.0.0.1:{function_port}");
+    let sidecar = || {
+        let mut command = Command::new(riff());
+        command
+            .arg("processor")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs([
+                ("FUNCTION", function_address.as_str()),
+                ("GROUP", GROUP),
+                ("INPUT_NAMES", "numbers"),
+                ("OUTPUT_NAMES", "copies"),
+                ("INPUT_START_OFFSETS", "earliest"),
+                ("CNB_BINDINGS", root.as_str()),
+                ("WINDOW_DURATION", "2s"),
+            ]);
+        Logged::spawn("sidecar", command)
+    };
+    let mut processor = sidecar();
+    processor.wait_for_log("partitions assigned", Duration::from_secs(60));
+
+    let load = broker.load();
+    let mut report = Report::default();
+    load.wait_share(30);
+    report.fault(&broker.probe, &load, "sidecar killed and restarted", || {
+        processor.kill();
+        processor = sidecar();
+    });
+    load.wait_share(60);
+    report.fault(&broker.probe, &load, "gateway restarted", || {
+        gateway.kill();
+        gateway = Logged::spawn("gateway", riff_gateway(grpc, http, Some(&kafka)));
+        wait_for_port(http);
+    });
+    let row = report.conclude(crate::scenarios::ALL[5].fault, &mut broker, load);
+    drop(processor);
+    row
+}
