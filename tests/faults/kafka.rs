@@ -109,6 +109,9 @@ impl Load {
                 }
                 counter.store(n + 1, Ordering::Relaxed);
             }
+            // The last batch was due before the load's full length.
+            let end = start + Duration::from_secs_f64(records as f64 / rate as f64);
+            std::thread::sleep(end.saturating_duration_since(Instant::now()));
             producer
                 .flush(Duration::from_secs(180))
                 .map_err(|error| format!("the load was not all acknowledged: {error}"))?;
