@@ -247,9 +247,10 @@ impl Report {
                         .map(|&n| count.whereabouts(n))
                         .collect();
                     self.failures.push(format!(
-                        "{} records lost, first ones (number@partition:offset): {}; \
-                         committed {:?}, input end {:?}",
+                        "{} records lost ({} of them below the committed positions), first \
+                         ones (number@partition:offset): {}; committed {:?}, input end {:?}",
                         lost.len(),
+                        count.lost_among_committed().len(),
                         first.join(" "),
                         count.committed,
                         count.ends
