@@ -17,8 +17,7 @@ pub struct AckHandle {
     partition: u32,
     offset: u64,
     commits: Arc<Commits>,
-    _permit: Permit,
-    units: u64,
+    permit: Permit,
 }
 
 impl AckHandle {
@@ -28,14 +27,13 @@ impl AckHandle {
             partition,
             offset,
             commits,
-            units: permit.units(),
-            _permit: permit,
+            permit,
         }
     }
 
     /// The payload units the record holds of the pipeline's capacity.
     pub fn units(&self) -> u64 {
-        self.units
+        self.permit.units()
     }
 
     /// Where the record's position is committed.

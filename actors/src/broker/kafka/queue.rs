@@ -21,9 +21,10 @@ const FULL_FOR: Duration = Duration::from_secs(30);
 /// How often the backlog tries the queue again while it is full.
 const RETRY: Duration = Duration::from_millis(1);
 
-/// A record handed to librdkafka now, or waiting in the backlog for room.
+/// A record handed to librdkafka now, refused by it, or waiting in the backlog for room.
 pub(super) enum Enqueued {
     Now(DeliveryFuture),
+    Refused(BrokerError),
     Later(oneshot::Receiver<Result<DeliveryFuture, BrokerError>>),
 }
 
@@ -32,6 +33,7 @@ impl Enqueued {
     pub(super) async fn delivery(self) -> Result<DeliveryFuture, BrokerError> {
         match self {
             Enqueued::Now(delivery) => Ok(delivery),
+            Enqueued::Refused(error) => Err(error),
             Enqueued::Later(queued) => queued
                 .await
                 .map_err(|_| BrokerError::Unavailable("the producer was closed".into()))?,
@@ -67,11 +69,7 @@ impl OrderedQueue {
         if backlog.is_empty() {
             match try_send(&self.producer, topic, &message) {
                 Ok(delivery) => return Enqueued::Now(delivery),
-                Err(Some(error)) => {
-                    let (done, queued) = oneshot::channel();
-                    _ = done.send(Err(error));
-                    return Enqueued::Later(queued);
-                }
+                Err(Some(error)) => return Enqueued::Refused(error),
                 Err(None) => {
                     tokio::spawn(drain(self.producer.clone(), self.backlog.clone()));
                 }
