@@ -194,6 +194,7 @@ const TIME_AVERAGER: &str = env!("CARGO_BIN_EXE_time-averager");
 const ZIP_SUM: &str = env!("CARGO_BIN_EXE_zip-sum");
 const FLAKY_SQUARE: &str = env!("CARGO_BIN_EXE_flaky-square");
 const EARLY_END: &str = env!("CARGO_BIN_EXE_early-end");
+const PASS_THROUGH: &str = env!("CARGO_BIN_EXE_pass-through");
 
 #[tokio::test]
 async fn b49_a_function_serves_on_grpc_port_and_stops_on_sigterm() {
@@ -261,6 +262,31 @@ async fn square_fails_the_call_on_a_non_number() {
         Code::Unknown,
         "Invoker: Function Error: expected a JSON number, got \"three\"",
     );
+}
+
+#[tokio::test]
+async fn square_fails_the_call_on_invalid_json_with_a_bad_input_signal() {
+    let square = Sample::start(SQUARE, &[]).await;
+    let (frames, status) = square
+        .call(vec![start(&["in"], &["out"]), json(0, "2"), json(0, "{")])
+        .await;
+    assert_eq!(payloads(&frames), ["4"]);
+    assert_failed(
+        &status,
+        Code::Unknown,
+        "Invoker: Bad Input Signal: input 0 (in): invalid application/json payload: ",
+    );
+}
+
+#[tokio::test]
+async fn pass_through_returns_the_bytes_it_got() {
+    let pass_through = Sample::start(PASS_THROUGH, &[]).await;
+    let documents = [r#"{"b":1,"a":0.00}"#, "[ 1e3, -0.0 ]", r#""\u00e9""#];
+    let mut signals = vec![start(&["in"], &["out"])];
+    signals.extend(documents.iter().map(|document| json(0, document)));
+    let (frames, status) = pass_through.call(signals).await;
+    assert_eq!(status.code(), Code::Ok, "{status:?}");
+    assert_eq!(payloads(&frames), documents);
 }
 
 #[tokio::test]

@@ -1,23 +1,34 @@
-//! Content types: parsing, negotiation of an output's expected types, decoding of input payloads
-//! and encoding of output payloads (spec 5.4).
+//! Content types: parsing, the [`Format`] of a supported type, and negotiation of an output's
+//! expected types (spec 5.4).
 
 use std::fmt;
-
-use bytes::Bytes;
-
-use crate::Payload;
 
 /// The content types this SDK produces, as listed in `Not Acceptable` / `Unsupported Media Type`
 /// messages.
 pub(crate) const SUPPORTED: &str =
     "application/json (and +json types), text/plain (utf-8), application/octet-stream";
 
-/// How a supported content type maps to a [`Payload`].
+/// What a supported content type holds, which says how a [`crate::Payload`] of that type decodes
+/// and converts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub enum Format {
+    /// A JSON document: `application/json` and `+json` types (UTF-8).
     Json,
+    /// UTF-8 text: `text/plain` (UTF-8).
     Text,
+    /// Raw bytes: `application/octet-stream`.
     Bytes,
+}
+
+impl Format {
+    /// The format of a frame's content type (empty means `application/octet-stream`); `None` if
+    /// it is malformed or unsupported.
+    pub(crate) fn of(content_type: &str) -> Option<Format> {
+        if content_type.trim().is_empty() {
+            return Some(Format::Bytes);
+        }
+        ContentType::parse(content_type)?.format()
+    }
 }
 
 /// A parsed content type: `type/subtype` (lower case) and the parameters that matter here.
@@ -66,7 +77,7 @@ impl ContentType {
     }
 
     /// The format of a supported concrete type; `None` if unsupported (or a wildcard).
-    fn format(&self) -> Option<Format> {
+    pub(crate) fn format(&self) -> Option<Format> {
         let utf8 = matches!(self.charset.as_deref(), None | Some("utf-8" | "utf8"));
         let (_, subtype) = self.essence.split_once('/')?;
         match self.essence.as_str() {
@@ -95,36 +106,6 @@ impl ContentType {
             })
             .find(|candidate| candidate.format().is_some())
     }
-
-    /// Encodes `payload` in this (negotiated, hence supported) type.
-    ///
-    /// JSON takes any JSON value, a string as a JSON string, and bytes only if they already are
-    /// a JSON document. Text takes a string, a JSON value as its JSON text, and bytes only if
-    /// they are UTF-8. Octet-stream takes bytes, a string's UTF-8 bytes and a JSON value's text.
-    pub(crate) fn encode(&self, payload: Payload) -> Result<Vec<u8>, String> {
-        let format = self.format().ok_or("unsupported content type")?;
-        match (format, payload) {
-            (Format::Json, Payload::Json(value)) => Ok(value.to_string().into_bytes()),
-            (Format::Json, Payload::Text(text)) => {
-                Ok(serde_json::Value::String(text).to_string().into_bytes())
-            }
-            (Format::Json, Payload::Bytes(bytes)) => {
-                serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .map_err(|error| format!("bytes are not a JSON document: {error}"))?;
-                Ok(bytes.into())
-            }
-            (Format::Text | Format::Bytes, Payload::Json(value)) => {
-                Ok(value.to_string().into_bytes())
-            }
-            (Format::Text | Format::Bytes, Payload::Text(text)) => Ok(text.into_bytes()),
-            (Format::Text, Payload::Bytes(bytes)) => {
-                std::str::from_utf8(&bytes)
-                    .map_err(|error| format!("bytes are not UTF-8 text: {error}"))?;
-                Ok(bytes.into())
-            }
-            (Format::Bytes, Payload::Bytes(bytes)) => Ok(bytes.into()),
-        }
-    }
 }
 
 impl fmt::Display for ContentType {
@@ -134,33 +115,5 @@ impl fmt::Display for ContentType {
             Some(charset) => write!(f, "; charset={charset}"),
             None => Ok(()),
         }
-    }
-}
-
-/// Why an input payload could not be decoded.
-pub(crate) enum DecodeError {
-    /// The content type is malformed or not supported.
-    Unsupported,
-    /// The payload is not a valid value of its content type.
-    Invalid(String),
-}
-
-/// Decodes an input payload of content type `content_type` (empty means
-/// `application/octet-stream`).
-pub(crate) fn decode(content_type: &str, payload: Bytes) -> Result<Payload, DecodeError> {
-    if content_type.trim().is_empty() {
-        return Ok(Payload::Bytes(payload));
-    }
-    let format = ContentType::parse(content_type)
-        .and_then(|parsed| parsed.format())
-        .ok_or(DecodeError::Unsupported)?;
-    match format {
-        Format::Json => serde_json::from_slice(&payload)
-            .map(Payload::Json)
-            .map_err(|error| DecodeError::Invalid(error.to_string())),
-        Format::Text => String::from_utf8(payload.into())
-            .map(Payload::Text)
-            .map_err(|error| DecodeError::Invalid(error.to_string())),
-        Format::Bytes => Ok(Payload::Bytes(payload)),
     }
 }

@@ -5,6 +5,8 @@ use std::fmt;
 
 use tonic::Status;
 
+use crate::content_type::SUPPORTED;
+
 /// Any error a function may return; its text ends up in the call's status message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -47,6 +49,20 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A payload cannot be decoded as the function asked (see [`crate::Payload`]). Returned by
+    /// the function, one from an input fails the call with `UNKNOWN` `Invoker: Bad Input Signal`.
+    #[error("invalid {content_type} payload: {reason}")]
+    Decode {
+        /// The index of the input the payload came from, if it came from one.
+        input: Option<usize>,
+        /// The payload's content type.
+        content_type: String,
+        /// Why.
+        reason: String,
+    },
+    /// [`crate::Payload::new`] was given a content type this SDK does not support.
+    #[error("unsupported content type {0:?}: this SDK supports {SUPPORTED}")]
+    UnsupportedContentType(String),
     /// The invocation is over: the caller went away or the call already failed.
     #[error("the invocation is over (the caller went away or the call failed)")]
     Closed,
@@ -99,6 +115,20 @@ pub(crate) fn not_acceptable(details: impl fmt::Display) -> Status {
 /// `UNKNOWN` `Invoker: Bad Input Signal: ...`: an input payload that cannot be decoded.
 pub(crate) fn bad_input(details: impl fmt::Display) -> Status {
     Status::unknown(format!("Invoker: Bad Input Signal: {details}"))
+}
+
+/// The status of a call whose function returned `error`: `Bad Input Signal` for an input payload
+/// it could not decode (`inputs` are the input names), `Function Error` otherwise.
+pub(crate) fn failed(error: BoxError, inputs: &[String]) -> Status {
+    match error.downcast_ref::<Error>() {
+        Some(Error::Decode {
+            input: Some(index), ..
+        }) => {
+            let name = inputs.get(*index).map_or("", String::as_str);
+            bad_input(format!("input {index} ({name}): {error}"))
+        }
+        _ => function_error(error),
+    }
 }
 
 /// `UNKNOWN` `Invoker: Bad Output Signal: ...`: an output value that cannot be encoded.

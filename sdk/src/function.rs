@@ -2,7 +2,6 @@
 //! invocation's inputs and outputs. [`streaming`] and [`request_reply`] build functions from
 //! closures.
 
-use std::fmt::Display;
 use std::future::Future;
 
 use crate::error::{BoxError, Error};
@@ -12,7 +11,8 @@ use crate::{Inputs, Message, Outputs, Payload};
 ///
 /// `invoke` runs once per invocation. Its inputs complete when the caller half-closes the call;
 /// the call completes successfully when `invoke` returns `Ok` (which completes all outputs), and
-/// fails with `UNKNOWN` `Invoker: Function Error: <error>` when it returns `Err`. Nothing is
+/// fails with `UNKNOWN` `Invoker: Function Error: <error>` when it returns `Err` (`Invoker: Bad
+/// Input Signal: ...` when the error is the [`Error::Decode`] of an input payload). Nothing is
 /// shared between invocations unless the function shares it itself.
 pub trait Function: Send + Sync + 'static {
     /// Runs one invocation.
@@ -73,12 +73,26 @@ pub struct RequestReply<F>(F);
 /// (`map` semantics): each input message gives one output message, in order.
 ///
 /// The reply carries the request's headers, so headers survive end to end. An error fails the
-/// call with `UNKNOWN` `Invoker: Function Error: <error>`; replies already sent stay sent. An
-/// invocation with other than one input and one output fails the same way.
+/// call as a streaming function's does (`UNKNOWN` `Invoker: Function Error: <error>`, or `Bad
+/// Input Signal` for the request's [`Error::Decode`]); replies already sent stay sent. An
+/// invocation with other than one input and one output fails as a function error.
+///
+/// ```no_run
+/// use riff_function::{request_reply, serve, BoxError, Payload};
+///
+/// # async fn run() -> Result<(), riff_function::ServeError> {
+/// // Doubles JSON numbers; a request that is not a JSON number fails the call.
+/// serve(request_reply(|request: Payload| {
+///     let n: f64 = request.json()?;
+///     Ok::<_, BoxError>(Payload::to_json(&(2.0 * n))?)
+/// }))
+/// .await
+/// # }
+/// ```
 pub fn request_reply<F, E>(function: F) -> RequestReply<F>
 where
     F: Fn(Payload) -> Result<Payload, E> + Send + Sync + 'static,
-    E: Display,
+    E: Into<BoxError>,
 {
     RequestReply(function)
 }
@@ -86,7 +100,7 @@ where
 impl<F, E> Function for RequestReply<F>
 where
     F: Fn(Payload) -> Result<Payload, E> + Send + Sync + 'static,
-    E: Display,
+    E: Into<BoxError>,
 {
     async fn invoke(&self, mut inputs: Inputs, mut outputs: Outputs) -> Result<(), BoxError> {
         if inputs.len() != 1 || outputs.len() != 1 {
@@ -99,7 +113,7 @@ where
         let mut input = inputs.take(0)?;
         let output = outputs.take(0)?;
         while let Some(Message { payload, headers }) = input.next().await {
-            let reply = (self.0)(payload).map_err(|error| error.to_string())?;
+            let reply = (self.0)(payload).map_err(Into::into)?;
             output
                 .send(Message {
                     payload: reply,

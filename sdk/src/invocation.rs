@@ -1,39 +1,107 @@
 //! One `Invoke` call: checks the StartFrame, negotiates the outputs, routes input frames to the
 //! function's inputs while the function runs, and ends the response with the call's outcome
 //! (spec 5.3 and 5.5).
+//!
+//! The call runs inside its response stream: polling the response polls the invocation (the
+//! dispatch of input frames and the function), then yields the frames the outputs queued. One
+//! task does everything, and frames pass from input to function to response without a task
+//! switch or a wakeup.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures::FutureExt;
-use tokio::sync::mpsc;
+use futures::{FutureExt, Stream};
 use tonic::{Status, Streaming};
 
-use crate::content_type::{self, ContentType, DecodeError, SUPPORTED};
+use crate::content_type::{ContentType, SUPPORTED};
 use crate::error;
+use crate::queue::{queue, Receiver, Sender};
 use crate::streams::Streams;
-use crate::{Function, Input, Inputs, Message, Output, Outputs};
+use crate::{Format, Function, Input, Inputs, Message, Output, Outputs, Payload};
 use riff_protocol::riff::{input_signal::Frame, InputFrame, InputSignal, OutputSignal, StartFrame};
 
-/// Capacity of every per-invocation channel (each input, and the response): bounded both ways.
-pub(crate) const CHANNEL_CAPACITY: usize = 64;
+/// Capacity of every per-invocation queue (each input, and the response): bounded both ways.
+const CAPACITY: usize = 256;
 
-/// Runs one call; its outcome goes into `responses` (an `Err` item fails the call, the channel
-/// closing completes it).
-pub(crate) async fn run<F: Function>(
-    function: Arc<F>,
-    mut inbound: Streaming<InputSignal>,
-    responses: mpsc::Sender<Result<OutputSignal, Status>>,
-) {
-    let call = AssertUnwindSafe(invoke(&*function, &mut inbound, responses.clone()))
-        .catch_unwind()
-        .map(|outcome| outcome.unwrap_or_else(|panic| Err(panicked(&*panic))));
-    let outcome = tokio::select! {
-        outcome = call => outcome,
-        () = responses.closed() => return, // the caller went away
-    };
-    if let Err(status) = outcome {
-        let _ = responses.send(Err(status)).await;
+/// A response item: an output frame, or the status that fails the call.
+type Response = Result<OutputSignal, Status>;
+
+/// A running invocation: its outcome is `Err` with the status that fails the call.
+type Run = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+
+/// The response of one call, which runs the call as it is polled.
+pub(crate) struct Call {
+    /// The invocation, until it returns.
+    run: Option<Run>,
+    /// The frames the outputs sent, not yet yielded.
+    frames: Receiver<Response>,
+    /// The status to end with once the frames are yielded, if the call failed.
+    failure: Option<Status>,
+    /// Whether the response ended (with a failure).
+    ended: bool,
+}
+
+impl Call {
+    /// The response of a call of `function` reading `inbound`.
+    pub(crate) fn new<F: Function>(function: Arc<F>, mut inbound: Streaming<InputSignal>) -> Self {
+        let (responses, frames) = queue(CAPACITY);
+        let run = async move {
+            AssertUnwindSafe(invoke(&*function, &mut inbound, responses))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(panicked(&*panic)))
+        };
+        Call {
+            run: Some(Box::pin(run)),
+            frames,
+            failure: None,
+            ended: false,
+        }
+    }
+}
+
+impl Stream for Call {
+    type Item = Response;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Response>> {
+        let call = &mut *self;
+        loop {
+            if call.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(frame) = call.frames.try_recv() {
+                if frame.is_err() {
+                    call.end();
+                }
+                return Poll::Ready(Some(frame));
+            }
+            let Some(run) = call.run.as_mut() else {
+                call.end();
+                return Poll::Ready(call.failure.take().map(Err));
+            };
+            if let Poll::Ready(outcome) = run.as_mut().poll(cx) {
+                call.run = None;
+                call.failure = outcome.err();
+                continue; // yields the frames sent before the end
+            }
+            // The invocation waits: for its own wakers, or for a frame sent from another task.
+            return match call.frames.poll_recv(cx) {
+                Poll::Ready(Some(frame)) => Poll::Ready(Some(frame)),
+                _ => Poll::Pending,
+            };
+        }
+    }
+}
+
+impl Call {
+    /// Ends the response: the invocation is dropped (if still running) and nothing else is
+    /// yielded.
+    fn end(&mut self) {
+        self.run = None;
+        self.ended = true;
     }
 }
 
@@ -51,7 +119,7 @@ fn panicked(panic: &(dyn std::any::Any + Send)) -> Status {
 async fn invoke<F: Function>(
     function: &F,
     inbound: &mut Streaming<InputSignal>,
-    responses: mpsc::Sender<Result<OutputSignal, Status>>,
+    responses: Sender<Response>,
 ) -> Result<(), Status> {
     let start = match inbound.message().await? {
         Some(InputSignal {
@@ -73,18 +141,20 @@ async fn invoke<F: Function>(
     let input_names = inputs.names().to_vec();
     let function_run = function.invoke(inputs, outputs);
     // `dispatch` owns the senders: when it returns, the function's inputs complete.
-    let dispatch = dispatch(inbound, senders, input_names);
+    let dispatch = dispatch(inbound, senders, &input_names);
     tokio::pin!(function_run, dispatch);
+    let failed = |error| error::failed(error, &input_names);
     tokio::select! {
+        biased; // frames are dispatched, then the function takes them
         dispatched = &mut dispatch => dispatched?,
-        returned = &mut function_run => return returned.map_err(error::function_error),
+        returned = &mut function_run => return returned.map_err(failed),
     }
-    function_run.await.map_err(error::function_error)
+    function_run.await.map_err(failed)
 }
 
 /// The function's inputs (one per input name; one unnamed input if the StartFrame names none)
 /// and the senders feeding them.
-fn inputs(start: &StartFrame) -> (Inputs, Vec<mpsc::Sender<Message>>) {
+fn inputs(start: &StartFrame) -> (Inputs, Vec<Sender<Message>>) {
     let names = match start.input_names.is_empty() {
         true => vec![String::new()],
         false => start.input_names.clone(),
@@ -93,7 +163,7 @@ fn inputs(start: &StartFrame) -> (Inputs, Vec<mpsc::Sender<Message>>) {
         .iter()
         .enumerate()
         .map(|(index, name)| {
-            let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
+            let (sender, receiver) = queue(CAPACITY);
             (sender, Input::new(index, name.clone(), receiver))
         })
         .unzip();
@@ -101,10 +171,7 @@ fn inputs(start: &StartFrame) -> (Inputs, Vec<mpsc::Sender<Message>>) {
 }
 
 /// The function's outputs, one per expected content type, each with its negotiated type.
-fn outputs(
-    start: StartFrame,
-    responses: mpsc::Sender<Result<OutputSignal, Status>>,
-) -> Result<Outputs, Status> {
+fn outputs(start: StartFrame, responses: Sender<Response>) -> Result<Outputs, Status> {
     let StartFrame {
         expected_content_types: expected,
         output_names: mut names,
@@ -132,7 +199,7 @@ fn outputs(
             Ok(Output::new(
                 index,
                 name.clone(),
-                content_type,
+                &content_type,
                 responses.clone(),
             ))
         })
@@ -141,11 +208,14 @@ fn outputs(
 }
 
 /// Routes the input frames to the function's inputs until the caller half-closes the call.
+/// Payloads are not decoded; only their content types are checked.
 async fn dispatch(
     inbound: &mut Streaming<InputSignal>,
-    senders: Vec<mpsc::Sender<Message>>,
-    names: Vec<String>,
+    senders: Vec<Sender<Message>>,
+    names: &[String],
 ) -> Result<(), Status> {
+    // The last content type seen and its format: frames of a call mostly share one.
+    let mut known: Option<(String, Format)> = None;
     while let Some(signal) = inbound.message().await? {
         let frame = match signal.frame {
             Some(Frame::Data(frame)) => frame,
@@ -171,15 +241,20 @@ async fn dispatch(
                     senders.len()
                 ))
             })?;
-        let name = &names[index];
-        let payload = content_type::decode(&content_type, payload).map_err(|error| match error {
-            DecodeError::Unsupported => error::unsupported_media_type(format!(
-                "input {index} ({name}) has content type {content_type:?}, this function accepts {SUPPORTED}"
-            )),
-            DecodeError::Invalid(reason) => error::bad_input(format!(
-                "input {index} ({name}): invalid {content_type} payload: {reason}"
-            )),
-        })?;
+        let format = match &known {
+            Some((seen, format)) if *seen == content_type => *format,
+            _ => {
+                let format = Format::of(&content_type).ok_or_else(|| {
+                    error::unsupported_media_type(format!(
+                        "input {index} ({}) has content type {content_type:?}, this function accepts {SUPPORTED}",
+                        names[index]
+                    ))
+                })?;
+                known = Some((content_type.clone(), format));
+                format
+            }
+        };
+        let payload = Payload::received(content_type, format, payload, index);
         // An input the function dropped discards its frames.
         let _ = senders[index].send(Message { payload, headers }).await;
     }

@@ -2,19 +2,21 @@
 //! (spec section 5).
 //!
 //! A [`Function`] is served over gRPC by [`serve`]; each `Invoke` call is one invocation, which
-//! gets the call's [`Inputs`] (decoded input frames, per `argIndex`, in arrival order) and
-//! [`Outputs`] (one per expected content type, encoded in the negotiated type). Build functions
-//! with [`streaming`] (any number of inputs and outputs) or [`request_reply`] (one value in, one
-//! value out).
+//! gets the call's [`Inputs`] (input frames, per `argIndex`, in arrival order) and [`Outputs`]
+//! (one per expected content type, in the negotiated type). Build functions with [`streaming`]
+//! (any number of inputs and outputs) or [`request_reply`] (one value in, one value out).
+//!
+//! A [`Payload`] is bytes and their content type: the function decodes it if and when it needs
+//! to ([`Payload::text`], [`Payload::json`]), and a payload forwarded unchanged leaves with the
+//! bytes it came with.
 //!
 //! ```no_run
-//! use riff_function::{request_reply, serve, Payload, ServeError};
+//! use riff_function::{request_reply, serve, BoxError, Payload, ServeError};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), ServeError> {
-//!     serve(request_reply(|payload: Payload| match payload {
-//!         Payload::Text(text) => Ok(Payload::Text(text.to_uppercase())),
-//!         other => Err(format!("expected text, got {other:?}")),
+//!     serve(request_reply(|payload: Payload| {
+//!         Ok::<_, BoxError>(Payload::from(payload.text()?.to_uppercase()))
 //!     }))
 //!     .await
 //! }
@@ -30,9 +32,11 @@ mod error;
 mod function;
 mod invocation;
 mod payload;
+mod queue;
 mod server;
 mod streams;
 
+pub use content_type::Format;
 pub use error::{BoxError, Error, ServeError};
 pub use function::{request_reply, streaming, Function, RequestReply, Streaming};
 pub use payload::{Headers, Message, Payload};

@@ -6,15 +6,13 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::invocation::{self, CHANNEL_CAPACITY};
+use crate::invocation::Call;
 use crate::{Function, ServeError};
 use riff_protocol::riff::riff_server::{Riff, RiffServer};
-use riff_protocol::riff::{InputSignal, OutputSignal};
+use riff_protocol::riff::InputSignal;
 
 /// The port served when `GRPC_PORT` is not set.
 pub const DEFAULT_PORT: u16 = 8081;
@@ -67,25 +65,23 @@ pub async fn serve_on<F: Function>(
     Ok(())
 }
 
-/// The `streaming.Riff` service: one call runs one invocation of the function, in its own task.
+/// The `streaming.Riff` service: one call runs one invocation of the function, inside its
+/// response stream (hence in the task that sends the response).
 struct Invoker<F> {
     function: Arc<F>,
 }
 
 #[tonic::async_trait]
 impl<F: Function> Riff for Invoker<F> {
-    type InvokeStream = ReceiverStream<Result<OutputSignal, Status>>;
+    type InvokeStream = Call;
 
     async fn invoke(
         &self,
         request: Request<Streaming<InputSignal>>,
     ) -> Result<Response<Self::InvokeStream>, Status> {
-        let (responses, frames) = mpsc::channel(CHANNEL_CAPACITY);
-        tokio::spawn(invocation::run(
+        Ok(Response::new(Call::new(
             self.function.clone(),
             request.into_inner(),
-            responses,
-        ));
-        Ok(Response::new(ReceiverStream::new(frames)))
+        )))
     }
 }

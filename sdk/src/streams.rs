@@ -1,11 +1,13 @@
 //! A function's inputs and outputs for one invocation.
 
-use tokio::sync::mpsc;
+use std::fmt;
+
 use tonic::Status;
 
 use crate::content_type::ContentType;
 use crate::error::{self, Error};
-use crate::Message;
+use crate::queue::{Receiver, Sender};
+use crate::{Format, Message};
 use riff_protocol::riff::{output_signal, OutputFrame, OutputSignal};
 
 /// The input or output streams of one invocation, in StartFrame order; the function takes the
@@ -81,17 +83,17 @@ impl<T> Streams<T> {
     }
 }
 
-/// One input stream: the messages of its frames (same `argIndex`) in arrival order, decoded
-/// according to each frame's content type. It ends when the caller half-closes the call.
-#[derive(Debug)]
+/// One input stream: the messages of its frames (same `argIndex`) in arrival order, each
+/// payload as received (decoded when the function asks, see [`crate::Payload`]). It ends when
+/// the caller half-closes the call.
 pub struct Input {
     index: usize,
     name: String,
-    messages: mpsc::Receiver<Message>,
+    messages: Receiver<Message>,
 }
 
 impl Input {
-    pub(crate) fn new(index: usize, name: String, messages: mpsc::Receiver<Message>) -> Self {
+    pub(crate) fn new(index: usize, name: String, messages: Receiver<Message>) -> Self {
         Input {
             index,
             name,
@@ -117,27 +119,29 @@ impl Input {
 }
 
 /// One output stream: values sent here become OutputFrames with this output's `resultIndex`,
-/// in the order sent, encoded in the content type negotiated from the StartFrame's
+/// in the order sent, in the content type negotiated from the StartFrame's
 /// `expectedContentTypes` entry. The output completes when the function returns.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Output {
     index: usize,
     name: String,
-    content_type: ContentType,
-    frames: mpsc::Sender<Result<OutputSignal, Status>>,
+    format: Format,
+    content_type: String,
+    frames: Sender<Result<OutputSignal, Status>>,
 }
 
 impl Output {
     pub(crate) fn new(
         index: usize,
         name: String,
-        content_type: ContentType,
-        frames: mpsc::Sender<Result<OutputSignal, Status>>,
+        content_type: &ContentType,
+        frames: Sender<Result<OutputSignal, Status>>,
     ) -> Self {
         Output {
             index,
             name,
-            content_type,
+            format: content_type.format().unwrap_or(Format::Bytes),
+            content_type: content_type.to_string(),
             frames,
         }
     }
@@ -153,30 +157,36 @@ impl Output {
     }
 
     /// The negotiated content type, as put in every OutputFrame of this output.
-    pub fn content_type(&self) -> String {
-        self.content_type.to_string()
+    pub fn content_type(&self) -> &str {
+        &self.content_type
     }
 
     /// Sends a message (payload and headers). Waits while the caller is not reading
     /// (back-pressure).
     ///
-    /// A payload that cannot be encoded in the negotiated content type (see [`crate::Payload`])
+    /// A payload of the negotiated format is sent byte for byte (not validated). Otherwise it
+    /// is converted: JSON and text go to `application/octet-stream` as they are, JSON goes to
+    /// text as its JSON text, text goes to JSON as a JSON string, raw bytes go to text if they
+    /// are UTF-8 and to JSON if they are a JSON document. A payload that cannot be converted
     /// fails the call with `UNKNOWN` `Invoker: Bad Output Signal: ...` and returns
     /// [`Error::Encode`]; [`Error::Closed`] means the call is over.
     pub async fn send(&self, message: impl Into<Message>) -> Result<(), Error> {
         let Message { payload, headers } = message.into();
-        let frame = match self.content_type.encode(payload) {
-            Ok(payload) => Ok(OutputSignal {
+        let frame = match payload.convert(self.format) {
+            Ok((payload, content_type)) => Ok(OutputSignal {
                 frame: Some(output_signal::Frame::Data(OutputFrame {
-                    payload: payload.into(),
-                    content_type: self.content_type.to_string(),
+                    payload,
+                    content_type: match content_type == self.content_type {
+                        true => content_type.into_owned(),
+                        false => self.content_type.clone(),
+                    },
                     headers,
                     result_index: self.index as i32,
                 })),
             }),
             Err(reason) => Err(Error::Encode {
                 output: self.index,
-                content_type: self.content_type.to_string(),
+                content_type: self.content_type.clone(),
                 reason,
             }),
         };
@@ -188,5 +198,24 @@ impl Output {
                 Err(error)
             }
         }
+    }
+}
+
+impl fmt::Debug for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Input")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .finish_non_exhaustive()
     }
 }

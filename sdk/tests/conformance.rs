@@ -35,11 +35,8 @@ fn running_sum() -> impl riff_function::Function {
         let output = outputs.take(0)?;
         let mut sum = 0;
         while let Some(message) = input.next().await {
-            let Payload::Json(value) = message.payload else {
-                return Err("not JSON".into());
-            };
-            sum += value.as_i64().ok_or("not an integer")?;
-            output.send(Payload::Json(json!(sum))).await?;
+            sum += message.payload.json::<i64>()?;
+            output.send(Payload::from(json!(sum))).await?;
         }
         Ok::<(), BoxError>(())
     })
@@ -176,6 +173,29 @@ async fn b56_order_is_kept_per_arg_index_in_and_per_result_index_out() {
 }
 
 #[tokio::test]
+async fn order_and_counts_hold_when_inputs_and_the_response_are_full() {
+    let address = serve(echo_each()).await;
+    let mut signals = vec![start(
+        &["application/json", "text/plain"],
+        &["left", "right"],
+        &["left", "right"],
+    )];
+    signals.extend((0..5000).map(|i| json(i % 2, &i.to_string())));
+    let outcome = call(address, signals).await;
+    outcome.assert_ok();
+    for output in 0..2 {
+        let received: Vec<i32> = outcome
+            .frames
+            .iter()
+            .filter(|frame| frame.result_index == output)
+            .map(|frame| text(frame).parse().unwrap())
+            .collect();
+        let sent: Vec<i32> = (0..5000).filter(|i| i % 2 == output).collect();
+        assert_eq!(received, sent, "output {output}");
+    }
+}
+
+#[tokio::test]
 async fn b57_half_close_completes_the_inputs_and_the_response_completes_after_the_outputs() {
     let address = serve(streaming(
         |mut inputs: Inputs, mut outputs: Outputs| async move {
@@ -185,9 +205,9 @@ async fn b57_half_close_completes_the_inputs_and_the_response_completes_after_th
             while input.next().await.is_some() {
                 count += 1;
             }
-            output.send(Payload::Json(json!(count))).await?;
+            output.send(Payload::from(json!(count))).await?;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            output.send(Payload::Text("last".into())).await?;
+            output.send(Payload::from("last")).await?;
             Ok::<(), BoxError>(())
         },
     ))
@@ -373,10 +393,7 @@ async fn inputs_and_outputs_can_be_taken_by_name() {
             let mut input = inputs.take_named("words")?;
             let output = outputs.take_named("shouts")?;
             while let Some(Message { payload, headers }) = input.next().await {
-                let Payload::Text(text) = payload else {
-                    return Err("not text".into());
-                };
-                let payload = Payload::Text(format!("{}!", text.to_uppercase()));
+                let payload = Payload::from(format!("{}!", payload.text()?.to_uppercase()));
                 output.send(Message { payload, headers }).await?;
             }
             Ok::<(), BoxError>(())

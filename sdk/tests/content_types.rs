@@ -4,7 +4,9 @@ mod support;
 
 use std::collections::HashMap;
 
-use riff_function::{request_reply, streaming, BoxError, Inputs, Message, Outputs, Payload};
+use riff_function::{
+    request_reply, streaming, BoxError, Format, Inputs, Message, Outputs, Payload,
+};
 use serde_json::json;
 use support::*;
 use tonic::Code;
@@ -14,13 +16,13 @@ fn identity() -> impl riff_function::Function {
     request_reply(|payload: Payload| Ok::<_, String>(payload))
 }
 
-/// Replies with a description of how the request was decoded, as text.
+/// Replies with a description of how the request decodes, as text.
 fn describe() -> impl riff_function::Function {
     request_reply(|payload: Payload| {
-        Ok::<_, String>(Payload::Text(match payload {
-            Payload::Json(value) => format!("json {value}"),
-            Payload::Text(text) => format!("text {text}"),
-            Payload::Bytes(bytes) => format!("bytes {:?}", bytes.to_vec()),
+        Ok::<_, BoxError>(Payload::from(match payload.format() {
+            Format::Json => format!("json {}", payload.json::<serde_json::Value>()?),
+            Format::Text => format!("text {}", payload.text()?),
+            Format::Bytes => format!("bytes {:?}", payload.bytes().to_vec()),
         }))
     })
 }
@@ -148,6 +150,80 @@ async fn inputs_are_decoded_according_to_their_content_type() {
         outcome.assert_ok();
         assert_eq!(outcome.payloads(), [description], "{content_type:?}");
     }
+}
+
+#[tokio::test]
+async fn a_forwarded_payload_keeps_its_bytes_and_content_type() {
+    let cases: [(&str, &[u8]); 4] = [
+        ("application/json", br#"{"b":1,"a":0.00}"#),
+        ("application/json", b" [1,  2.50e0 ] "),
+        ("application/cloudevents+json", br#"{"z":"\u00e9"}"#),
+        ("text/plain", "  héllo \n".as_bytes()),
+    ];
+    for (content_type, payload) in cases {
+        let outcome = encoded((content_type, payload), content_type).await;
+        outcome.assert_ok();
+        assert_eq!(outcome.frames[0].payload, payload, "{content_type}");
+        assert_eq!(outcome.frames[0].content_type, content_type);
+    }
+}
+
+#[tokio::test]
+async fn a_payload_that_is_never_decoded_is_never_validated() {
+    let outcome = encoded(("application/json", b"}{"), "application/json").await;
+    outcome.assert_ok();
+    assert_eq!(outcome.payloads(), ["}{"]);
+}
+
+#[tokio::test]
+async fn a_decode_error_the_function_handles_does_not_fail_the_call() {
+    let address = serve(request_reply(|payload: Payload| {
+        Ok::<_, String>(match payload.json::<f64>() {
+            Ok(n) => Payload::from(format!("number {n}")),
+            Err(error) => Payload::from(format!("skipped: {error}")),
+        })
+    }))
+    .await;
+    let outcome = call(
+        address,
+        vec![
+            start(&["text/plain"], &["in"], &["out"]),
+            json(0, "}"),
+            json(0, "2.5"),
+        ],
+    )
+    .await;
+    outcome.assert_ok();
+    assert_eq!(
+        outcome.payloads(),
+        [
+            "skipped: invalid application/json payload: expected value at line 1 column 1",
+            "number 2.5"
+        ]
+    );
+}
+
+#[test]
+fn payloads_a_function_builds_decode_as_they_were_built() {
+    let value = json!({"b": [1, 2.5], "a": "x"});
+    let payload = Payload::to_json(&value).unwrap();
+    assert_eq!(payload.content_type(), "application/json");
+    assert_eq!(payload.json::<serde_json::Value>().unwrap(), value);
+    assert_eq!(Payload::from("hi").json::<String>().unwrap(), "hi");
+    assert_eq!(
+        Payload::from(b"[1]".to_vec()).json::<Vec<u8>>().unwrap(),
+        [1]
+    );
+    assert_eq!(
+        Payload::new("application/vnd.acme+json", "7")
+            .unwrap()
+            .json::<u8>()
+            .unwrap(),
+        7
+    );
+    assert!(Payload::new("image/png", "x").is_err());
+    let error = Payload::from("héllo").json::<u8>().unwrap_err().to_string();
+    assert!(error.starts_with("invalid text/plain payload: "), "{error}");
 }
 
 #[tokio::test]

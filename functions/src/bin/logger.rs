@@ -1,7 +1,8 @@
 //! `logger`: a function with inputs and no outputs (a sink). It prints every message of every
-//! input to stdout, one line each: `<input name>: <payload>`. Serves on `GRPC_PORT` (default 8081).
+//! input to stdout, one line each: `<input name>: <payload>` (JSON and text as they are, raw
+//! bytes as their count). Serves on `GRPC_PORT` (default 8081).
 
-use riff_function::{serve, streaming, BoxError, Inputs, Outputs, Payload, ServeError};
+use riff_function::{serve, streaming, BoxError, Error, Format, Inputs, Outputs, ServeError};
 
 #[tokio::main]
 async fn main() -> Result<(), ServeError> {
@@ -15,17 +16,19 @@ async fn log_all(mut inputs: Inputs, _: Outputs) -> Result<(), BoxError> {
         let mut input = inputs.take(index)?;
         readers.push(tokio::spawn(async move {
             while let Some(message) = input.next().await {
-                let text = match message.payload {
-                    Payload::Json(value) => value.to_string(),
-                    Payload::Text(text) => text,
-                    Payload::Bytes(bytes) => format!("{} bytes", bytes.len()),
-                };
-                println!("{}: {text}", input.name());
+                let payload = &message.payload;
+                match payload.format() {
+                    Format::Bytes => println!("{}: {} bytes", input.name(), payload.bytes().len()),
+                    Format::Json | Format::Text => {
+                        println!("{}: {}", input.name(), payload.text()?)
+                    }
+                }
             }
+            Ok::<(), Error>(())
         }));
     }
     for reader in readers {
-        reader.await?;
+        reader.await??;
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! `pass-through`: a request/reply function that returns each message as it came, headers included: the
-//! trivial function of the pass-through benchmarks. Serves on `GRPC_PORT` (default 8081).
+//! `pass-through`: a request/reply function that returns each message as it came, headers
+//! included: the trivial function of the pass-through benchmarks. Payloads are never decoded:
+//! each reply carries the request's bytes (and content type, when the output expects it).
+//! Serves on `GRPC_PORT` (default 8081).
 
 use std::convert::Infallible;
 

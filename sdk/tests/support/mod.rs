@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use riff_function::{request_reply, Function, Payload, RequestReply};
+use riff_function::{request_reply, BoxError, Function, Payload, RequestReply};
 use riff_protocol::riff::riff_client::RiffClient;
 use riff_protocol::riff::{
     input_signal, output_signal, InputFrame, InputSignal, OutputFrame, OutputSignal, StartFrame,
@@ -177,14 +177,14 @@ pub async fn next_frame(responses: &mut Streaming<OutputSignal>) -> OutputFrame 
 }
 
 /// A request/reply function: the square of a JSON number.
-pub fn square() -> RequestReply<impl Fn(Payload) -> Result<Payload, String> + Send + Sync> {
-    request_reply(|payload: Payload| match payload {
-        Payload::Json(value) => match (value.as_i64(), value.as_f64()) {
-            (Some(n), _) => Ok(Payload::Json(serde_json::json!(n * n))),
-            (None, Some(x)) => Ok(Payload::Json(serde_json::json!(x * x))),
-            _ => Err(format!("not a number: {value}")),
-        },
-        other => Err(format!("not JSON: {other:?}")),
+pub fn square() -> RequestReply<impl Fn(Payload) -> Result<Payload, BoxError> + Send + Sync> {
+    request_reply(|payload: Payload| {
+        let value: serde_json::Value = payload.json()?;
+        match (value.as_i64(), value.as_f64()) {
+            (Some(n), _) => Ok(serde_json::json!(n * n).into()),
+            (None, Some(x)) => Ok(serde_json::json!(x * x).into()),
+            _ => Err(format!("not a number: {value}").into()),
+        }
     })
 }
 
