@@ -24,7 +24,7 @@ use crate::{Format, Function, Input, Inputs, Message, Output, Outputs, Payload};
 use riff_protocol::riff::{input_signal::Frame, InputFrame, InputSignal, OutputSignal, StartFrame};
 
 /// Capacity of every per-invocation queue (each input, and the response): bounded both ways.
-const CAPACITY: usize = 256;
+const CAPACITY: usize = 64;
 
 /// A response item: an output frame, or the status that fails the call.
 type Response = Result<OutputSignal, Status>;

@@ -1,14 +1,15 @@
 //! A bounded queue between the parts of one invocation (the dispatch of input frames to an
 //! input, the outputs to the response): many senders, one receiver. It is cheaper than a tokio
 //! channel where it matters here: a side registers a waker only when it has to wait, so a
-//! sender and a receiver polled by the same task (the usual case) never wake each other.
+//! sender and a receiver polled by the same task (the usual case) never wake each other, and
+//! the receiver takes all queued items at once.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-/// A queue of at most `capacity` items.
+/// A queue of at most `capacity` items (plus those the receiver took and has not returned yet).
 pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Mutex::new(State {
         items: VecDeque::with_capacity(capacity),
@@ -18,7 +19,8 @@ pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         receiver: None,
         waiting: Vec::new(),
     }));
-    (Sender(shared.clone()), Receiver(shared))
+    let taken = VecDeque::with_capacity(capacity);
+    (Sender(shared.clone()), Receiver { shared, taken })
 }
 
 struct State<T> {
@@ -89,7 +91,11 @@ impl<T> Drop for Sender<T> {
 }
 
 /// The receiving side; dropping it discards the items and fails later sends.
-pub(crate) struct Receiver<T>(Arc<Mutex<State<T>>>);
+pub(crate) struct Receiver<T> {
+    shared: Arc<Mutex<State<T>>>,
+    /// The items taken from the queue in one go, returned one by one.
+    taken: VecDeque<T>,
+}
 
 impl<T> Receiver<T> {
     /// The next item if there is one now (`None` also once every sender is gone).
@@ -107,12 +113,16 @@ impl<T> Receiver<T> {
 
     /// The next item, `waker` to be woken when there is none yet.
     fn next(&mut self, waker: Option<&Waker>) -> Poll<Option<T>> {
-        let mut state = lock(&self.0);
-        if let Some(item) = state.items.pop_front() {
+        if let Some(item) = self.taken.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        let mut state = lock(&self.shared);
+        if !state.items.is_empty() {
+            std::mem::swap(&mut self.taken, &mut state.items);
             let waiting = std::mem::take(&mut state.waiting);
             drop(state);
             waiting.into_iter().for_each(Waker::wake);
-            return Poll::Ready(Some(item));
+            return Poll::Ready(self.taken.pop_front());
         }
         if state.senders == 0 {
             return Poll::Ready(None);
@@ -133,7 +143,7 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut state = lock(&self.0);
+        let mut state = lock(&self.shared);
         state.receiving = false;
         let items = std::mem::take(&mut state.items);
         let waiting = std::mem::take(&mut state.waiting);
