@@ -10,3 +10,9 @@ mod settings;
 pub use duration::parse_duration;
 pub use numbers::{number, square, to_payload};
 pub use settings::setting;
+
+/// Every sample's allocator: mimalloc, cheaper than the system's for the small allocations of
+/// each frame (a binary gets it by linking this library, hence the `use riff_functions as _`
+/// of those that use nothing else from it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -7,6 +7,7 @@
 //! Env: `GRPC_PORT` (default 8081).
 
 use riff_function::{serve, streaming, BoxError, ServeError};
+use riff_functions as _;
 
 #[tokio::main]
 async fn main() -> Result<(), ServeError> {

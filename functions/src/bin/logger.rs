@@ -3,6 +3,7 @@
 //! bytes as their count). Serves on `GRPC_PORT` (default 8081).
 
 use riff_function::{serve, streaming, BoxError, Error, Format, Inputs, Outputs, ServeError};
+use riff_functions as _;
 
 #[tokio::main]
 async fn main() -> Result<(), ServeError> {

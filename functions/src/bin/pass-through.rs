@@ -6,6 +6,7 @@
 use std::convert::Infallible;
 
 use riff_function::{request_reply, serve, Payload, ServeError};
+use riff_functions as _;
 
 #[tokio::main]
 async fn main() -> Result<(), ServeError> {
