@@ -1,107 +1,53 @@
-//! Resident memory of the `riff` process: with 1 and with 100 idle processors, and over time
-//! under sustained overload (a producer faster than the processor).
+//! Resident memory of `riff local run` (with its function processes): with 1 and with 100 idle
+//! processors, and over time under sustained overload (a producer faster than the processor).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::function::sibling;
-use crate::measure::{free_port, rss_mib};
+use crate::kafka::{self, Commits, Tansu};
+use crate::measure::rss_mib;
+use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
 
-/// `riff local run` of the YAML in `dir`, killed when dropped.
-struct Riff(Child);
-
-impl Riff {
-    /// Starts `riff local run -f dir` and waits until it runs.
-    fn run(dir: &Path, extra: &[&str]) -> Riff {
-        let mut child = Command::new(sibling("riff"))
-            .args(["local", "run", "-f"])
-            .arg(dir)
-            .args(["--gateway-address", &format!("127.0.0.1:{}", free_port())])
-            .args([
-                "--provisioner-address",
-                &format!("127.0.0.1:{}", free_port()),
-            ])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("riff starts");
-        let (running, started) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("running; press Ctrl-C") {
-                    _ = running.send(());
-                }
-            }
-        });
-        started
-            .recv_timeout(Duration::from_secs(120))
-            .expect("riff runs");
-        Riff(child)
-    }
-
-    /// (current, peak) resident MiB.
-    fn rss(&self) -> (f64, f64) {
-        rss_mib(self.0.id())
-    }
-}
-
-impl Drop for Riff {
-    fn drop(&mut self) {
-        _ = self.0.kill();
-        _ = self.0.wait();
-    }
-}
-
-/// YAML: a gateway (in-memory, or Kafka on `kafka`), streams `in` and `out`, and `processors`
-/// processors running `pass-through` from `in` to `out`.
-fn manifests(processors: usize, kafka: Option<&str>) -> tempfile::TempDir {
-    let gateway = match kafka {
-        Some(servers) => format!(
-            "kind: KafkaGateway\nmetadata: {{name: gw}}\nspec: {{bootstrapServers: '{servers}'}}\n"
-        ),
-        None => "kind: InMemoryGateway\nmetadata: {name: gw}\nspec: {}\n".to_owned(),
-    };
-    let mut yaml = format!("apiVersion: streaming.projectriff.io/v1alpha1\n{gateway}");
-    for stream in ["in", "out"] {
-        yaml += &format!("---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: Stream\nmetadata: {{name: {stream}}}\nspec: {{gateway: {{name: gw}}, contentType: application/json}}\n");
-    }
-    let function = sibling("pass-through");
+/// YAML: gateway, streams `in` and `out`, and `processors` processors `p<i>` running
+/// `pass-through` from `in` to `out` with count-1 windows.
+fn manifests(processors: usize, gateway: Gateway) -> String {
+    let mut yaml = riff::streams(gateway, 1);
     for i in 0..processors {
-        yaml += &format!("---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: Processor\nmetadata: {{name: p{i}}}\nspec:\n  inputs: [{{stream: in}}]\n  outputs: [{{stream: out}}]\n  window: {{count: 1}}\n  template: {{spec: {{containers: [{{image: pass-through, command: ['{}']}}]}}}}\n", function.display());
+        yaml += "---\n";
+        yaml += &riff::processor(&format!("p{i}"), "pass-through", "{count: 1}", &[]);
     }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("all.yaml"), yaml).unwrap();
-    dir
+    yaml
 }
 
-/// Peak resident MiB of `riff` running `processors` idle processors.
-pub fn idle_rss(processors: usize) -> f64 {
-    let dir = manifests(processors, None);
-    let riff = Riff::run(dir.path(), &[]);
+/// Peak resident MiB of `riff` alone, and of `riff` with its function processes, running
+/// `processors` idle processors (in memory).
+pub fn idle_rss(processors: usize) -> anyhow::Result<(f64, f64)> {
+    let riff = Riff::start(&manifests(processors, Gateway::Memory), &[])?;
     std::thread::sleep(Duration::from_secs(2));
-    riff.rss().1
+    Ok((rss_mib(riff.pid()).1, riff.rss().1))
 }
 
-/// Resident MiB of `riff` after `warm_up` and after `duration` of a producer flooding its
-/// input topic on Kafka at `bootstrap`, faster than its one processor (count-1 windows) can go.
-pub async fn overload_rss(bootstrap: &str, warm_up: Duration, duration: Duration) -> (f64, f64) {
-    let dir = manifests(1, Some(bootstrap));
-    let properties = [
-        "--kafka-property",
-        "session.timeout.ms=2000",
-        "--kafka-property",
-        "heartbeat.interval.ms=500",
-    ];
-    let riff = Riff::run(dir.path(), &properties);
-    let flood = crate::kafka::flood(bootstrap.to_owned(), "default_in".to_owned(), duration);
-    let flooding = tokio::spawn(flood);
-    tokio::time::sleep(warm_up).await;
+/// Under a producer flooding its input on Kafka, faster than its one processor (count-1
+/// windows) can go: resident MiB of `riff` with its function after `warm_up` and after
+/// `duration` more, and the records its processor committed during `duration`.
+pub fn overload_rss(
+    tansu: &std::path::Path,
+    warm_up: Duration,
+    duration: Duration,
+) -> anyhow::Result<(f64, f64, i64)> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = broker.bootstrap.clone();
+    let riff = Riff::start(&manifests(1, Gateway::Kafka(&bootstrap)), &TANSU_PROPERTIES)?;
+    let commits = Commits::new(&bootstrap, "default_in", "p0", 1);
+    let flooding = {
+        let bootstrap = bootstrap.clone();
+        let total = warm_up + duration;
+        std::thread::spawn(move || kafka::flood(&bootstrap, "default_in", total))
+    };
+    std::thread::sleep(warm_up);
     let early = riff.rss().0;
-    flooding.await.unwrap();
-    (riff.rss().0, early)
+    let committed = commits.committed()[0];
+    flooding.join().unwrap();
+    let late = riff.rss().0;
+    let progress = commits.committed()[0] - committed;
+    Ok((late, early, progress))
 }

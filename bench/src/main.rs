@@ -1,25 +1,28 @@
 //! `riff-bench`: throughput, latency and memory of riff-streaming, each figure against a
-//! baseline measured in the same run (absolute times on shared machines drift). Writes a
-//! Markdown report. Run it with `bench/run.sh`, which builds the binaries it starts.
+//! baseline measured in the same run (absolute times on shared machines drift). Ours runs as
+//! users run it, `riff local run` on a directory of YAML; the Kafka baseline is a plain rdkafka
+//! copy in a process of its own. Writes a Markdown report. Run it with `bench/run.sh`, which
+//! builds the binaries it starts.
 
 mod controller;
+mod copy;
 mod footprint;
 mod function;
 mod kafka;
+mod liiklus;
 mod measure;
-mod pipeline;
 mod protocol;
 mod report;
+mod riff;
 mod scenarios;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use riff_actors::broker::memory::MemoryBroker;
-use riff_actors::broker::Broker;
 
-use report::Figure;
+use report::{Context, Figure};
+use scenarios::Run;
 
 /// Benchmarks of riff-streaming.
 #[derive(Parser)]
@@ -27,11 +30,23 @@ struct Args {
     /// Where to write the Markdown report.
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: PathBuf,
-    /// Messages per throughput measurement.
-    #[arg(long, default_value_t = 100_000)]
+    /// Records per throughput job (count-1 windows: a tenth of them).
+    #[arg(long, default_value_t = 1_000_000)]
     messages: usize,
+    /// Seconds of overload after the 15 s warm-up.
+    #[arg(long, default_value_t = 45)]
+    overload: u64,
+    /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
+    /// partitions, CPU, RSS), count1
+    /// (count-1 windows and latency), memory (in-memory pass-through and time-averager),
+    /// footprint (idle and overload RSS), controller, protocol. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// How the plain copy (the Kafka baseline) commits.
+    #[arg(long, value_enum, default_value_t = copy::Commit::Flush)]
+    plain_copy_commit: copy::Commit,
     /// The tansu binary (tests/run.sh installs it).
-    #[arg(long, env = "TANSU", default_value_os_t = default_tansu())]
+    #[arg(long, env = "TANSU", default_value_os_t = kafka::default_tansu())]
     tansu: PathBuf,
     #[command(subcommand)]
     command: Option<Internal>,
@@ -41,19 +56,42 @@ struct Args {
 enum Internal {
     /// Serve the bare echo invoker on a port (the protocol baseline).
     BareEcho { port: u16 },
-}
-
-fn default_tansu() -> PathBuf {
-    let home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
-        });
-    home.join("bin/tansu")
+    /// The Kafka baseline: copy `count` records from `input` to `output` (group `plain-copy`).
+    PlainCopy {
+        bootstrap: String,
+        input: String,
+        output: String,
+        partitions: i32,
+        count: usize,
+        #[arg(long, value_enum, default_value_t = copy::Commit::Flush)]
+        commit: copy::Commit,
+    },
 }
 
 fn main() {
     let args = Args::parse();
+    match &args.command {
+        Some(Internal::PlainCopy {
+            bootstrap,
+            input,
+            output,
+            partitions,
+            count,
+            commit,
+        }) => {
+            let group = "plain-copy";
+            return copy::run(
+                bootstrap,
+                input,
+                output,
+                *partitions,
+                group,
+                *count,
+                *commit,
+            );
+        }
+        Some(Internal::BareEcho { .. }) | None => {}
+    }
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -64,192 +102,346 @@ fn main() {
     if let Some(Internal::BareEcho { port }) = args.command {
         return system.block_on(protocol::serve_bare_echo(port));
     }
-    let figures = system.block_on(measure_all(&args));
+    let mut bench = Bench {
+        figures: Vec::new(),
+        failures: Vec::new(),
+    };
+    system.block_on(measure_all(&args, &mut bench));
     let arguments: Vec<_> = std::env::args().skip(1).collect();
     let command = ["bench/run.sh".to_owned()]
         .into_iter()
         .chain(arguments)
         .collect::<Vec<_>>()
         .join(" ");
-    let report = report::render(&figures, &command);
+    let context = Context {
+        command,
+        riff: format!(
+            "`{}` on a directory of YAML: a KafkaGateway (`bootstrapServers` = the tansu the \
+             bench started) or an InMemoryGateway, Streams `in` and `out` (application/json, 4 \
+             partitions unless said), and, once the input is preloaded, processor \
+             `pass-through` added live: `{}`",
+            riff_command(),
+            scenarios::pass_through_yaml("{duration: 1s}")
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        baseline: copy::settings(args.plain_copy_commit),
+        messages: args.messages,
+        failures: bench.failures.clone(),
+    };
+    let report = report::render(&bench.figures, &context);
     std::fs::write(&args.out, &report).expect("the report is written");
     println!("{report}");
+    if !bench.failures.is_empty() {
+        std::process::exit(1);
+    }
 }
 
-fn figure(
-    name: String,
-    value: f64,
-    baseline_name: &str,
-    baseline: f64,
-    unit: &'static str,
-    target: Option<&str>,
-) -> Figure {
-    let figure = Figure {
-        name,
-        value,
-        baseline_name: baseline_name.into(),
-        baseline,
-        unit,
-        target: target.map(Into::into),
-    };
-    eprintln!(
-        "{}: {:.1} {} (baseline {:.1}, ratio {:.2})",
-        figure.name,
-        figure.value,
-        unit,
-        figure.baseline,
-        figure.ratio()
-    );
-    figure
+fn riff_command() -> String {
+    let mut command = "target/release/riff local run -f <dir>".to_owned();
+    for property in riff::TANSU_PROPERTIES {
+        command += &format!(" --kafka-property {property}");
+    }
+    command
 }
 
-async fn measure_all(args: &Args) -> Vec<Figure> {
+/// Figures and failures so far.
+struct Bench {
+    figures: Vec<Figure>,
+    failures: Vec<String>,
+}
+
+impl Bench {
+    #[allow(clippy::too_many_arguments)]
+    fn figure(
+        &mut self,
+        name: String,
+        value: f64,
+        baseline_name: &str,
+        baseline: f64,
+        unit: &'static str,
+        target: Option<&str>,
+        note: String,
+    ) {
+        let figure = Figure {
+            name,
+            value,
+            baseline_name: baseline_name.into(),
+            baseline,
+            unit,
+            target: target.map(Into::into),
+            note,
+        };
+        eprintln!(
+            "{}: {:.1} {} (baseline {:.1}, ratio {:.2}) {}",
+            figure.name,
+            figure.value,
+            unit,
+            figure.baseline,
+            figure.ratio(),
+            figure.note
+        );
+        self.figures.push(figure);
+    }
+
+    /// The result of a measurement, or its failure recorded.
+    fn ok<T>(&mut self, what: &str, result: anyhow::Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let failure = format!("{what}: {error:#}");
+                eprintln!("FAILED {failure}");
+                self.failures.push(failure);
+                None
+            }
+        }
+    }
+
+    /// A copy, whose incomplete output is a failure.
+    fn run(&mut self, what: &str, result: anyhow::Result<Run>) -> Option<Run> {
+        let run = self.ok(what, result)?;
+        eprintln!("{what}: {:.0} msg/s; {}", run.rate(), run.note());
+        if !run.complete() {
+            self.failures.push(format!(
+                "{what}: the output is not the input: {}",
+                run.note()
+            ));
+        }
+        Some(run)
+    }
+}
+
+async fn measure_all(args: &Args, bench: &mut Bench) {
     let n = args.messages;
-    let mut figures = Vec::new();
+    let runs = |group: &str| args.only.is_empty() || args.only.iter().any(|g| g == group);
+    let tansu = args.tansu.as_path();
+    let plain = "plain rdkafka copy";
 
-    let memory: std::sync::Arc<dyn Broker> = std::sync::Arc::new(MemoryBroker::new());
-    let mut in_memory_100 = 0.0;
-    for size in [100, 1000] {
-        let (ours, raw) = scenarios::pass_through(&memory, n, size, 1, 1000).await;
-        if size == 100 {
-            in_memory_100 = ours;
-        }
-        let target = (size == 100).then_some("≥ 200k msg/s");
-        figures.push(figure(
-            format!("in-memory pass-through, {size} B"),
-            ours,
-            "raw broker copy",
-            raw,
-            "msg/s",
-            target,
-        ));
+    let mut copy_rate = None;
+    if runs("copy") || runs("kafka") || runs("count1") || runs("memory") {
+        let result = scenarios::plain_copy(tansu, n, 4, args.plain_copy_commit);
+        copy_rate = bench.run("plain copy", result);
     }
-    let (count_1, _) = scenarios::pass_through(&memory, n / 10, 100, 1, 1).await;
-    let rate = count_1 / 10.0;
-    let ((p50, p99), (raw50, raw99)) =
-        scenarios::latency(&memory, rate, Duration::from_secs(5)).await;
-    let at = format!("at {rate:.0} msg/s (10% of the count-1 maximum, {count_1:.0} msg/s)");
-    figures.push(figure(
-        format!("in-memory latency p50 {at}"),
-        p50,
-        "raw broker copy p50",
-        raw50,
-        "ms",
-        None,
-    ));
-    figures.push(figure(
-        format!("in-memory latency p99 {at}"),
-        p99,
-        "raw broker copy p99",
-        raw99,
-        "ms",
-        Some("< 20 ms"),
-    ));
-    let averaged = scenarios::windowed(&memory, n).await;
-    figures.push(figure(
-        "time-averager, 1 s windows (in-memory)".into(),
-        averaged,
-        "pass-through, 100 B",
-        in_memory_100,
-        "msg/s",
-        None,
-    ));
+    let copy_rate_value = copy_rate.as_ref().map_or(f64::NAN, Run::rate);
 
-    let tansu = kafka::Tansu::start(&args.tansu);
-    let broker = tansu.broker();
-    let kafka_n = n / 2;
-    for size in [100, 1000] {
-        let (ours, raw) = scenarios::pass_through(&broker, kafka_n, size, 1, 1000).await;
-        figures.push(figure(
-            format!("Kafka (tansu) pass-through, {size} B"),
-            ours,
-            "raw rdkafka consume→produce copy",
-            raw,
-            "msg/s",
-            Some("≥ 0.70 of the raw copy"),
-        ));
-    }
-    let (count_1, _) = scenarios::pass_through(&broker, kafka_n / 10, 100, 1, 1).await;
-    let rate = count_1 / 10.0;
-    let ((p50, p99), (raw50, raw99)) =
-        scenarios::latency(&broker, rate, Duration::from_secs(5)).await;
-    let at = format!("at {rate:.0} msg/s (10% of the count-1 maximum, {count_1:.0} msg/s)");
-    figures.push(figure(
-        format!("Kafka latency p50 {at}"),
-        p50,
-        "raw copy p50",
-        raw50,
-        "ms",
-        None,
-    ));
-    figures.push(figure(
-        format!("Kafka latency p99 {at}"),
-        p99,
-        "raw copy p99",
-        raw99,
-        "ms",
-        Some("< 20 ms"),
-    ));
-    let mut one_partition = 0.0;
-    for partitions in [1, 2, 4] {
-        let (ours, _) = scenarios::pass_through(&broker, kafka_n, 100, partitions, 1000).await;
-        if partitions == 1 {
-            one_partition = ours;
+    if runs("kafka") {
+        let mut best = (0.0, String::new());
+        let mut one_second = None;
+        // {count: 50000} for the default 1 000 000 records: a count that divides the job.
+        let counted = format!("{{count: {}}}", (n / 20).max(1));
+        for window in ["{duration: 1s}", "{duration: 100ms}", &counted] {
+            let result = scenarios::riff_kafka(tansu, n, 4, window);
+            let Some(run) = bench.run(&format!("riff, {window} windows"), result) else {
+                continue;
+            };
+            let target = (window == "{duration: 1s}").then_some("≥ 0.9 of the plain copy");
+            bench.figure(
+                format!("Kafka pass-through, 100 B, 4 partitions, `window: {window}`"),
+                run.rate(),
+                plain,
+                copy_rate_value,
+                "msg/s",
+                target,
+                run.note(),
+            );
+            if run.rate() > best.0 {
+                best = (run.rate(), window.to_owned());
+            }
+            if window == "{duration: 1s}" {
+                one_second = Some(run);
+            }
         }
-        figures.push(figure(
-            format!("Kafka pass-through, {partitions} partition(s)"),
-            ours,
-            "1 partition",
-            one_partition,
-            "msg/s",
+        if let (Some(one), Some(copy)) = (&one_second, &copy_rate) {
+            bench.figure(
+                "Kafka pass-through: `{duration: 1s}` windows against the best window".into(),
+                one.rate(),
+                &format!("best: `{}`", best.1),
+                best.0,
+                "msg/s",
+                Some("≥ 0.95"),
+                String::new(),
+            );
+            bench.figure(
+                "CPU of the riff process per record (Kafka pass-through, 1 s windows)".into(),
+                one.cpu_us,
+                "the plain copy's process",
+                copy.cpu_us,
+                "µs",
+                Some("≤ 3 µs"),
+                String::new(),
+            );
+            bench.figure(
+                "peak RSS of riff + its function process (Kafka pass-through, 1 s windows)".into(),
+                one.peak_rss,
+                "the plain copy's process",
+                copy.peak_rss,
+                "MiB",
+                None,
+                "sum of each process's peak (VmHWM)".into(),
+            );
+        }
+        let result = scenarios::riff_kafka(tansu, n, 1, "{duration: 1s}");
+        if let (Some(one), Some(four)) = (bench.run("riff, 1 partition", result), &one_second) {
+            bench.figure(
+                "Kafka pass-through, 4 partitions against 1 (1 s windows)".into(),
+                four.rate(),
+                "1 partition",
+                one.rate(),
+                "msg/s",
+                Some("≥ 1"),
+                format!("1 partition: {}", one.note()),
+            );
+        }
+    }
+
+    if runs("count1") {
+        let count = n / 10;
+        let result = scenarios::riff_kafka(tansu, count, 4, "{count: 1}");
+        if let Some(run) = bench.run("riff, count-1 windows", result) {
+            bench.figure(
+                "Kafka pass-through, `window: {count: 1}`, 4 partitions".into(),
+                run.rate(),
+                plain,
+                copy_rate_value,
+                "msg/s",
+                Some("≥ 20 000 msg/s"),
+                run.note(),
+            );
+            let rate = run.rate() / 10.0;
+            let count = ((rate * 10.0) as usize).max(100);
+            let result = scenarios::latency(tansu, rate, count, args.plain_copy_commit);
+            if let Some(((p50, p99), (copy50, copy99))) = bench.ok("latency", result) {
+                let at = format!(
+                    "at {rate:.0} msg/s (10% of the count-1 maximum), {count} stamped records, 4 partitions"
+                );
+                bench.figure(
+                    format!("Kafka latency p50, `window: {{count: 1}}`, {at}"),
+                    p50,
+                    "plain copy p50",
+                    copy50,
+                    "ms",
+                    None,
+                    String::new(),
+                );
+                bench.figure(
+                    format!("Kafka latency p99, `window: {{count: 1}}`, {at}"),
+                    p99,
+                    "plain copy p99",
+                    copy99,
+                    "ms",
+                    Some("≤ 1.2 × the plain copy's"),
+                    String::new(),
+                );
+            }
+        }
+    }
+
+    if runs("memory") {
+        let result = scenarios::riff_memory(n, "pass-through", &[], "{duration: 1s}", false).await;
+        let memory = bench.run("riff in memory, 1 s windows", result);
+        if let Some(run) = &memory {
+            bench.figure(
+                "in-memory pass-through, 100 B, 4 partitions, `window: {duration: 1s}`".into(),
+                run.rate(),
+                "plain rdkafka copy (on tansu)",
+                copy_rate_value,
+                "msg/s",
+                Some("≥ 600 000 msg/s"),
+                run.note(),
+            );
+        }
+        let env = [("AVERAGE_OVER", "1s")];
+        let result = scenarios::riff_memory(n, "time-averager", &env, "{duration: 1s}", true).await;
+        if let (Some(averaged), Some(memory)) = (bench.run("time-averager", result), &memory) {
+            bench.figure(
+                "time-averager (`AVERAGE_OVER=1s`), in memory, `window: {duration: 1s}`".into(),
+                averaged.rate(),
+                "pass-through, same job and windows",
+                memory.rate(),
+                "msg/s",
+                None,
+                averaged.note(),
+            );
+        }
+    }
+
+    if runs("footprint") {
+        let one = bench.ok("idle RSS, 1 processor", footprint::idle_rss(1));
+        let hundred = bench.ok("idle RSS, 100 processors", footprint::idle_rss(100));
+        if let (Some(one), Some(hundred)) = (one, hundred) {
+            bench.figure(
+                "peak RSS of the riff process, 100 idle processors".into(),
+                hundred.0,
+                "1 processor",
+                one.0,
+                "MiB",
+                Some("< 200 MiB"),
+                String::new(),
+            );
+            bench.figure(
+                "peak RSS of riff + its 100 function processes, 100 idle processors".into(),
+                hundred.1,
+                "1 processor + 1 function",
+                one.1,
+                "MiB",
+                None,
+                "sum of each process's peak (VmHWM)".into(),
+            );
+        }
+        let (warm_up, duration) = (Duration::from_secs(15), Duration::from_secs(args.overload));
+        let result = footprint::overload_rss(tansu, warm_up, duration);
+        if let Some((late, early, progress)) = bench.ok("overload", result) {
+            let seconds = args.overload;
+            bench.figure(
+                format!(
+                    "RSS of riff + function after {seconds} s of overload (Kafka, count-1 windows)"
+                ),
+                late,
+                "after 15 s",
+                early,
+                "MiB",
+                Some("flat (ratio ≈ 1)"),
+                format!(
+                    "the processor committed {progress} records meanwhile ({:.0} msg/s)",
+                    progress as f64 / (seconds.saturating_sub(15).max(1)) as f64
+                ),
+            );
+            if progress <= 0 {
+                bench
+                    .failures
+                    .push("overload: the processor made no progress".into());
+            }
+        }
+    }
+
+    if runs("controller") {
+        let resources = 100;
+        let (converged, baseline, writes) = controller::convergence(resources).await;
+        bench.figure(
+            format!(
+                "controller: {resources} streams + {resources} processors from created to Ready"
+            ),
+            converged,
+            &format!("the same {writes} API writes, one kube-rs client in sequence"),
+            baseline,
+            "s",
             None,
-        ));
+            String::new(),
+        );
     }
 
-    let one = footprint::idle_rss(1);
-    let hundred = footprint::idle_rss(100);
-    figures.push(figure(
-        "peak RSS of riff, 100 idle processors".into(),
-        hundred,
-        "1 processor",
-        one,
-        "MiB",
-        Some("< 200 MiB"),
-    ));
-    let (late, early) = footprint::overload_rss(
-        &tansu.bootstrap,
-        Duration::from_secs(15),
-        Duration::from_secs(45),
-    )
-    .await;
-    figures.push(figure(
-        "RSS of riff after 45 s of overload (Kafka)".into(),
-        late,
-        "after 15 s",
-        early,
-        "MiB",
-        Some("flat (ratio ≈ 1)"),
-    ));
-
-    let resources = 100;
-    let (converged, baseline, writes) = controller::convergence(resources).await;
-    figures.push(figure(
-        format!("controller: {resources} streams + {resources} processors from created to Ready"),
-        converged,
-        &format!("the same {writes} API writes, one kube-rs client in sequence"),
-        baseline,
-        "s",
-        None,
-    ));
-
-    let (ours, bare) = protocol::invoke_rate(n).await;
-    figures.push(figure(
-        "streaming.Riff/Invoke, SDK pass-through on 1 core".into(),
-        ours,
-        "bare tonic echo on 1 core",
-        bare,
-        "frames/s",
-        None,
-    ));
-    figures
+    if runs("protocol") {
+        let (ours, bare) = protocol::invoke_rate(n).await;
+        bench.figure(
+            "streaming.Riff/Invoke, SDK pass-through on 1 core".into(),
+            ours,
+            "bare tonic echo on 1 core",
+            bare,
+            "frames/s",
+            Some("≥ 0.7 of the bare echo"),
+            String::new(),
+        );
+    }
 }

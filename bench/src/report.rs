@@ -17,6 +17,22 @@ pub struct Figure {
     pub unit: &'static str,
     /// The target, as a sentence, when the issue sets one.
     pub target: Option<String>,
+    /// What was checked, and other figures of the same measurement.
+    pub note: String,
+}
+
+/// What the report says besides the figures.
+pub struct Context {
+    /// The bench's command line.
+    pub command: String,
+    /// How ours ran (the `riff` command line and YAML).
+    pub riff: String,
+    /// The Kafka baseline's settings.
+    pub baseline: String,
+    /// Records per throughput job.
+    pub messages: usize,
+    /// Measurements that failed.
+    pub failures: Vec<String>,
 }
 
 impl Figure {
@@ -27,17 +43,29 @@ impl Figure {
 }
 
 /// Renders the report.
-pub fn render(figures: &[Figure], command: &str) -> String {
+pub fn render(figures: &[Figure], context: &Context) -> String {
     let mut out = String::from("# riff-streaming benchmarks\n\n");
     let _ = writeln!(out, "- machine: {}", machine());
     let _ = writeln!(out, "- commit: {}", commit());
-    let _ = writeln!(out, "- command: `{command}`\n");
-    out.push_str("| figure | value | baseline (same run) | baseline value | ratio | target |\n");
-    out.push_str("|---|---:|---|---:|---:|---|\n");
+    let _ = writeln!(out, "- command: `{}`", context.command);
+    let _ = writeln!(
+        out,
+        "- job: {} records of 100 B JSON preloaded on the input topic, copied to the output \
+         topic, timed from the copier's first read to its group's commit of the last input \
+         offset (commits follow acknowledged outputs), then the output read back and counted \
+         exactly (duplicates, missing, order-independent checksum of the payloads)",
+        context.messages
+    );
+    let _ = writeln!(out, "- ours: {}", context.riff);
+    let _ = writeln!(out, "- Kafka baseline, the plain rdkafka copy (`riff-bench plain-copy`, a process of its own): {}\n", context.baseline);
+    out.push_str(
+        "| figure | value | baseline (same run) | baseline value | ratio | target | notes |\n",
+    );
+    out.push_str("|---|---:|---|---:|---:|---|---|\n");
     for figure in figures {
         let _ = writeln!(
             out,
-            "| {} | {} {} | {} | {} {} | {:.2} | {} |",
+            "| {} | {} {} | {} | {} {} | {:.2} | {} | {} |",
             figure.name,
             number(figure.value),
             figure.unit,
@@ -45,8 +73,15 @@ pub fn render(figures: &[Figure], command: &str) -> String {
             number(figure.baseline),
             figure.unit,
             figure.ratio(),
-            figure.target.as_deref().unwrap_or("")
+            figure.target.as_deref().unwrap_or(""),
+            figure.note
         );
+    }
+    if !context.failures.is_empty() {
+        out.push_str("\n## Failures\n\n");
+        for failure in &context.failures {
+            let _ = writeln!(out, "- {}", failure.replace('\n', " "));
+        }
     }
     out
 }

@@ -1,180 +1,287 @@
-//! The measured scenarios, each with the baseline it is compared with in the same run.
+//! The measured jobs. Throughput: `count` records of 100 B JSON preloaded on the input topic,
+//! copied to the output topic, timed from the moment the copier starts reading (riff logs its
+//! processor's partitions assigned; the plain copy prints `reading`) to the moment the bench
+//! sees the copier's consumer group committed the last input offset (both commit only after
+//! their outputs were acknowledged), then the output is read back and counted exactly
+//! (untimed). Both copiers run as processes of their own, measured through `/proc`.
 
-use std::sync::Arc;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, StreamExt};
-use riff_actors::broker::Broker;
-use riff_actors::message::Message;
-use riff_actors::resources::ResolvedWindow;
+use anyhow::{bail, Context as _};
 
-use crate::function::Function;
-use crate::measure::{json_payload, now_ns, percentile};
-use crate::pipeline::{
-    count_window, publish_all, raw_copy, start_processor, stop_processor, Counter, SENT_AT,
-};
+use clap::ValueEnum as _;
 
-/// A fresh topic name for one measurement.
-fn fresh(broker: &Arc<dyn Broker>, what: &str) -> String {
-    broker.topic_name(
-        "bench",
-        &format!("{what}-{}", &uuid::Uuid::new_v4().to_string()[..8]),
-    )
+use crate::copy::Commit;
+use crate::function::sibling;
+use crate::kafka::{self, Commits, Tansu};
+use crate::liiklus;
+use crate::measure::{cpu_seconds, json_payload, percentile, tree_rss_mib, Tally};
+use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
+
+/// Payload size of the throughput jobs.
+pub const SIZE: usize = 100;
+/// A copier whose commits make no progress for this long failed.
+const STALL: Duration = Duration::from_secs(30);
+/// Reading an output back takes at most this long.
+const VERIFY: Duration = Duration::from_secs(120);
+
+/// One measured copy.
+pub struct Run {
+    /// Records copied.
+    pub records: usize,
+    /// From reading started to the last offset committed.
+    pub elapsed: Duration,
+    /// CPU time of the copier's process over `elapsed`, per record, in µs.
+    pub cpu_us: f64,
+    /// Peak resident MiB of the copier (with its function processes).
+    pub peak_rss: f64,
+    /// The output read back, when it was.
+    pub tally: Option<Tally>,
 }
 
-async fn topics(broker: &Arc<dyn Broker>, names: &[&str], partitions: u32) -> Vec<String> {
-    let mut topics = Vec::new();
-    for name in names {
-        let topic = fresh(broker, name);
-        broker
-            .provision(&topic, partitions, "application/json")
-            .await
-            .unwrap();
-        topics.push(topic);
+impl Run {
+    /// Records per second.
+    pub fn rate(&self) -> f64 {
+        self.records as f64 / self.elapsed.as_secs_f64()
     }
-    topics
+
+    /// Whether the output held every record, unchanged.
+    pub fn complete(&self) -> bool {
+        self.tally.as_ref().is_none_or(Tally::complete)
+    }
+
+    /// What was checked and measured besides the rate.
+    pub fn note(&self) -> String {
+        let tally = self
+            .tally
+            .as_ref()
+            .map_or("output not checked".into(), Tally::summary);
+        format!(
+            "{} records in {:.2} s; {tally}; CPU {:.2} µs/record; peak RSS {:.0} MiB",
+            self.records,
+            self.elapsed.as_secs_f64(),
+            self.cpu_us,
+            self.peak_rss
+        )
+    }
 }
 
-/// `count` JSON messages of `size` bytes, keyed over 16 keys when `keyed`.
-fn messages(count: usize, size: usize, keyed: bool) -> impl Iterator<Item = Message> {
-    (0..count).map(move |i| {
-        let mut message = Message::new(json_payload(i, size), "application/json");
-        if keyed {
-            message.key = Some(format!("k{}", i % 16).into());
-        }
-        message
+const INPUT: &str = "default_in";
+const OUTPUT: &str = "default_out";
+
+/// The plain rdkafka copy (`riff-bench plain-copy`) of `count` records on `partitions`
+/// partitions of a fresh tansu.
+pub fn plain_copy(
+    tansu: &Path,
+    count: usize,
+    partitions: i32,
+    commit: Commit,
+) -> anyhow::Result<Run> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = &broker.bootstrap;
+    kafka::create_topic(bootstrap, INPUT, partitions)?;
+    kafka::create_topic(bootstrap, OUTPUT, partitions)?;
+    kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
+    let ends = kafka::preloaded_ends(count, partitions);
+    let commits = Commits::new(bootstrap, INPUT, "plain-copy", partitions);
+    let mut copy = PlainCopy::start(bootstrap, partitions, count, commit)?;
+    let start = Instant::now();
+    let cpu = cpu_seconds(copy.pid());
+    let end = commits.wait_for(&ends, STALL)?;
+    let cpu = cpu_seconds(copy.pid()) - cpu;
+    let peak_rss = tree_rss_mib(copy.pid()).1;
+    copy.stop();
+    let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
+    Ok(Run {
+        records: count,
+        elapsed: end - start,
+        cpu_us: cpu * 1e6 / count as f64,
+        peak_rss,
+        tally: Some(tally),
     })
 }
 
-/// Messages per second of a processor passing `count` records of `size` bytes through
-/// `pass-through` in windows of `window` records, and of the raw copy of the same records on
-/// the same broker.
-pub async fn pass_through(
-    broker: &Arc<dyn Broker>,
-    count: usize,
-    size: usize,
-    partitions: u32,
-    window: u64,
-) -> (f64, f64) {
-    let names = ["in", "out", "copy"];
-    let [input, output, copy] =
-        <[String; 3]>::try_from(topics(broker, &names, partitions).await).unwrap();
-    publish_all(broker, &input, messages(count, size, partitions > 1)).await;
+/// A `riff-bench plain-copy` process that started reading.
+struct PlainCopy(Child);
 
-    let counter = Counter::join(broker, &copy).await;
-    let counted = tokio::spawn(counter.count(count));
-    raw_copy(broker, &input, &copy, count).await;
-    let baseline = counted.await.unwrap().rate(count);
-
-    let function = Function::start("pass-through", &[], None);
-    let counter = Counter::join(broker, &output).await;
-    let counted = tokio::spawn(counter.count(count));
-    let processor = start_processor(
-        broker,
-        &input,
-        &output,
-        &function.url,
-        count_window(window),
-        "pass-through",
-    )
-    .await;
-    let ours = counted.await.unwrap().rate(count);
-    stop_processor(processor);
-    (ours, baseline)
-}
-
-/// p50 and p99 latency (ms) from publish to the output consumed, at `rate` messages per second
-/// for `duration`, through `pass-through` with count-1 windows; and the same for the raw copy.
-pub async fn latency(
-    broker: &Arc<dyn Broker>,
-    rate: f64,
-    duration: Duration,
-) -> ((f64, f64), (f64, f64)) {
-    let count = (rate * duration.as_secs_f64()) as usize;
-    let names = ["in", "out", "copy-in", "copy"];
-    let [input, output, copy_input, copy] =
-        <[String; 4]>::try_from(topics(broker, &names, 1).await).unwrap();
-
-    let counter = Counter::join(broker, &copy).await;
-    let counted = tokio::spawn(counter.count(count));
-    let copier = {
-        let (broker, copy_input, copy) = (broker.clone(), copy_input.clone(), copy.clone());
-        tokio::spawn(async move { raw_copy(&broker, &copy_input, &copy, count).await })
-    };
-    paced(broker, &copy_input, count, rate).await;
-    copier.await.unwrap();
-    let mut baseline = counted.await.unwrap().latencies;
-
-    let function = Function::start("pass-through", &[], None);
-    let counter = Counter::join(broker, &output).await;
-    let counted = tokio::spawn(counter.count(count));
-    let processor = start_processor(
-        broker,
-        &input,
-        &output,
-        &function.url,
-        count_window(1),
-        "latency",
-    )
-    .await;
-    paced(broker, &input, count, rate).await;
-    let mut ours = counted.await.unwrap().latencies;
-    stop_processor(processor);
-    (
-        (percentile(&mut ours, 50.0), percentile(&mut ours, 99.0)),
-        (
-            percentile(&mut baseline, 50.0),
-            percentile(&mut baseline, 99.0),
-        ),
-    )
-}
-
-/// Publishes `count` small messages at `rate` per second, each stamped with its send time.
-async fn paced(broker: &Arc<dyn Broker>, topic: &str, count: usize, rate: f64) {
-    let start = Instant::now();
-    let mut acks = FuturesUnordered::new();
-    for i in 0..count {
-        let due = start + Duration::from_secs_f64(i as f64 / rate);
-        tokio::time::sleep_until(due.into()).await;
-        let mut message = Message::new(json_payload(i, 100), "application/json");
-        message.headers.insert(SENT_AT.into(), now_ns().to_string());
-        acks.push(broker.publish(topic, message));
-        while let Some(Some(ack)) = acks.next().now_or_never() {
-            ack.unwrap();
+impl PlainCopy {
+    fn start(
+        bootstrap: &str,
+        partitions: i32,
+        count: usize,
+        commit: Commit,
+    ) -> anyhow::Result<PlainCopy> {
+        let mut child = Command::new(sibling("riff-bench"))
+            .args(["plain-copy", bootstrap, INPUT, OUTPUT])
+            .args([partitions.to_string(), count.to_string()])
+            .args(["--commit", commit.to_possible_value().unwrap().get_name()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line)?;
+        if line.trim() != "reading" {
+            bail!("the plain copy did not start: {line:?}");
         }
+        Ok(PlainCopy(child))
     }
-    while let Some(ack) = acks.next().await {
-        ack.unwrap();
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn stop(&mut self) {
+        _ = self.0.kill();
+        _ = self.0.wait();
     }
 }
 
-/// Messages per second that time-averager (1 s windows) consumes: until every input is committed.
-pub async fn windowed(broker: &Arc<dyn Broker>, count: usize) -> f64 {
-    let [input, output] =
-        <[String; 2]>::try_from(topics(broker, &["numbers", "averages"], 1).await).unwrap();
-    let numbers = (0..count).map(|i| Message::new((i % 100).to_string(), "application/json"));
-    publish_all(broker, &input, numbers).await;
-    let averager = Function::start("time-averager", &[("AVERAGE_OVER", "1s")], None);
-    let window = ResolvedWindow {
-        duration: Some(Duration::from_secs(1)),
-        count: None,
-    };
-    let start = Instant::now();
-    let processor =
-        start_processor(broker, &input, &output, &averager.url, window, "averager").await;
-    let last = count as u64 - 1;
-    while broker
-        .committed(&input, "averager")
-        .await
-        .unwrap()
-        .values()
-        .sum::<u64>()
-        < last
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+impl Drop for PlainCopy {
+    fn drop(&mut self) {
+        self.stop();
     }
-    let elapsed = start.elapsed();
-    stop_processor(processor);
-    count as f64 / elapsed.as_secs_f64()
+}
+
+/// The YAML of processor `pass-through` with windows `window`, for the report.
+pub fn pass_through_yaml(window: &str) -> String {
+    riff::processor("pass-through", "pass-through", window, &[])
+}
+
+/// `riff local run` copying `count` records on `partitions` partitions of a fresh tansu
+/// through processor `pass-through` (the sample function, out of process) in windows `window`.
+pub fn riff_kafka(
+    tansu: &Path,
+    count: usize,
+    partitions: i32,
+    window: &str,
+) -> anyhow::Result<Run> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = &broker.bootstrap;
+    kafka::create_topic(bootstrap, INPUT, partitions)?;
+    kafka::create_topic(bootstrap, OUTPUT, partitions)?;
+    let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
+    let mut riff = Riff::start(&yaml, &TANSU_PROPERTIES)?;
+    kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
+    let ends = kafka::preloaded_ends(count, partitions);
+    let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
+    riff.add("processor.yaml", &pass_through_yaml(window))?;
+    let start = riff.wait_for(
+        &format!("partitions assigned topic={INPUT}"),
+        Duration::from_secs(60),
+    )?;
+    let cpu = riff.cpu();
+    let end = commits.wait_for(&ends, STALL)?;
+    let cpu = riff.cpu() - cpu;
+    let peak_rss = riff.rss().1;
+    drop(riff);
+    let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
+    Ok(Run {
+        records: count,
+        elapsed: end - start,
+        cpu_us: cpu * 1e6 / count as f64,
+        peak_rss,
+        tally: Some(tally),
+    })
+}
+
+/// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second on 4
+/// partitions, from their stamp to their arrival on the output: through `riff local run` with
+/// count-1 windows, and through the plain copy.
+pub fn latency(
+    tansu: &Path,
+    rate: f64,
+    count: usize,
+    commit: Commit,
+) -> anyhow::Result<((f64, f64), (f64, f64))> {
+    let partitions = 4;
+    let measure = |copier: &dyn Fn(&str) -> anyhow::Result<Box<dyn Send>>| {
+        let broker = Tansu::start(tansu);
+        let bootstrap = broker.bootstrap.clone();
+        kafka::create_topic(&bootstrap, INPUT, partitions)?;
+        kafka::create_topic(&bootstrap, OUTPUT, partitions)?;
+        let running = copier(&bootstrap)?;
+        let reader = {
+            let bootstrap = bootstrap.clone();
+            let limit = Duration::from_secs_f64(count as f64 / rate) + Duration::from_secs(60);
+            std::thread::spawn(move || {
+                kafka::latencies(&bootstrap, OUTPUT, partitions, count, limit)
+            })
+        };
+        std::thread::sleep(Duration::from_secs(1));
+        kafka::paced(&bootstrap, INPUT, count, rate);
+        let mut latencies = reader.join().unwrap()?;
+        drop(running);
+        anyhow::Ok((
+            percentile(&mut latencies, 50.0),
+            percentile(&mut latencies, 99.0),
+        ))
+    };
+    let ours = measure(&|bootstrap| {
+        let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
+        let mut riff = Riff::start(&yaml, &TANSU_PROPERTIES)?;
+        riff.add("processor.yaml", &pass_through_yaml("{count: 1}"))?;
+        riff.wait_for(
+            &format!("partitions assigned topic={INPUT}"),
+            Duration::from_secs(60),
+        )?;
+        Ok(Box::new(riff))
+    })?;
+    let baseline = measure(&|bootstrap| {
+        Ok(Box::new(PlainCopy::start(
+            bootstrap, partitions, count, commit,
+        )?))
+    })?;
+    Ok((ours, baseline))
+}
+
+/// `riff local run` with an in-memory gateway: `count` records published through the gateway's
+/// liiklus API on 4 partitions, then processor `name` (sample function `function` with `env`,
+/// windows `window`) started with a live edit and timed until its group committed the last
+/// offset. The output is counted when `payload` is [`json_payload`]'s.
+pub async fn riff_memory(
+    count: usize,
+    function: &str,
+    env: &[(&str, &str)],
+    window: &str,
+    averages: bool,
+) -> anyhow::Result<Run> {
+    let mut riff = Riff::start(&riff::streams(Gateway::Memory, 4), &[])?;
+    let client = liiklus::connect(&riff.gateway).await?;
+    let (input, output) = ("default/in", "default/out");
+    if averages {
+        liiklus::publish(&client, input, count, |i| (i % 100).to_string().into()).await?;
+    } else {
+        liiklus::publish(&client, input, count, |i| json_payload(i, SIZE)).await?;
+    }
+    let ends = liiklus::ends(&client, input).await?;
+    riff.add(
+        "processor.yaml",
+        &riff::processor(function, function, window, env),
+    )?;
+    let start = riff.wait_for(
+        &format!("partitions assigned topic={input}"),
+        Duration::from_secs(60),
+    )?;
+    let cpu = riff.cpu();
+    let end = liiklus::wait_for_commits(&client, input, function, &ends, STALL).await?;
+    let cpu = riff.cpu() - cpu;
+    let peak_rss = riff.rss().1;
+    let tally = if averages {
+        None
+    } else {
+        let tally = liiklus::verify(&riff.gateway, output, count, SIZE, VERIFY)
+            .await
+            .context("reading the output back")?;
+        Some(tally)
+    };
+    Ok(Run {
+        records: count,
+        elapsed: end - start,
+        cpu_us: cpu * 1e6 / count as f64,
+        peak_rss,
+        tally,
+    })
 }
