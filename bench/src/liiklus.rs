@@ -22,7 +22,7 @@ pub async fn connect(address: &str) -> anyhow::Result<LiiklusServiceClient<Chann
 }
 
 /// Publishes the `count` payloads `payload(i)` to `topic` (keyless: the gateway spreads them over
-/// the partitions), 256 calls at a time.
+/// the partitions), 32 calls at a time.
 pub async fn publish(
     client: &LiiklusServiceClient<Channel>,
     topic: &str,
@@ -46,7 +46,7 @@ pub async fn publish(
         let mut client = client.clone();
         async move { client.publish(request).await }
     });
-    let mut replies = futures::stream::iter(requests).buffer_unordered(256);
+    let mut replies = futures::stream::iter(requests).buffer_unordered(32);
     while let Some(reply) = replies.next().await {
         reply.context("publishing through the gateway")?;
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 
 use crate::function::sibling;
-use crate::measure::{cpu_seconds, free_port, tree_rss_mib};
+use crate::measure::{free_port, tree_rss_mib};
 
 /// The librdkafka properties riff gets on tansu (as in tests/): quick group joins.
 pub const TANSU_PROPERTIES: [&str; 2] = ["session.timeout.ms=2000", "heartbeat.interval.ms=500"];
@@ -144,11 +144,6 @@ impl Riff {
     /// The `riff` process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// CPU seconds the `riff` process used so far.
-    pub fn cpu(&self) -> f64 {
-        cpu_seconds(self.pid())
     }
 
     /// (current, peak) resident MiB of `riff` and its function processes.

@@ -18,7 +18,7 @@ use crate::copy::Commit;
 use crate::function::sibling;
 use crate::kafka::{self, Commits, Tansu};
 use crate::liiklus;
-use crate::measure::{cpu_seconds, json_payload, percentile, tree_rss_mib, Tally};
+use crate::measure::{cpu_seconds, descendants, json_payload, percentile, tree_rss_mib, Tally};
 use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
 
 /// Payload size of the throughput jobs.
@@ -36,8 +36,12 @@ pub struct Run {
     pub elapsed: Duration,
     /// CPU time of the copier's process over `elapsed`, per record, in µs.
     pub cpu_us: f64,
+    /// CPU time of its child processes (the function) over `elapsed`, per record, in µs.
+    pub children_cpu_us: f64,
     /// Peak resident MiB of the copier (with its function processes).
     pub peak_rss: f64,
+    /// Resident MiB of `riff` before its processor started (after the preload), if riff.
+    pub rss_before: Option<f64>,
     /// The output read back, when it was.
     pub tally: Option<Tally>,
 }
@@ -60,12 +64,33 @@ impl Run {
             .as_ref()
             .map_or("output not checked".into(), Tally::summary);
         format!(
-            "{} records in {:.2} s; {tally}; CPU {:.2} µs/record; peak RSS {:.0} MiB",
+            "{} records in {:.2} s; {tally}; CPU {:.2} µs/record (+ {:.2} in child processes); \
+             peak RSS {:.0} MiB{}",
             self.records,
             self.elapsed.as_secs_f64(),
             self.cpu_us,
-            self.peak_rss
+            self.children_cpu_us,
+            self.peak_rss,
+            self.rss_before.map_or(String::new(), |rss| format!(
+                " ({rss:.0} MiB before the processor started)"
+            ))
         )
+    }
+}
+
+/// CPU seconds of a process and of its descendants.
+struct Cpu(f64, f64);
+
+impl Cpu {
+    fn of(pid: u32) -> Cpu {
+        let children = descendants(pid).into_iter().map(cpu_seconds).sum();
+        Cpu(cpu_seconds(pid), children)
+    }
+
+    /// µs per record of the process and of its descendants since `before`.
+    fn since(&self, before: &Cpu, records: usize) -> (f64, f64) {
+        let per_record = |seconds: f64| seconds * 1e6 / records as f64;
+        (per_record(self.0 - before.0), per_record(self.1 - before.1))
     }
 }
 
@@ -89,17 +114,19 @@ pub fn plain_copy(
     let commits = Commits::new(bootstrap, INPUT, "plain-copy", partitions);
     let mut copy = PlainCopy::start(bootstrap, partitions, count, commit)?;
     let start = Instant::now();
-    let cpu = cpu_seconds(copy.pid());
+    let cpu = Cpu::of(copy.pid());
     let end = commits.wait_for(&ends, STALL)?;
-    let cpu = cpu_seconds(copy.pid()) - cpu;
+    let cpu = Cpu::of(copy.pid()).since(&cpu, count);
     let peak_rss = tree_rss_mib(copy.pid()).1;
     copy.stop();
     let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
     Ok(Run {
         records: count,
         elapsed: end - start,
-        cpu_us: cpu * 1e6 / count as f64,
+        cpu_us: cpu.0,
+        children_cpu_us: cpu.1,
         peak_rss,
+        rss_before: None,
         tally: Some(tally),
     })
 }
@@ -167,22 +194,25 @@ pub fn riff_kafka(
     kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
+    let rss_before = riff.rss().0;
     riff.add("processor.yaml", &pass_through_yaml(window))?;
     let start = riff.wait_for(
         &format!("partitions assigned topic={INPUT}"),
         Duration::from_secs(60),
     )?;
-    let cpu = riff.cpu();
+    let cpu = Cpu::of(riff.pid());
     let end = commits.wait_for(&ends, STALL)?;
-    let cpu = riff.cpu() - cpu;
+    let cpu = Cpu::of(riff.pid()).since(&cpu, count);
     let peak_rss = riff.rss().1;
     drop(riff);
     let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
     Ok(Run {
         records: count,
         elapsed: end - start,
-        cpu_us: cpu * 1e6 / count as f64,
+        cpu_us: cpu.0,
+        children_cpu_us: cpu.1,
         peak_rss,
+        rss_before: Some(rss_before),
         tally: Some(tally),
     })
 }
@@ -257,6 +287,7 @@ pub async fn riff_memory(
         liiklus::publish(&client, input, count, |i| json_payload(i, SIZE)).await?;
     }
     let ends = liiklus::ends(&client, input).await?;
+    let rss_before = riff.rss().0;
     riff.add(
         "processor.yaml",
         &riff::processor(function, function, window, env),
@@ -265,9 +296,9 @@ pub async fn riff_memory(
         &format!("partitions assigned topic={input}"),
         Duration::from_secs(60),
     )?;
-    let cpu = riff.cpu();
+    let cpu = Cpu::of(riff.pid());
     let end = liiklus::wait_for_commits(&client, input, function, &ends, STALL).await?;
-    let cpu = riff.cpu() - cpu;
+    let cpu = Cpu::of(riff.pid()).since(&cpu, count);
     let peak_rss = riff.rss().1;
     let tally = if averages {
         None
@@ -280,8 +311,10 @@ pub async fn riff_memory(
     Ok(Run {
         records: count,
         elapsed: end - start,
-        cpu_us: cpu * 1e6 / count as f64,
+        cpu_us: cpu.0,
+        children_cpu_us: cpu.1,
         peak_rss,
+        rss_before: Some(rss_before),
         tally,
     })
 }
