@@ -65,6 +65,10 @@ pub enum BrokerError {
 /// The broker's acknowledgement of one published message: its `(partition, offset)`.
 pub type Acknowledgement = BoxFuture<'static, Result<(u32, u64), BrokerError>>;
 
+/// The broker's acknowledgement of messages published together: `Ok` once every one was accepted,
+/// else the first failure.
+pub type BatchAcknowledgement = BoxFuture<'static, Result<(), BrokerError>>;
+
 /// A live group membership on one topic: deliveries plus a way to commit positions.
 pub struct Subscription {
     /// Assignments, revocations and records, in order.
@@ -100,6 +104,19 @@ pub trait Broker: Send + Sync + 'static {
     /// other); the returned future resolves with its `(partition, offset)` once the broker
     /// accepted it.
     fn publish(&self, topic: &str, message: Message) -> Acknowledgement;
+
+    /// Appends `messages` in order, as that many [`Broker::publish`] calls would (their places
+    /// taken before this returns), acknowledged together.
+    fn publish_all(&self, topic: &str, messages: Vec<Message>) -> BatchAcknowledgement {
+        let acks: Vec<_> = messages
+            .into_iter()
+            .map(|message| self.publish(topic, message))
+            .collect();
+        Box::pin(async move {
+            futures::future::try_join_all(acks).await?;
+            Ok(())
+        })
+    }
 
     /// Joins consumer `group` on `topic`. Partitions are shared among a group's subscribers.
     async fn subscribe(

@@ -63,10 +63,15 @@ impl InFlight {
         }
     }
 
+    /// The units `record` takes.
+    fn units_of(&self, record: &Record) -> u32 {
+        let units = record.message.payload.len().div_ceil(UNIT).max(1);
+        units.min(self.most as usize) as u32
+    }
+
     /// Waits until `record` fits, and takes its share.
     pub(super) async fn acquire(&self, record: &Record) -> Permit {
-        let units = record.message.payload.len().div_ceil(UNIT).max(1);
-        let units = units.min(self.most as usize) as u32;
+        let units = self.units_of(record);
         let record = self.records.clone().acquire_owned().await;
         let taken = self.units.clone().acquire_many_owned(units).await;
         Permit {
@@ -74,6 +79,18 @@ impl InFlight {
             _units: taken.expect("capacity is never closed"),
             units,
         }
+    }
+
+    /// Takes the share of `record` if it fits now.
+    pub(super) fn try_acquire(&self, record: &Record) -> Option<Permit> {
+        let units = self.units_of(record);
+        let record = self.records.clone().try_acquire_owned().ok()?;
+        let taken = self.units.clone().try_acquire_many_owned(units).ok()?;
+        Some(Permit {
+            _record: record,
+            _units: taken,
+            units,
+        })
     }
 
     /// The payload units a window may hold before it closes: half, so the next window can fill

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use actix::prelude::*;
+use futures::StreamExt;
 
 use super::ack::{AckHandle, Commits};
 use super::capacity::InFlight;
@@ -64,47 +65,64 @@ impl InputActor {
     }
 }
 
+/// The most records read at once and forwarded to the window together.
+const READ_BATCH: usize = 1024;
+
 /// The topic where records of `topic` that the processor refuses are kept.
 fn dead_letter_topic(topic: &str) -> String {
     format!("{topic}.dead-letter")
 }
 
-impl InputActor {
-    /// Moves a record whose content type does not match the stream's to the dead-letter topic,
-    /// with the reason and its origin in headers, before reading on. If that fails, the
-    /// pipeline restarts and the record is read again: it is never dropped.
-    fn dead_letter(&mut self, mut record: Record, ctx: &mut Context<Self>) {
-        let (broker, topic) = (self.binding.broker.clone(), self.binding.topic.clone());
-        let dead_letters = dead_letter_topic(&topic);
-        let reason = format!(
-            "content type {:?} is not compatible with the stream's content type {:?}",
-            record.message.content_type, self.binding.content_type
-        );
-        tracing::error!(
-            %topic, partition = record.partition, offset = record.offset, %reason, %dead_letters,
-            "record refused; moved to the dead-letter topic"
-        );
-        let headers = &mut record.message.headers;
-        headers.insert("riff-error".into(), reason);
-        headers.insert("riff-topic".into(), topic.clone());
-        headers.insert("riff-partition".into(), record.partition.to_string());
-        headers.insert("riff-offset".into(), record.offset.to_string());
-        ctx.wait(
-            async move {
-                broker.provision(&dead_letters, 1, "*/*").await?;
-                broker.publish(&dead_letters, record.message).await
-            }
-            .into_actor(self)
-            .map(|moved, actor, ctx| {
-                if let Err(error) = moved {
-                    actor.fail(
-                        format!("cannot move a record to its dead-letter topic: {error}"),
-                        ctx,
-                    );
-                }
-            }),
-        );
+/// Moves a record whose content type does not match the stream's to the dead-letter topic,
+/// with the reason and its origin in headers. If that fails, the pipeline restarts and the
+/// record is read again: it is never dropped.
+async fn dead_letter(binding: &InputBinding, mut record: Record) -> Result<(), String> {
+    let (broker, topic) = (&binding.broker, &binding.topic);
+    let dead_letters = dead_letter_topic(topic);
+    let reason = format!(
+        "content type {:?} is not compatible with the stream's content type {:?}",
+        record.message.content_type, binding.content_type
+    );
+    tracing::error!(
+        %topic, partition = record.partition, offset = record.offset, %reason, %dead_letters,
+        "record refused; moved to the dead-letter topic"
+    );
+    let headers = &mut record.message.headers;
+    headers.insert("riff-error".into(), reason);
+    headers.insert("riff-topic".into(), topic.clone());
+    headers.insert("riff-partition".into(), record.partition.to_string());
+    headers.insert("riff-offset".into(), record.offset.to_string());
+    let moved = async {
+        broker.provision(&dead_letters, 1, "*/*").await?;
+        broker.publish(&dead_letters, record.message).await
+    };
+    moved
+        .await
+        .map(|_| ())
+        .map_err(|error| format!("cannot move a record to its dead-letter topic: {error}"))
+}
+
+/// Hands `records` of input `input` to the window actor.
+async fn forward(
+    window: &Addr<WindowActor>,
+    input: usize,
+    records: Vec<(Record, AckHandle)>,
+) -> Result<(), String> {
+    if records.is_empty() {
+        return Ok(());
     }
+    window
+        .send(Inbound { input, records })
+        .await
+        .map_err(|_| "the window actor stopped".to_owned())
+}
+
+/// What to do with the records of one read batch, in order.
+enum Step {
+    /// Records for the window.
+    Forward(Vec<Record>),
+    /// A record the stream refuses.
+    DeadLetter(Record),
 }
 
 impl Actor for InputActor {
@@ -125,7 +143,8 @@ impl Actor for InputActor {
                         let topic = actor.binding.topic.clone();
                         let committer = Arc::from(subscription.committer);
                         actor.commits = Some(Commits::new(topic, committer));
-                        actor.reading = Some(ctx.add_stream(subscription.deliveries));
+                        let deliveries = subscription.deliveries.ready_chunks(READ_BATCH);
+                        actor.reading = Some(ctx.add_stream(deliveries));
                     }
                     Err(error) => actor.fail(format!("cannot subscribe: {error}"), ctx),
                 }),
@@ -133,48 +152,67 @@ impl Actor for InputActor {
     }
 }
 
-impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
-    fn handle(&mut self, delivery: Result<Delivery, BrokerError>, ctx: &mut Context<Self>) {
-        let mut record = match delivery {
-            Ok(Delivery::Record(record)) => record,
-            Ok(Delivery::Assigned(partitions)) => {
-                tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
-                if !self.assigned {
-                    // Reading positions are set: what is published from now on is read.
-                    self.assigned = true;
-                    self.processor.do_send(Subscribed);
+impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
+    fn handle(&mut self, deliveries: Vec<Result<Delivery, BrokerError>>, ctx: &mut Context<Self>) {
+        let mut steps = Vec::new();
+        for delivery in deliveries {
+            match delivery {
+                Ok(Delivery::Record(record)) => self.sort(record, &mut steps),
+                Ok(Delivery::Assigned(partitions)) => {
+                    tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
+                    if !self.assigned {
+                        // Reading positions are set: what is published from now on is read.
+                        self.assigned = true;
+                        self.processor.do_send(Subscribed);
+                    }
                 }
-                return;
+                Ok(Delivery::Revoked(partitions)) => {
+                    tracing::info!(topic = %self.binding.topic, ?partitions, "partitions revoked");
+                }
+                Err(error) => return self.fail(error.to_string(), ctx),
             }
-            Ok(Delivery::Revoked(partitions)) => {
-                tracing::info!(topic = %self.binding.topic, ?partitions, "partitions revoked");
-                return;
-            }
-            Err(error) => return self.fail(error.to_string(), ctx),
-        };
-        let stream_type = &self.binding.content_type;
-        if record.message.content_type.is_empty() {
-            record.message.content_type = stream_type.clone();
         }
-        if !content_type::compatible(stream_type, &record.message.content_type) {
-            return self.dead_letter(record, ctx);
+        if steps.is_empty() {
+            return;
         }
         let commits = self
             .commits
             .clone()
             .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
-        // Reading the next record waits until this one found room in the pipeline.
+        let binding = self.binding.clone();
+        // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
-                let permit = capacity.acquire(&record).await;
-                let ack = AckHandle::new(record.partition, record.offset, commits, permit);
-                window.send(Inbound { input, record, ack }).await
+                for step in steps {
+                    match step {
+                        Step::Forward(records) => {
+                            let mut held = Vec::with_capacity(records.len());
+                            for record in records {
+                                let permit = match capacity.try_acquire(&record) {
+                                    Some(permit) => permit,
+                                    None => {
+                                        // Full: what was taken goes on, so that it can free room.
+                                        forward(&window, input, std::mem::take(&mut held)).await?;
+                                        capacity.acquire(&record).await
+                                    }
+                                };
+                                let (partition, offset) = (record.partition, record.offset);
+                                let ack =
+                                    AckHandle::new(partition, offset, commits.clone(), permit);
+                                held.push((record, ack));
+                            }
+                            forward(&window, input, held).await?;
+                        }
+                        Step::DeadLetter(record) => dead_letter(&binding, record).await?,
+                    }
+                }
+                Ok(())
             }
             .into_actor(self)
-            .map(|sent, actor, ctx| {
-                if sent.is_err() {
-                    actor.fail("the window actor stopped".into(), ctx);
+            .map(|forwarded: Result<(), String>, actor, ctx| {
+                if let Err(reason) = forwarded {
+                    actor.fail(reason, ctx);
                 }
             }),
         );
@@ -182,6 +220,24 @@ impl StreamHandler<Result<Delivery, BrokerError>> for InputActor {
 
     fn finished(&mut self, ctx: &mut Context<Self>) {
         self.fail("the subscription ended".into(), ctx);
+    }
+}
+
+impl InputActor {
+    /// Adds `record` to the steps: for the window, or for the dead-letter topic when its
+    /// content type is not compatible with the stream's.
+    fn sort(&self, mut record: Record, steps: &mut Vec<Step>) {
+        let stream_type = &self.binding.content_type;
+        if record.message.content_type.is_empty() {
+            record.message.content_type = stream_type.clone();
+        }
+        if !content_type::compatible(stream_type, &record.message.content_type) {
+            return steps.push(Step::DeadLetter(record));
+        }
+        match steps.last_mut() {
+            Some(Step::Forward(records)) => records.push(record),
+            _ => steps.push(Step::Forward(vec![record])),
+        }
     }
 }
 

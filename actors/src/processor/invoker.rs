@@ -1,5 +1,6 @@
 //! InvokerActor: one `streaming.Riff/Invoke` call per window attempt, results routed to outputs.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -9,63 +10,78 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use riff_protocol::riff::{
     input_signal, output_signal, riff_client::RiffClient, InputFrame, InputSignal, OutputFrame,
-    StartFrame,
+    OutputSignal, StartFrame,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-use super::messages::{CallEnded, HalfClose, SendFrame, StartCall, Stop, WindowId};
+use super::messages::{
+    Abandon, Acknowledged, CallEnded, HalfClose, SendFrames, StartCall, Stop, WindowId,
+};
 use super::OutputBinding;
 use crate::message::Message;
 
-/// Frames buffered between the pipeline and the gRPC call.
-const CALL_BUFFER: usize = 256;
+/// Batches of frames buffered between the pipeline and the gRPC call.
+const CALL_BUFFER: usize = 16;
 
 /// Why a call that completed before its window's input ended fails: riff cannot know which
 /// records the function read, so none of the window is committed and the window is retried.
 const ENDED_EARLY: &str =
     "protocol violation: the function completed the call before riff closed its input";
 
-/// The invocation in progress.
+/// Resolves once the previous call handed every output to the broker; fails if it failed.
+type Turn = oneshot::Receiver<()>;
+
+/// An invocation whose input is open.
 struct Call {
-    window: WindowId,
-    frames: mpsc::Sender<InputSignal>,
+    frames: mpsc::Sender<Vec<InputSignal>>,
 }
 
-/// Talks to the function: opens a call per window attempt, streams the window's frames into it,
-/// publishes each output frame to the output named by its `resultIndex`, and reports the outcome.
+/// Talks to the function: opens a call per window attempt (several at once, each on a
+/// connection of its own, so that a call waiting for its turn never holds up an earlier one),
+/// streams the window's frames into it, publishes its output frames to the outputs named by
+/// their `resultIndex` once every earlier call's outputs were handed to the broker, and reports
+/// the outcome.
 pub struct InvokerActor {
-    client: RiffClient<Channel>,
+    /// One client per call that may be in flight, used in turn.
+    clients: Vec<RiffClient<Channel>>,
+    next_client: usize,
     start: StartFrame,
     outputs: Vec<OutputBinding>,
     report: Recipient<CallEnded>,
-    call: Option<Call>,
-    running: Option<JoinHandle<()>>,
+    calls: HashMap<WindowId, Call>,
+    running: Vec<JoinHandle<()>>,
+    /// The turn of the next call: when the last call started handed over its outputs.
+    turn: Option<Turn>,
 }
 
 impl InvokerActor {
-    /// An invoker calling the function at `channel`; `start` is sent first on every call.
+    /// An invoker calling the function over `channels` (one per call in flight); `start` is
+    /// sent first on every call.
     pub fn new(
-        channel: Channel,
+        channels: Vec<Channel>,
         start: StartFrame,
         outputs: Vec<OutputBinding>,
         report: Recipient<CallEnded>,
     ) -> Self {
         InvokerActor {
-            client: RiffClient::new(channel),
+            clients: channels.into_iter().map(RiffClient::new).collect(),
+            next_client: 0,
             start,
             outputs,
             report,
-            call: None,
-            running: None,
+            calls: HashMap::new(),
+            running: Vec::new(),
+            turn: None,
         }
     }
 
-    /// The open call of `window`, if any.
-    fn call_of(&self, window: WindowId) -> Option<&Call> {
-        self.call.as_ref().filter(|call| call.window == window)
+    fn abandon_all(&mut self) {
+        self.running.drain(..).for_each(|running| running.abort());
+        self.calls.clear();
+        self.turn = None;
     }
 }
 
@@ -73,67 +89,82 @@ impl Actor for InvokerActor {
     type Context = Context<Self>;
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        if let Some(running) = self.running.take() {
-            running.abort();
-        }
+        self.abandon_all();
     }
 }
 
 impl Handler<StartCall> for InvokerActor {
     type Result = ();
 
-    fn handle(&mut self, StartCall { window }: StartCall, _: &mut Context<Self>) {
+    fn handle(&mut self, StartCall { window, attempt }: StartCall, _: &mut Context<Self>) {
         let (frames, requests) = mpsc::channel(CALL_BUFFER);
         let start = InputSignal {
             frame: Some(input_signal::Frame::Start(self.start.clone())),
         };
         frames
-            .try_send(start)
+            .try_send(vec![start])
             .expect("a new channel has room for the start frame");
-        self.call = Some(Call { window, frames });
+        self.calls.insert(window, Call { frames });
         // Set once gRPC took the end of the input: every frame of the window was handed over.
         let input_ended = Arc::new(AtomicBool::new(false));
         let ended = input_ended.clone();
-        let requests = ReceiverStream::new(requests).chain(futures::stream::poll_fn(move |_| {
-            ended.store(true, Ordering::SeqCst);
-            Poll::Ready(None)
-        }));
-        let call = invoke(self.client.clone(), requests, self.outputs.clone());
+        let requests = ReceiverStream::new(requests)
+            .flat_map(futures::stream::iter)
+            .chain(futures::stream::poll_fn(move |_| {
+                ended.store(true, Ordering::SeqCst);
+                Poll::Ready(None)
+            }));
+        let client = self.clients[self.next_client].clone();
+        self.next_client = (self.next_client + 1) % self.clients.len();
+        let turn = self.turn.take();
+        let (handed_over, next_turn) = oneshot::channel();
+        self.turn = Some(next_turn);
+        let call = invoke(client, requests, self.outputs.clone(), turn);
         let report = self.report.clone();
-        // Polled outside this actor's context so that outputs keep flowing while a SendFrame
+        self.running.retain(|running| !running.is_finished());
+        // Polled outside this actor's context so that outputs keep flowing while a SendFrames
         // waits for room in the call: the function may block its input on its output.
-        self.running = Some(actix::spawn(async move {
-            let outcome = call.await.and_then(|()| {
+        self.running.push(actix::spawn(async move {
+            let outcome = call.await.and_then(|acknowledged| {
                 if input_ended.load(Ordering::SeqCst) {
-                    Ok(())
+                    Ok(acknowledged)
                 } else {
                     Err(ENDED_EARLY.to_owned())
                 }
             });
-            report.do_send(CallEnded { window, outcome });
+            let succeeded = outcome.is_ok();
+            report.do_send(CallEnded {
+                window,
+                attempt,
+                outcome,
+            });
+            // The next call's turn, once this report is on its way: reports arrive in order.
+            if succeeded {
+                _ = handed_over.send(());
+            }
         }));
     }
 }
 
-impl Handler<SendFrame> for InvokerActor {
+impl Handler<SendFrames> for InvokerActor {
     type Result = ();
 
-    fn handle(&mut self, frame: SendFrame, ctx: &mut Context<Self>) {
-        let Some(call) = self.call_of(frame.window) else {
+    fn handle(&mut self, SendFrames { window, frames }: SendFrames, ctx: &mut Context<Self>) {
+        let Some(call) = self.calls.get(&window) else {
             return; // the call already ended; the window will be retried or was completed
         };
         let sender = call.frames.clone();
-        let signal = InputSignal {
-            frame: Some(input_signal::Frame::Data(input_frame(
-                frame.input,
-                frame.message,
-            ))),
-        };
+        let signals = frames
+            .into_iter()
+            .map(|frame| InputSignal {
+                frame: Some(input_signal::Frame::Data(frame)),
+            })
+            .collect();
         // Waits while the function is slower than the input: back-pressure.
         ctx.wait(
             async move {
                 // A call that ended takes no more frames; its outcome is reported anyway.
-                _ = sender.send(signal).await;
+                _ = sender.send(signals).await;
             }
             .into_actor(self),
         );
@@ -144,9 +175,16 @@ impl Handler<HalfClose> for InvokerActor {
     type Result = ();
 
     fn handle(&mut self, HalfClose { window }: HalfClose, _: &mut Context<Self>) {
-        if self.call_of(window).is_some() {
-            self.call = None; // dropping the sender half-closes the request stream
-        }
+        // Dropping the sender half-closes the request stream.
+        self.calls.remove(&window);
+    }
+}
+
+impl Handler<Abandon> for InvokerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Abandon, _: &mut Context<Self>) {
+        self.abandon_all();
     }
 }
 
@@ -159,60 +197,104 @@ impl Handler<Stop> for InvokerActor {
 }
 
 /// The frame for `message` read from input number `input`: its riff headers travel along.
-fn input_frame(input: usize, message: Message) -> InputFrame {
+pub(super) fn input_frame(input: usize, message: &Message) -> InputFrame {
     InputFrame {
         headers: message
             .riff_headers()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect(),
-        payload: message.payload,
-        content_type: message.content_type,
+        payload: message.payload.clone(),
+        content_type: message.content_type.clone(),
         arg_index: input as i32,
     }
 }
 
-/// Acknowledgements a call may wait for at once before it reads the next output frame.
+/// Output records a call may wait to be acknowledged before it reads the next output frames.
 const UNACKNOWLEDGED: usize = 4096;
+/// The most output frames published together.
+const PUBLISH_BATCH: usize = 1024;
 
-/// Runs one call to completion. Each output frame is published to the output named by its
-/// `resultIndex` as it arrives (in order, without waiting for the previous one); the call
-/// succeeds once the function completed and the broker acknowledged every output.
+/// Runs one call: opens it at once (its input streams meanwhile), and once `turn` came (every
+/// earlier call's outputs were handed to the broker), publishes each output frame to the output
+/// named by its `resultIndex` as it arrives (those that arrived together in one batch per output,
+/// in order, without waiting for earlier ones). Returns when the function completed, with the
+/// acknowledgement of every output.
 async fn invoke(
     mut client: RiffClient<Channel>,
     requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
     outputs: Vec<OutputBinding>,
-) -> Result<(), String> {
-    let mut responses = client
-        .invoke(requests)
-        .await
+    turn: Option<Turn>,
+) -> Result<Acknowledged, String> {
+    let opened = client.invoke(requests).await;
+    if let Some(turn) = turn {
+        turn.await
+            .map_err(|_| "abandoned: an earlier window's call failed".to_owned())?;
+    }
+    let mut responses = opened
         .map_err(|status| describe(&status))?
-        .into_inner();
+        .into_inner()
+        .ready_chunks(PUBLISH_BATCH);
     let mut acknowledgements = FuturesUnordered::new();
-    while let Some(signal) = responses.next().await {
-        let signal = signal.map_err(|status| describe(&status))?;
-        let Some(output_signal::Frame::Data(frame)) = signal.frame else {
-            return Err("protocol violation: output signal without a data frame".into());
-        };
-        let index = frame.result_index;
-        let output = usize::try_from(index)
-            .ok()
-            .and_then(|index| outputs.get(index))
-            .ok_or_else(|| {
-                format!(
-                    "protocol violation: resultIndex {index} but the processor has {} output(s)",
-                    outputs.len()
-                )
-            })?;
-        let published = output.broker.publish(&output.topic, output_message(frame));
-        acknowledgements.push(published.map(move |ack| {
-            ack.map_err(|error| format!("publishing to output {index} failed: {error}"))
-        }));
-        if acknowledgements.len() >= UNACKNOWLEDGED {
-            acknowledgements.next().await.transpose()?;
+    let mut unacknowledged = 0;
+    while let Some(signals) = responses.next().await {
+        let mut batches: Vec<Vec<Message>> = vec![Vec::new(); outputs.len()];
+        let mut failure = None;
+        for signal in signals {
+            match output_frame(signal, outputs.len()) {
+                Ok(frame) => batches[frame.result_index as usize].push(output_message(frame)),
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        for (index, (messages, output)) in batches.into_iter().zip(&outputs).enumerate() {
+            if messages.is_empty() {
+                continue;
+            }
+            let count = messages.len();
+            unacknowledged += count;
+            let published = output.broker.publish_all(&output.topic, messages);
+            acknowledgements.push(published.map(move |ack| {
+                ack.map(|()| count)
+                    .map_err(|error| format!("publishing to output {index} failed: {error}"))
+            }));
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        while unacknowledged >= UNACKNOWLEDGED {
+            match acknowledgements.next().await {
+                Some(acknowledged) => unacknowledged -= acknowledged?,
+                None => break,
+            }
         }
     }
-    while acknowledgements.next().await.transpose()?.is_some() {}
-    Ok(())
+    Ok(Box::pin(async move {
+        while let Some(acknowledged) = acknowledgements.next().await {
+            acknowledged?;
+        }
+        Ok(())
+    }))
+}
+
+/// The data frame of an output signal, checked against the processor's `outputs` outputs.
+fn output_frame(
+    signal: Result<OutputSignal, tonic::Status>,
+    outputs: usize,
+) -> Result<OutputFrame, String> {
+    let signal = signal.map_err(|status| describe(&status))?;
+    let Some(output_signal::Frame::Data(frame)) = signal.frame else {
+        return Err("protocol violation: output signal without a data frame".into());
+    };
+    let index = frame.result_index;
+    if usize::try_from(index).is_ok_and(|index| index < outputs) {
+        Ok(frame)
+    } else {
+        Err(format!(
+            "protocol violation: resultIndex {index} but the processor has {outputs} output(s)"
+        ))
+    }
 }
 
 /// The message to publish for an output frame; headers travel along.

@@ -1,24 +1,26 @@
 //! Messages exchanged by the actors of one processor pipeline.
 
 use actix::Message as ActixMessage;
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use super::ack::AckHandle;
-use crate::message::{Message, Record};
+use riff_protocol::riff::InputFrame;
+
+use crate::message::Record;
 
 /// Identifies one window of a pipeline (monotonic from 0).
 pub type WindowId = u64;
 
-/// A record read from input `input`, with the handle that commits its position.
+/// Records read from input `input`, in order, each with the handle that commits its position.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct Inbound {
-    /// Position of the input in the processor's inputs (the frame's argIndex).
+    /// Position of the input in the processor's inputs (the frames' argIndex).
     pub input: usize,
-    /// The record as read from the broker.
-    pub record: Record,
-    /// Acknowledged when the window holding the record completed; holds its capacity.
-    pub ack: AckHandle,
+    /// The records as read from the broker; each handle is acknowledged when the window holding
+    /// its record completed, and holds the record's capacity.
+    pub records: Vec<(Record, AckHandle)>,
 }
 
 /// Open a new invocation for a window (a retry opens a new one for the same window).
@@ -27,18 +29,24 @@ pub struct Inbound {
 pub struct StartCall {
     /// The window the invocation is for.
     pub window: WindowId,
+    /// Which call of the window this is (its reports carry it).
+    pub attempt: u64,
 }
 
-/// Send one input frame to the window's invocation.
+/// Abandon every call in progress: an earlier window failed, and later windows' outputs must
+/// follow its outputs.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
-pub struct SendFrame {
-    /// The window the frame belongs to.
+pub struct Abandon;
+
+/// Send input frames to the window's invocation, in order.
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+pub struct SendFrames {
+    /// The window the frames belong to.
     pub window: WindowId,
-    /// Position of the input the frame comes from.
-    pub input: usize,
-    /// The message to send.
-    pub message: Message,
+    /// The frames.
+    pub frames: Vec<InputFrame>,
 }
 
 /// Half-close the window's invocation: the window has ended.
@@ -49,15 +57,21 @@ pub struct HalfClose {
     pub window: WindowId,
 }
 
+/// Resolves once every output of a call was acknowledged by the broker, or with why not.
+pub type Acknowledged = BoxFuture<'static, Result<(), String>>;
+
 /// The outcome of one invocation of a window.
 #[derive(ActixMessage)]
 #[rtype(result = "()")]
 pub struct CallEnded {
     /// The window the invocation was for.
     pub window: WindowId,
-    /// Ok once riff sent the whole window, the function then completed, and every output was
-    /// accepted; the failure otherwise.
-    pub outcome: Result<(), String>,
+    /// Which call of the window it was.
+    pub attempt: u64,
+    /// Ok once riff sent the whole window, the function then completed and every output was
+    /// handed to the broker (in order, after every earlier window's): the outputs'
+    /// acknowledgement. The failure otherwise.
+    pub outcome: Result<Acknowledged, String>,
 }
 
 /// A pipeline actor failed in a way only a restart of the pipeline can mend.

@@ -36,6 +36,10 @@ use invoker::InvokerActor;
 use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
 use window::WindowActor;
 
+/// The most calls of a processor in progress at once, each on a connection of its own: later
+/// windows are called while earlier ones complete (their outputs still follow the earlier ones').
+const CALLS_IN_FLIGHT: usize = 8;
+
 /// How long a pipeline must have run for its restart backoff to start over.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 
@@ -132,7 +136,8 @@ impl Pipeline {
 /// an input fails. Function failures do not get here: the window actor retries those.
 pub struct ProcessorActor {
     config: PipelineConfig,
-    channel: Channel,
+    /// One connection to the function per call in flight.
+    channels: Vec<Channel>,
     pipeline: Option<Pipeline>,
     backoff: Backoff,
     /// Why the pipeline failed and how long to wait before rebuilding it.
@@ -146,12 +151,13 @@ pub struct ProcessorActor {
 impl ProcessorActor {
     /// A processor actor for `config`; the function is reached lazily (and retried).
     pub fn new(config: PipelineConfig) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(config.function.clone())?
-            .connect_timeout(Duration::from_secs(5))
-            .connect_lazy();
+        let endpoint =
+            Endpoint::from_shared(config.function.clone())?.connect_timeout(Duration::from_secs(5));
         Ok(ProcessorActor {
             config,
-            channel,
+            channels: (0..CALLS_IN_FLIGHT)
+                .map(|_| endpoint.connect_lazy())
+                .collect(),
             pipeline: None,
             backoff: Backoff::default(),
             last_failure: None,
@@ -170,15 +176,15 @@ impl ProcessorActor {
         let capacity = InFlight::new(config.capacity);
         let processor = ctx.address();
         self.subscribed = 0;
-        let (channel, start, outputs) = (
-            self.channel.clone(),
+        let (channels, start, outputs) = (
+            self.channels.clone(),
             config.start_frame(),
             config.outputs.clone(),
         );
         let mut invoker = None;
         let window = WindowActor::create(|window_ctx| {
             let report = window_ctx.address().recipient();
-            let started = InvokerActor::new(channel, start, outputs, report).start();
+            let started = InvokerActor::new(channels, start, outputs, report).start();
             invoker = Some(started.clone());
             let max_units = capacity.window_units();
             WindowActor::new(config.resource.clone(), config.bounds(), max_units, started)

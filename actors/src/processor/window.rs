@@ -1,16 +1,20 @@
 //! WindowActor: cuts the merged inputs into tumbling windows and drives one invocation per
 //! window, acknowledging a window's records (committing their positions) only after it
-//! completed.
+//! completed, in window order.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use actix::prelude::*;
+use riff_protocol::riff::InputFrame;
 use tokio::sync::oneshot;
 
 use super::ack::{AckHandle, Commits};
-use super::invoker::InvokerActor;
-use super::messages::{CallEnded, Drain, HalfClose, Inbound, SendFrame, StartCall, Stop, WindowId};
+use super::invoker::{input_frame, InvokerActor};
+use super::messages::{
+    Abandon, CallEnded, Drain, HalfClose, Inbound, SendFrames, StartCall, Stop, WindowId,
+};
+use super::CALLS_IN_FLIGHT;
 use crate::message::Record;
 use crate::resources::ResolvedWindow;
 use crate::supervision::{self, Backoff};
@@ -22,6 +26,19 @@ struct Held {
     ack: AckHandle,
 }
 
+/// Where a window is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Not called yet, or its last call failed: called in its turn.
+    Waiting,
+    /// A call is in progress.
+    Calling,
+    /// Its call completed; its outputs are being acknowledged.
+    Acknowledging,
+    /// Its outputs were acknowledged: committed once every earlier window is.
+    Done,
+}
+
 /// A window of input records, invoked as one call.
 struct Window {
     id: WindowId,
@@ -30,15 +47,18 @@ struct Window {
     units: u64,
     /// No more records join this window.
     closed: bool,
-    /// A call for this window is in progress.
-    calling: bool,
+    stage: Stage,
+    /// Counts the window's calls: reports of an earlier call are stale.
+    attempt: u64,
     /// Closes the window when its duration elapses.
     timer: Option<SpawnHandle>,
 }
 
-/// Windows are invoked strictly in order: the front window is the one being invoked, later
-/// windows fill up meanwhile. A failed invocation is retried with exponential backoff and the
-/// whole window redelivered; nothing is committed until the window's call succeeded.
+/// Windows are invoked in order, several at a time: later windows are called while earlier
+/// ones complete, and their outputs are published after every output of the earlier ones. A
+/// window's records are committed once its call succeeded and its outputs were acknowledged,
+/// and only after every earlier window's. A failed call (or output) is retried with
+/// exponential backoff, with every later window: nothing of them is committed meanwhile.
 pub struct WindowActor {
     resource: String,
     bounds: ResolvedWindow,
@@ -49,6 +69,10 @@ pub struct WindowActor {
     /// Where the records seen so far are committed: flushed before a drain is reported.
     commits: Vec<Arc<Commits>>,
     next_id: WindowId,
+    /// The first window whose call has not started: calls start in window order.
+    next_call: WindowId,
+    /// Windows whose call is in progress.
+    calling: usize,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -71,6 +95,8 @@ impl WindowActor {
             windows: VecDeque::new(),
             commits: Vec::new(),
             next_id: 0,
+            next_call: 0,
+            calling: 0,
             backoff: Backoff::default(),
             drained: Vec::new(),
             draining: false,
@@ -94,18 +120,25 @@ impl WindowActor {
             held: Vec::new(),
             units: 0,
             closed: false,
-            calling: false,
+            stage: Stage::Waiting,
+            attempt: 0,
             timer,
         });
         id
     }
 
+    /// Window `id`, if it is still held (windows hold consecutive ids).
+    fn window_mut(&mut self, id: WindowId) -> Option<&mut Window> {
+        let front = self.windows.front()?.id;
+        let index = usize::try_from(id.checked_sub(front)?).ok()?;
+        self.windows.get_mut(index)
+    }
+
     /// Ends window `id`: no more records join it, and its call is half-closed.
     fn close(&mut self, id: WindowId, ctx: &mut Context<Self>) {
-        let Some(position) = self.windows.iter().position(|window| window.id == id) else {
+        let Some(window) = self.window_mut(id) else {
             return;
         };
-        let window = &mut self.windows[position];
         if window.closed {
             return;
         }
@@ -113,19 +146,21 @@ impl WindowActor {
         if let Some(timer) = window.timer.take() {
             ctx.cancel_future(timer);
         }
-        if position == 0 && window.calling {
+        if window.stage == Stage::Calling {
             self.invoker.do_send(HalfClose { window: id });
         }
         self.settle();
     }
 
-    /// Drops completed windows at the front and makes sure the front window is being invoked.
+    /// Commits the done windows at the front, then starts the calls of the windows whose turn
+    /// came.
     fn settle(&mut self) {
-        while let Some(front) = self.windows.front() {
-            if !(front.closed && front.held.is_empty() && !front.calling) {
+        while let Some(front) = self.windows.pop_front() {
+            if front.stage != Stage::Done {
+                self.windows.push_front(front);
                 break;
             }
-            self.windows.pop_front();
+            front.held.into_iter().for_each(|held| held.ack.ack());
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
             // Reported once the completed windows' positions are committed.
@@ -138,51 +173,43 @@ impl WindowActor {
             });
         }
         if !self.retry_pending {
-            self.start_front();
+            self.start_calls();
         }
     }
 
-    /// Opens a call for the front window, if it holds records and has none, and replays
-    /// everything it holds so far.
-    fn start_front(&mut self) {
-        let Some(window) = self
-            .windows
-            .front_mut()
-            .filter(|window| !window.calling && !window.held.is_empty())
-        else {
-            return;
-        };
-        window.calling = true;
-        self.invoker.do_send(StartCall { window: window.id });
-        for held in &window.held {
-            self.invoker.do_send(SendFrame {
-                window: window.id,
-                input: held.input,
-                message: held.record.message.clone(),
+    /// Opens calls for the waiting windows, in order, up to [`CALLS_IN_FLIGHT`], replaying
+    /// everything each holds so far.
+    fn start_calls(&mut self) {
+        while self.calling < CALLS_IN_FLIGHT {
+            let id = self.next_call;
+            let Some(window) = self.window_mut(id) else {
+                return;
+            };
+            window.stage = Stage::Calling;
+            window.attempt += 1;
+            let attempt = window.attempt;
+            let frames = window
+                .held
+                .iter()
+                .map(|held| input_frame(held.input, &held.record.message))
+                .collect();
+            let closed = window.closed;
+            self.invoker.do_send(StartCall {
+                window: id,
+                attempt,
             });
-        }
-        if window.closed {
-            self.invoker.do_send(HalfClose { window: window.id });
-        }
-    }
-
-    /// Acknowledges the records of the front window: their positions are committed and their
-    /// capacity released.
-    fn commit_front(&mut self) {
-        if let Some(window) = self.windows.front_mut() {
-            window.held.drain(..).for_each(|held| held.ack.ack());
+            self.invoker.do_send(SendFrames { window: id, frames });
+            if closed {
+                self.invoker.do_send(HalfClose { window: id });
+            }
+            self.calling += 1;
+            self.next_call += 1;
         }
     }
 
-    /// Commits the front window: its call received every record and completed.
-    fn call_succeeded(&mut self) {
-        self.backoff.reset();
-        self.commit_front();
-        self.settle();
-    }
-
-    /// Schedules a retry of the front window after a backoff.
-    fn call_failed(&mut self, reason: &str, ctx: &mut Context<Self>) {
+    /// Window `id`'s call failed, or its outputs did: it is retried after a backoff, with every
+    /// later window (whose calls are abandoned: their outputs must follow its outputs).
+    fn failed(&mut self, id: WindowId, reason: &str, ctx: &mut Context<Self>) {
         let delay = self.backoff.next_delay();
         supervision::failed(
             &self.resource,
@@ -191,11 +218,34 @@ impl WindowActor {
             self.backoff.attempt(),
             delay,
         );
+        self.invoker.do_send(Abandon);
+        let front = self.windows.front().map_or(id, |window| window.id);
+        let mut calling = 0;
+        for window in self.windows.range_mut((id - front) as usize..) {
+            calling += usize::from(window.stage == Stage::Calling);
+            window.stage = Stage::Waiting;
+        }
+        self.calling -= calling;
+        self.next_call = id;
         self.retry_pending = true;
         ctx.run_later(delay, |actor, _| {
             actor.retry_pending = false;
             actor.settle();
         });
+    }
+
+    /// The stage of window `id` if a report about `attempt` is current.
+    fn current(&mut self, id: WindowId, attempt: u64, stage: Stage) -> Option<&mut Window> {
+        self.window_mut(id)
+            .filter(|window| window.attempt == attempt && window.stage == stage)
+    }
+
+    /// Sends `frames` to the call of window `id` (if any).
+    fn send_frames(&mut self, id: WindowId, frames: &mut Vec<InputFrame>) {
+        if !frames.is_empty() {
+            let frames = std::mem::take(frames);
+            self.invoker.do_send(SendFrames { window: id, frames });
+        }
     }
 }
 
@@ -206,36 +256,35 @@ impl Actor for WindowActor {
 impl Handler<Inbound> for WindowActor {
     type Result = ();
 
-    fn handle(&mut self, inbound: Inbound, ctx: &mut Context<Self>) {
-        let id = self.open_window(ctx);
-        let window = self.windows.back_mut().expect("an open window");
-        if window.calling {
-            self.invoker.do_send(SendFrame {
-                window: id,
-                input: inbound.input,
-                message: inbound.record.message.clone(),
-            });
+    fn handle(&mut self, Inbound { input, records }: Inbound, ctx: &mut Context<Self>) {
+        // Frames for the call of the window being filled, sent before the window closes.
+        let mut frames = Vec::new();
+        for (record, ack) in records {
+            let id = self.open_window(ctx);
+            let window = self.windows.back_mut().expect("an open window");
+            if window.stage == Stage::Calling {
+                frames.push(input_frame(input, &record.message));
+            }
+            window.units += ack.units();
+            let commits = ack.commits();
+            if !self.commits.iter().any(|seen| Arc::ptr_eq(seen, commits)) {
+                self.commits.push(Arc::clone(commits));
+            }
+            window.held.push(Held { input, record, ack });
+            let full = window.units >= self.max_units
+                || self
+                    .bounds
+                    .count
+                    .is_some_and(|count| window.held.len() as u64 >= count);
+            if full || self.draining {
+                self.send_frames(id, &mut frames);
+                self.close(id, ctx);
+            }
         }
-        window.units += inbound.ack.units();
-        let commits = inbound.ack.commits();
-        if !self.commits.iter().any(|seen| Arc::ptr_eq(seen, commits)) {
-            self.commits.push(Arc::clone(commits));
+        if let Some(window) = self.windows.back().filter(|window| !window.closed) {
+            self.send_frames(window.id, &mut frames);
         }
-        window.held.push(Held {
-            input: inbound.input,
-            record: inbound.record,
-            ack: inbound.ack,
-        });
-        let full = window.units >= self.max_units
-            || self
-                .bounds
-                .count
-                .is_some_and(|count| window.held.len() as u64 >= count);
-        if full || self.draining {
-            self.close(id, ctx);
-        } else {
-            self.settle();
-        }
+        self.settle();
     }
 }
 
@@ -243,16 +292,39 @@ impl Handler<CallEnded> for WindowActor {
     type Result = ();
 
     fn handle(&mut self, ended: CallEnded, ctx: &mut Context<Self>) {
-        let Some(front) = self.windows.front_mut() else {
-            return;
-        };
-        if front.id != ended.window || !front.calling {
+        let CallEnded {
+            window: id,
+            attempt,
+            outcome,
+        } = ended;
+        let Some(window) = self.current(id, attempt, Stage::Calling) else {
             return; // a stale report
-        }
-        front.calling = false;
-        match ended.outcome {
-            Ok(()) => self.call_succeeded(),
-            Err(reason) => self.call_failed(&reason, ctx),
+        };
+        match outcome {
+            Ok(acknowledged) => {
+                window.stage = Stage::Acknowledging;
+                self.calling -= 1;
+                ctx.spawn(
+                    acknowledged
+                        .into_actor(self)
+                        .map(move |outcome, actor, ctx| {
+                            let Some(window) = actor.current(id, attempt, Stage::Acknowledging)
+                            else {
+                                return;
+                            };
+                            match outcome {
+                                Ok(()) => {
+                                    window.stage = Stage::Done;
+                                    actor.backoff.reset();
+                                    actor.settle();
+                                }
+                                Err(reason) => actor.failed(id, &reason, ctx),
+                            }
+                        }),
+                );
+                self.settle();
+            }
+            Err(reason) => self.failed(id, &reason, ctx),
         }
     }
 }

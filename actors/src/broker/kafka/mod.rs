@@ -24,13 +24,15 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{Acknowledgement, Broker, BrokerError, OffsetReset, Subscription};
+use super::{
+    Acknowledgement, BatchAcknowledgement, Broker, BrokerError, OffsetReset, Subscription,
+};
 use crate::content_type;
 use crate::message::Message;
 pub use config::{check_property, KafkaSettings};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
-use queue::OrderedQueue;
+use queue::{Batch, Delivered, Deliveries, OrderedQueue};
 pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
@@ -66,7 +68,7 @@ impl KafkaBroker {
             producer: OrderedQueue::new(
                 settings
                     .producer()
-                    .create_with_context(diagnostics.clone())
+                    .create_with_context(Deliveries(diagnostics.clone()))
                     .map_err(unavailable)?,
             ),
             admin: settings
@@ -90,6 +92,43 @@ impl KafkaBroker {
     /// (Kubernetes names cannot hold `_`, so two streams never share a topic).
     pub fn topic_name(namespace: &str, stream: &str) -> String {
         format!("{namespace}_{stream}")
+    }
+
+    /// Enqueues `messages` as one batch, after giving those without a content type the
+    /// stream's; a message of an incompatible type refuses the whole batch.
+    fn enqueue(
+        &self,
+        topic: &str,
+        mut messages: Vec<Message>,
+    ) -> impl std::future::Future<Output = Delivered> + Send + 'static {
+        let refused = self.content_types.get(topic).and_then(|expected| {
+            messages.iter_mut().find_map(|message| {
+                if message.content_type.is_empty() {
+                    message.content_type = expected.clone();
+                    None
+                } else if content_type::compatible(&expected, &message.content_type) {
+                    None
+                } else {
+                    Some(BrokerError::IncompatibleContentType {
+                        expected: expected.clone(),
+                        actual: std::mem::take(&mut message.content_type),
+                    })
+                }
+            })
+        });
+        let outcome = match refused {
+            Some(error) => Err(error),
+            None => {
+                let (batch, outcome) = Batch::new(topic, messages.len());
+                self.producer.enqueue(&batch, messages);
+                Ok(outcome)
+            }
+        };
+        async move {
+            outcome?
+                .await
+                .map_err(|_| BrokerError::Unavailable("the producer was closed".into()))?
+        }
     }
 
     /// The partitions of `topic`.
@@ -147,31 +186,14 @@ impl Broker for KafkaBroker {
         }
     }
 
-    fn publish(&self, topic: &str, mut message: Message) -> Acknowledgement {
-        if let Some(expected) = self.content_types.get(topic) {
-            if message.content_type.is_empty() {
-                message.content_type = expected.clone();
-            } else if !content_type::compatible(&expected, &message.content_type) {
-                let refused = BrokerError::IncompatibleContentType {
-                    expected: expected.clone(),
-                    actual: message.content_type,
-                };
-                return Box::pin(futures::future::ready(Err(refused)));
-            }
-        }
-        let enqueued = self.producer.enqueue(topic, message);
-        let topic = topic.to_owned();
-        Box::pin(async move {
-            match enqueued.delivery().await?.await {
-                Ok(Ok(delivery)) => Ok((delivery.partition as u32, delivery.offset as u64)),
-                Ok(Err((
-                    KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition),
-                    _,
-                ))) => Err(BrokerError::UnknownTopic(topic)),
-                Ok(Err((error, _))) => Err(unavailable(error)),
-                Err(_) => Err(BrokerError::Unavailable("the producer was closed".into())),
-            }
-        })
+    fn publish(&self, topic: &str, message: Message) -> Acknowledgement {
+        let delivered = self.enqueue(topic, vec![message]);
+        Box::pin(delivered)
+    }
+
+    fn publish_all(&self, topic: &str, messages: Vec<Message>) -> BatchAcknowledgement {
+        let delivered = self.enqueue(topic, messages);
+        Box::pin(async move { delivered.await.map(|_| ()) })
     }
 
     async fn subscribe(

@@ -1,14 +1,22 @@
 //! Hands records to librdkafka's producer queue in call order without ever blocking the caller's
 //! thread: when the queue is full, the record and every later one wait in a backlog that a task
 //! drains asynchronously as the queue frees up (Vector's answer to a full queue).
+//!
+//! Records are published in batches: every record of a batch carries the batch (an `Arc`, no
+//! allocation per record) to librdkafka, whose delivery callback counts it down; the batch's
+//! acknowledgement resolves once every record was delivered, or with the first failure.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::message::Message as _;
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
 use super::diagnostics::Diagnostics;
@@ -21,87 +29,170 @@ const FULL_FOR: Duration = Duration::from_secs(30);
 /// How often the backlog tries the queue again while it is full.
 const RETRY: Duration = Duration::from_millis(1);
 
-/// A record handed to librdkafka now, refused by it, or waiting in the backlog for room.
-pub(super) enum Enqueued {
-    Now(DeliveryFuture),
-    Refused(BrokerError),
-    Later(oneshot::Receiver<Result<DeliveryFuture, BrokerError>>),
+/// The outcome of a batch: the position of its last record, or its first failure.
+pub(super) type Delivered = Result<(u32, u64), BrokerError>;
+
+/// Records published together, acknowledged together.
+pub(super) struct Batch {
+    topic: String,
+    /// Records not yet delivered (or failed).
+    remaining: AtomicUsize,
+    outcome: Mutex<Outcome>,
 }
 
-impl Enqueued {
-    /// The record's delivery future, once it is in librdkafka's queue.
-    pub(super) async fn delivery(self) -> Result<DeliveryFuture, BrokerError> {
-        match self {
-            Enqueued::Now(delivery) => Ok(delivery),
-            Enqueued::Refused(error) => Err(error),
-            Enqueued::Later(queued) => queued
-                .await
-                .map_err(|_| BrokerError::Unavailable("the producer was closed".into()))?,
+struct Outcome {
+    done: Option<oneshot::Sender<Delivered>>,
+    failure: Option<BrokerError>,
+    last: (u32, u64),
+}
+
+impl Batch {
+    /// A batch of `records` records to `topic`, and where its outcome will be told.
+    pub(super) fn new(topic: &str, records: usize) -> (Arc<Batch>, oneshot::Receiver<Delivered>) {
+        let (done, outcome) = oneshot::channel();
+        let batch = Arc::new(Batch {
+            topic: topic.to_owned(),
+            remaining: AtomicUsize::new(records),
+            outcome: Mutex::new(Outcome {
+                done: Some(done),
+                failure: None,
+                last: (0, 0),
+            }),
+        });
+        if records == 0 {
+            batch.finish();
+        }
+        (batch, outcome)
+    }
+
+    /// One record of the batch was delivered at `position`, or failed.
+    fn delivered(&self, delivered: Delivered) {
+        {
+            let mut outcome = self.outcome.lock();
+            match delivered {
+                Ok(position) => outcome.last = outcome.last.max(position),
+                Err(error) => {
+                    outcome.failure.get_or_insert(error);
+                }
+            }
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.finish();
+        }
+    }
+
+    fn finish(&self) {
+        let mut outcome = self.outcome.lock();
+        let result = match outcome.failure.take() {
+            Some(error) => Err(error),
+            None => Ok(outcome.last),
+        };
+        if let Some(done) = outcome.done.take() {
+            _ = done.send(result);
         }
     }
 }
 
+/// The producer's context: librdkafka's problems reported like the broker's other clients, and
+/// each delivery counted down on its batch.
+pub(super) struct Deliveries(pub(super) Diagnostics);
+
+impl ClientContext for Deliveries {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.0.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.0.error(error, reason);
+    }
+}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = Arc<Batch>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, batch: Arc<Batch>) {
+        let delivered = match result {
+            Ok(record) => Ok((record.partition() as u32, record.offset() as u64)),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::UnknownTopicOrPartition), _)) => {
+                Err(BrokerError::UnknownTopic(batch.topic.clone()))
+            }
+            Err((error, _)) => Err(super::unavailable(error.clone())),
+        };
+        batch.delivered(delivered);
+    }
+}
+
+/// The producer of a Kafka broker.
+pub(super) type Producer = ThreadedProducer<Deliveries>;
+
 /// One record waiting for room.
 struct Waiting {
-    topic: String,
     message: Message,
     since: Instant,
-    done: oneshot::Sender<Result<DeliveryFuture, BrokerError>>,
+    batch: Arc<Batch>,
 }
 
 /// The producer and the records waiting for room in its queue, in call order.
 pub(super) struct OrderedQueue {
-    producer: FutureProducer<Diagnostics>,
+    producer: Arc<Producer>,
     backlog: Arc<Mutex<VecDeque<Waiting>>>,
 }
 
 impl OrderedQueue {
-    pub(super) fn new(producer: FutureProducer<Diagnostics>) -> Self {
+    pub(super) fn new(producer: Producer) -> Self {
         OrderedQueue {
-            producer,
+            producer: Arc::new(producer),
             backlog: Arc::default(),
         }
     }
 
-    /// Enqueues `message` after every record enqueued before it.
-    pub(super) fn enqueue(&self, topic: &str, message: Message) -> Enqueued {
+    /// Enqueues `messages` of `batch` after every record enqueued before them.
+    pub(super) fn enqueue(&self, batch: &Arc<Batch>, messages: Vec<Message>) {
         let mut backlog = self.backlog.lock();
+        let mut messages = messages.into_iter();
         if backlog.is_empty() {
-            match try_send(&self.producer, topic, &message) {
-                Ok(delivery) => return Enqueued::Now(delivery),
-                Err(Some(error)) => return Enqueued::Refused(error),
-                Err(None) => {
-                    tokio::spawn(drain(self.producer.clone(), self.backlog.clone()));
+            for message in messages.by_ref() {
+                match try_send(&self.producer, batch, &message) {
+                    Ok(()) => {}
+                    Err(Some(error)) => batch.delivered(Err(error)),
+                    Err(None) => {
+                        backlog.push_back(Waiting {
+                            message,
+                            since: Instant::now(),
+                            batch: batch.clone(),
+                        });
+                        tokio::spawn(drain(self.producer.clone(), self.backlog.clone()));
+                        break;
+                    }
                 }
             }
         }
-        let (done, queued) = oneshot::channel();
-        backlog.push_back(Waiting {
-            topic: topic.to_owned(),
+        let since = Instant::now();
+        backlog.extend(messages.map(|message| Waiting {
             message,
-            since: Instant::now(),
-            done,
-        });
-        Enqueued::Later(queued)
+            since,
+            batch: batch.clone(),
+        }));
     }
 }
 
 /// Moves the backlog into librdkafka's queue as room frees up; ends when it is empty.
-async fn drain(producer: FutureProducer<Diagnostics>, backlog: Arc<Mutex<VecDeque<Waiting>>>) {
+async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) {
     loop {
         {
             let mut backlog = backlog.lock();
             while let Some(waiting) = backlog.front() {
-                let sent = match try_send(&producer, &waiting.topic, &waiting.message) {
+                match try_send(&producer, &waiting.batch, &waiting.message) {
                     Err(None) if waiting.since.elapsed() < FULL_FOR => break,
-                    Err(None) => Err(BrokerError::Unavailable(format!(
-                        "librdkafka's producer queue stayed full for {FULL_FOR:?}"
-                    ))),
-                    Err(Some(error)) => Err(error),
-                    Ok(delivery) => Ok(delivery),
-                };
-                let waiting = backlog.pop_front().expect("looked at above");
-                _ = waiting.done.send(sent);
+                    Err(None) => waiting
+                        .batch
+                        .delivered(Err(BrokerError::Unavailable(format!(
+                            "librdkafka's producer queue stayed full for {FULL_FOR:?}"
+                        )))),
+                    Err(Some(error)) => waiting.batch.delivered(Err(error)),
+                    Ok(()) => {}
+                }
+                backlog.pop_front();
             }
             if backlog.is_empty() {
                 return;
@@ -113,21 +204,19 @@ async fn drain(producer: FutureProducer<Diagnostics>, backlog: Arc<Mutex<VecDequ
 
 /// Hands one record to librdkafka: `Err(None)` when its queue is full.
 fn try_send(
-    producer: &FutureProducer<Diagnostics>,
-    topic: &str,
+    producer: &Producer,
+    batch: &Arc<Batch>,
     message: &Message,
-) -> Result<DeliveryFuture, Option<BrokerError>> {
+) -> Result<(), Option<BrokerError>> {
     let (key, headers) = records::encode(message);
-    let mut record = FutureRecord::to(topic)
+    let mut record = BaseRecord::with_opaque_to(&batch.topic, batch.clone())
         .payload(message.payload.as_ref())
         .headers(headers);
     if let Some(key) = key.as_deref() {
         record = record.key(key);
     }
-    producer
-        .send_result(record)
-        .map_err(|(error, _)| match error {
-            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
-            error => Some(super::unavailable(error)),
-        })
+    producer.send(record).map_err(|(error, _)| match error {
+        KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
+        error => Some(super::unavailable(error)),
+    })
 }

@@ -2,7 +2,8 @@
 //!
 //! - value = payload; key = the message key, else its `partitionkey` header;
 //! - header `content-type` = the content type;
-//! - `ce_specversion: 1.0`, and `ce_id`, `ce_type`, `ce_source` (generated when absent);
+//! - `ce_specversion: 1.0`, and `ce_id`, `ce_type`, `ce_source` (generated when absent; a
+//!   generated id is a per-process random prefix and a counter);
 //! - every riff header `name` travels as `ce_<name>` (a CloudEvent extension).
 //!
 //! Reading accepts any Kafka record: `ce_*` attributes and extensions are mapped back, other
@@ -10,6 +11,8 @@
 //! without `content-type` gets an empty content type (the stream's, see `KafkaBroker`).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
@@ -29,14 +32,12 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
     let mut headers = OwnedHeaders::new()
         .insert(header(CONTENT_TYPE, &message.content_type))
         .insert(header("ce_specversion", "1.0"));
-    let defaults = [
-        ("ce_id", uuid::Uuid::new_v4().to_string()),
-        ("ce_type", "riff-event".to_owned()),
-        ("ce_source", "riff-streaming".to_owned()),
-    ];
-    for (name, value) in defaults {
+    if !message.headers.contains_key("ce_id") {
+        headers = headers.insert(header("ce_id", &event_id()));
+    }
+    for (name, value) in [("ce_type", "riff-event"), ("ce_source", "riff-streaming")] {
         if !message.headers.contains_key(name) {
-            headers = headers.insert(header(name, &value));
+            headers = headers.insert(header(name, value));
         }
     }
     for (name, value) in &message.headers {
@@ -54,6 +55,14 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
             .map(|key| Bytes::copy_from_slice(key.as_bytes()))
     });
     (key, headers)
+}
+
+/// A new CloudEvent id, unique across processes and runs: a random prefix drawn once per process
+/// and a counter (no random draw per record).
+fn event_id() -> String {
+    static PREFIX: LazyLock<String> = LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
