@@ -66,15 +66,15 @@ async fn one_call(url: &str, payloads: &[Bytes]) -> f64 {
             output_names: vec!["out".into()],
         })),
     };
-    let frames = payloads.iter().map(|payload| InputSignal {
+    let frames = payloads.to_vec().into_iter().map(|payload| InputSignal {
         frame: Some(input_signal::Frame::Data(InputFrame {
-            payload: payload.clone(),
+            payload,
             content_type: "application/json".into(),
             headers: Default::default(),
             arg_index: 0,
         })),
     });
-    let requests = futures::stream::iter(std::iter::once(start).chain(frames).collect::<Vec<_>>());
+    let requests = futures::stream::iter(std::iter::once(start).chain(frames));
     let began = Instant::now();
     let mut outputs = client.invoke(requests).await.unwrap().into_inner();
     let mut received = 0;
