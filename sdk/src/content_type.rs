@@ -77,7 +77,7 @@ impl ContentType {
     }
 
     /// The format of a supported concrete type; `None` if unsupported (or a wildcard).
-    pub(crate) fn format(&self) -> Option<Format> {
+    fn format(&self) -> Option<Format> {
         let utf8 = matches!(self.charset.as_deref(), None | Some("utf-8" | "utf8"));
         let (_, subtype) = self.essence.split_once('/')?;
         match self.essence.as_str() {
@@ -90,10 +90,11 @@ impl ContentType {
         }
     }
 
-    /// Picks the concrete type to produce for an output whose expected content type is
-    /// `accept`: a comma-separated, preference-ordered list (HTTP `Accept` syntax, `q` honoured,
-    /// `*/*` and `application/*` give `application/json`, `text/*` gives `text/plain`).
-    pub(crate) fn negotiate(accept: &str) -> Option<Self> {
+    /// Picks the concrete type (and its format) to produce for an output whose expected content
+    /// type is `accept`: a comma-separated, preference-ordered list (HTTP `Accept` syntax, `q`
+    /// honoured, `*/*` and `application/*` give `application/json`, `text/*` gives
+    /// `text/plain`).
+    pub(crate) fn negotiate(accept: &str) -> Option<(Self, Format)> {
         let mut ranges: Vec<ContentType> = accept.split(',').filter_map(Self::parse).collect();
         ranges.sort_by(|a, b| b.quality.total_cmp(&a.quality));
         ranges
@@ -104,7 +105,7 @@ impl ContentType {
                 "text/*" => range.concrete("text/plain"),
                 essence => range.concrete(essence),
             })
-            .find(|candidate| candidate.format().is_some())
+            .find_map(|candidate| candidate.format().map(|format| (candidate, format)))
     }
 }
 

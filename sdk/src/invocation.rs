@@ -191,7 +191,7 @@ fn outputs(start: StartFrame, responses: Sender<Response>) -> Result<Outputs, St
         .zip(&names)
         .enumerate()
         .map(|(index, (accept, name))| {
-            let content_type = ContentType::negotiate(accept).ok_or_else(|| {
+            let negotiated = ContentType::negotiate(accept).ok_or_else(|| {
                 error::not_acceptable(format!(
                     "output {index} ({name}) expects {accept:?}, this function produces {SUPPORTED}"
                 ))
@@ -199,7 +199,7 @@ fn outputs(start: StartFrame, responses: Sender<Response>) -> Result<Outputs, St
             Ok(Output::new(
                 index,
                 name.clone(),
-                &content_type,
+                negotiated,
                 responses.clone(),
             ))
         })

@@ -134,13 +134,13 @@ impl Output {
     pub(crate) fn new(
         index: usize,
         name: String,
-        content_type: &ContentType,
+        (content_type, format): (ContentType, Format),
         frames: Sender<Result<OutputSignal, Status>>,
     ) -> Self {
         Output {
             index,
             name,
-            format: content_type.format().unwrap_or(Format::Bytes),
+            format,
             content_type: content_type.to_string(),
             frames,
         }
