@@ -50,8 +50,33 @@ pub enum Commit {
     Acked,
 }
 
-/// The settings, as one line for the report.
-pub fn settings(commit: Commit) -> String {
+impl Commit {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Commit::Flush => "flush",
+            Commit::Acked => "acked",
+        }
+    }
+
+    fn describe(self) -> String {
+        let every = COMMIT_EVERY.as_millis();
+        match self {
+            Commit::Flush => format!(
+                "`flush`: every {every} ms flush the producer, check every delivery, commit the \
+                 consumed positions (sync)"
+            ),
+            Commit::Acked => format!(
+                "`acked`: every {every} ms commit (async) the positions whose outputs the \
+                 delivery callback reported acknowledged (no flush: the copy never stops)"
+            ),
+        }
+    }
+}
+
+/// The settings, as one line for the report, with the commit modes measured (the best of
+/// them is the baseline).
+pub fn settings(modes: &[Commit]) -> String {
     let list = |settings: &[(&str, &str)]| {
         settings
             .iter()
@@ -59,27 +84,15 @@ pub fn settings(commit: Commit) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let every = COMMIT_EVERY.as_millis();
-    let commits = match commit {
-        Commit::Flush => format!(
-            "every {every} ms: flush the producer, check every delivery, commit the consumed \
-             positions (sync)"
-        ),
-        Commit::Acked => format!(
-            "every {every} ms: commit (async) the positions whose outputs the delivery callback \
-             reported acknowledged (no flush, the copy never stops)"
-        ),
-    };
+    let modes: Vec<String> = modes.iter().map(|m| m.describe()).collect();
     format!(
         "one thread; `BaseConsumer` assigned every partition ({}); `ThreadedProducer` with a \
-         delivery callback, each record to the same partition of the output ({}); {commits}; at \
-         the end: flush, then commit (sync); `--plain-copy-commit {}`",
+         delivery callback, each record to the same partition of the output ({}); commits, \
+         measured each way, the best one is the baseline (`--plain-copy-commit` picks one): {}; \
+         at the end: flush, then commit (sync)",
         list(&CONSUMER),
         list(&PRODUCER),
-        match commit {
-            Commit::Flush => "flush",
-            Commit::Acked => "acked",
-        }
+        modes.join("; ")
     )
 }
 

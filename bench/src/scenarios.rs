@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
-use clap::ValueEnum as _;
-
 use crate::copy::Commit;
 use crate::function::sibling;
 use crate::kafka::{self, Commits, Tansu};
@@ -23,13 +21,16 @@ use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
 
 /// Payload size of the throughput jobs.
 pub const SIZE: usize = 100;
-/// A copier whose commits make no progress for this long failed.
-const STALL: Duration = Duration::from_secs(30);
+/// A copier whose commits make no progress for this long failed: longer than riff's default
+/// window duration (60 s), the longest a window whose count is not reached may stay open.
+const STALL: Duration = Duration::from_secs(75);
 /// Reading an output back takes at most this long.
 const VERIFY: Duration = Duration::from_secs(120);
 
 /// One measured copy.
 pub struct Run {
+    /// Which variant ran, when there are several.
+    pub label: String,
     /// Records copied.
     pub records: usize,
     /// From reading started to the last offset committed.
@@ -121,6 +122,7 @@ pub fn plain_copy(
     copy.stop();
     let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
     Ok(Run {
+        label: String::new(),
         records: count,
         elapsed: end - start,
         cpu_us: cpu.0,
@@ -144,7 +146,7 @@ impl PlainCopy {
         let mut child = Command::new(sibling("riff-bench"))
             .args(["plain-copy", bootstrap, INPUT, OUTPUT])
             .args([partitions.to_string(), count.to_string()])
-            .args(["--commit", commit.to_possible_value().unwrap().get_name()])
+            .args(["--commit", commit.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -207,6 +209,7 @@ pub fn riff_kafka(
     drop(riff);
     let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
     Ok(Run {
+        label: String::new(),
         records: count,
         elapsed: end - start,
         cpu_us: cpu.0,
@@ -219,13 +222,13 @@ pub fn riff_kafka(
 
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second on 4
 /// partitions, from their stamp to their arrival on the output: through `riff local run` with
-/// count-1 windows, and through the plain copy.
+/// count-1 windows, and through the plain copy with each of `commits`.
 pub fn latency(
     tansu: &Path,
     rate: f64,
     count: usize,
-    commit: Commit,
-) -> anyhow::Result<((f64, f64), (f64, f64))> {
+    commits: &[Commit],
+) -> anyhow::Result<((f64, f64), Vec<(Commit, (f64, f64))>)> {
     let partitions = 4;
     let measure = |copier: &dyn Fn(&str) -> anyhow::Result<Box<dyn Send>>| {
         let broker = Tansu::start(tansu);
@@ -259,12 +262,16 @@ pub fn latency(
         )?;
         Ok(Box::new(riff))
     })?;
-    let baseline = measure(&|bootstrap| {
-        Ok(Box::new(PlainCopy::start(
-            bootstrap, partitions, count, commit,
-        )?))
-    })?;
-    Ok((ours, baseline))
+    let mut baselines = Vec::new();
+    for &commit in commits {
+        let baseline = measure(&|bootstrap| {
+            Ok(Box::new(PlainCopy::start(
+                bootstrap, partitions, count, commit,
+            )?))
+        })?;
+        baselines.push((commit, baseline));
+    }
+    Ok((ours, baselines))
 }
 
 /// `riff local run` with an in-memory gateway: `count` records published through the gateway's
@@ -309,6 +316,7 @@ pub async fn riff_memory(
         Some(tally)
     };
     Ok(Run {
+        label: String::new(),
         records: count,
         elapsed: end - start,
         cpu_us: cpu.0,
