@@ -220,6 +220,9 @@ pub fn riff_kafka(
     })
 }
 
+/// p50 and p99 latency, in ms.
+pub type Percentiles = (f64, f64);
+
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second on 4
 /// partitions, from their stamp to their arrival on the output: through `riff local run` with
 /// count-1 windows, and through the plain copy with each of `commits`.
@@ -228,7 +231,7 @@ pub fn latency(
     rate: f64,
     count: usize,
     commits: &[Commit],
-) -> anyhow::Result<((f64, f64), Vec<(Commit, (f64, f64))>)> {
+) -> anyhow::Result<(Percentiles, Vec<(Commit, Percentiles)>)> {
     let partitions = 4;
     let measure = |copier: &dyn Fn(&str) -> anyhow::Result<Box<dyn Send>>| {
         let broker = Tansu::start(tansu);
