@@ -18,7 +18,7 @@ pub struct Scenario {
     pub run: fn() -> Row,
 }
 
-pub const ALL: [Scenario; 7] = [
+pub const ALL: [Scenario; 6] = [
     Scenario {
         name: "kill-riff",
         fault: "kill -9 of riff local run mid-window, then a restart",
@@ -48,11 +48,6 @@ pub const ALL: [Scenario; 7] = [
         name: "cluster",
         fault: "riff processor sidecar killed -9, riff gateway restarted",
         run: crate::cluster::sidecar_and_gateway,
-    },
-    Scenario {
-        name: "early-end",
-        fault: "function ends its calls early (committed records only)",
-        run: early_end,
     },
 ];
 
@@ -231,7 +226,7 @@ impl Report {
             failures: Vec::new(),
             notes: Vec::new(),
         };
-        match Count::settle(broker, produced, PATIENCE, STRAGGLERS, || false) {
+        match Count::settle(broker, produced, PATIENCE, STRAGGLERS) {
             Ok(count) => {
                 if !count.settled {
                     self.notes.push(format!(
@@ -338,14 +333,13 @@ struct Count {
 
 impl Count {
     /// Reads the input (`produced` distinct numbers, once the load was acknowledged) to find
-    /// its end, waits until the group committed the whole input, `done` or `patience`, then
+    /// its end, waits until the group committed the whole input or `patience`, then
     /// reads the output until every number of the input is there or none came for `quiet`.
     fn settle(
         broker: &Broker,
         produced: u64,
         patience: Duration,
         quiet: Duration,
-        mut done: impl FnMut() -> bool,
     ) -> Result<Count, String> {
         let mut count = Count {
             inputs: vec![0; broker.records as usize],
@@ -381,7 +375,7 @@ impl Count {
         let committed_all = |committed: &[i64]| committed.iter().zip(&ends).all(|(c, e)| c >= e);
         let settled = within(patience, || {
             let committed = probe.committed()?;
-            (committed_all(&committed) || done()).then_some(committed)
+            committed_all(&committed).then_some(committed)
         });
         count.committed = settled
             .or_else(|| probe.committed())
@@ -448,20 +442,6 @@ impl Count {
         lost.sort_unstable();
         lost.dedup();
         lost
-    }
-
-    /// Records committed by the group.
-    fn committed_records(&self) -> u64 {
-        self.by_offset
-            .iter()
-            .zip(&self.committed)
-            .map(|(records, &committed)| {
-                records
-                    .iter()
-                    .filter(|(offset, _)| *offset < committed)
-                    .count() as u64
-            })
-            .sum()
     }
 
     /// Output records beyond the input's copies of their number.
@@ -614,72 +594,4 @@ fn rebuild_before_commit() -> Row {
         .notes
         .push(format!("the pipeline was rebuilt {rebuilt} time(s)"));
     report.conclude(ALL[4].fault, &mut scene.broker, load)
-}
-
-/// The `early-end` function sends back the first record of each call and completes it without
-/// reading the rest. Riff must not commit what the function never got: every record below the
-/// group's committed positions must be in the output. Full delivery is impossible (every
-/// window but a one-record one fails), and so is a duplicate bound (every retry of a window
-/// repeats its first record).
-fn early_end() -> Row {
-    let scene = Local::new(Engine::Memory, "early-end");
-    let riff = scene.run();
-    let load = scene.broker.load();
-    let mut report = Report::default();
-    let produced = report.load_finished(load);
-    // Riff commits no more once it retried a violating call a few times; or it (wrongly)
-    // committed the whole input.
-    let retried = || {
-        riff.log()
-            .iter()
-            .any(|line| line.contains("actor=\"invoker\"") && line.contains("attempt=3"))
-    };
-    let quiet = Duration::from_secs(3);
-    let mut row = Row {
-        fault: ALL[6].fault,
-        produced,
-        delivered: 0,
-        lost: 0,
-        duplicates: 0,
-        bound: None,
-        took: Duration::ZERO,
-        failures: Vec::new(),
-        notes: Vec::new(),
-    };
-    match Count::settle(
-        &scene.broker,
-        produced,
-        Duration::from_secs(60),
-        quiet,
-        retried,
-    ) {
-        Ok(count) => {
-            let lost = count.lost_among_committed();
-            if !lost.is_empty() {
-                let first: Vec<String> = lost[..lost.len().min(10)]
-                    .iter()
-                    .map(|&n| count.whereabouts(n))
-                    .collect();
-                report.failures.push(format!(
-                    "{} committed records were never delivered, first ones \
-                     (number@partition:offset): {}",
-                    lost.len(),
-                    first.join(" ")
-                ));
-            }
-            report.notes.push(format!(
-                "{} records committed (positions {:?}, input end {:?})",
-                count.committed_records(),
-                count.committed,
-                count.ends
-            ));
-            row.delivered = count.delivered();
-            row.lost = lost.len() as u64;
-            row.duplicates = count.duplicates();
-        }
-        Err(error) => report.failures.push(error),
-    }
-    row.failures = report.failures;
-    row.notes = report.notes;
-    row
 }

@@ -8,8 +8,9 @@
 //! Each record travels with its [`ack::AckHandle`]: the window acknowledges its records once the
 //! window's call completed and every output was accepted, which commits their positions.
 //!
-//! Outputs are published by the call as the function emits them, in order and pipelined: each
-//! is enqueued by the broker at once and its acknowledgement awaited before the window commits.
+//! Records move in batches. Windows are called in order, several at a time; a call publishes its
+//! outputs once every earlier call handed its own to the broker, so outputs keep window order,
+//! and windows are committed in order once their outputs were acknowledged.
 
 mod ack;
 mod capacity;
