@@ -1,6 +1,6 @@
 //! Sample functions for riff streaming, built with the `riff-function` SDK: one binary each in
 //! `src/bin/` (`square`, `time-averager`, `zip-sum`, `logger`, `pass-through`, and the test
-//! fixtures `flaky-square` and `early-end`). This library holds what they share: JSON numbers,
+//! fixture `flaky-square`). This library holds what they share: JSON numbers,
 //! Go-style durations, environment settings and the allocator.
 
 mod duration;

@@ -193,7 +193,6 @@ const SQUARE: &str = env!("CARGO_BIN_EXE_square");
 const TIME_AVERAGER: &str = env!("CARGO_BIN_EXE_time-averager");
 const ZIP_SUM: &str = env!("CARGO_BIN_EXE_zip-sum");
 const FLAKY_SQUARE: &str = env!("CARGO_BIN_EXE_flaky-square");
-const EARLY_END: &str = env!("CARGO_BIN_EXE_early-end");
 const PASS_THROUGH: &str = env!("CARGO_BIN_EXE_pass-through");
 
 #[tokio::test]
@@ -447,18 +446,4 @@ async fn flaky_square_fails_only_the_first_invocation_by_default() {
     let (frames, status) = call().await;
     assert_eq!(status.code(), Code::Ok, "{status:?}");
     assert_eq!(payloads(&frames), ["9"]);
-}
-
-#[tokio::test]
-async fn early_end_answers_the_first_message_and_completes_while_the_input_is_open() {
-    let early_end = Sample::start(EARLY_END, &[]).await;
-    let (sender, responses) = early_end.open().await;
-    sender.send(start(&["in"], &["out"])).await.unwrap();
-    sender.send(json(0, "1")).await.unwrap();
-    sender.send(json(0, "2")).await.unwrap();
-    // The input stays open (the sender is kept): the call completes anyway.
-    let (frames, status) = collect(responses).await;
-    assert_eq!(status.code(), Code::Ok, "{status:?}");
-    assert_eq!(payloads(&frames), ["1"]);
-    drop(sender);
 }
