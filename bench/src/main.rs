@@ -124,14 +124,11 @@ fn main() {
             "`{}` on a directory of YAML: a KafkaGateway (`bootstrapServers` = the tansu the \
              bench started) or an InMemoryGateway, Streams `in` and `out` (application/json, 4 \
              partitions unless said), and, once the input is preloaded, processor \
-             `pass-through` added live: `{}`",
+             `pass-through` (the sample function, a child process of riff) added live, here \
+             with 1 s windows:",
             riff_command(),
-            scenarios::pass_through_yaml("{duration: 1s}")
-                .lines()
-                .skip(1)
-                .collect::<Vec<_>>()
-                .join(" ")
         ),
+        processor: scenarios::pass_through_yaml("{duration: 1s}"),
         baseline: copy::settings(&commit_modes(&args)),
         messages: args.messages,
         failures: bench.failures.clone(),

@@ -25,8 +25,10 @@ pub struct Figure {
 pub struct Context {
     /// The bench's command line.
     pub command: String,
-    /// How ours ran (the `riff` command line and YAML).
+    /// How ours ran (the `riff` command line).
     pub riff: String,
+    /// The processor's YAML.
+    pub processor: String,
     /// The Kafka baseline's settings.
     pub baseline: String,
     /// Records per throughput job.
@@ -56,7 +58,12 @@ pub fn render(figures: &[Figure], context: &Context) -> String {
          exactly (duplicates, missing, order-independent checksum of the payloads)",
         context.messages
     );
-    let _ = writeln!(out, "- ours: {}", context.riff);
+    let _ = writeln!(out, "- ours: {}\n", context.riff);
+    let _ = writeln!(
+        out,
+        "  ```yaml\n  {}\n  ```\n",
+        context.processor.trim_end().replace('\n', "\n  ")
+    );
     let _ = writeln!(out, "- Kafka baseline, the plain rdkafka copy (`riff-bench plain-copy`, a process of its own): {}\n", context.baseline);
     out.push_str(
         "| figure | value | baseline (same run) | baseline value | ratio | target | notes |\n",
