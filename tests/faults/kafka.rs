@@ -208,7 +208,8 @@ impl Reader {
                         .unwrap_or_else(|_| panic!("not a record number: {text:?}"));
                     records.push((record.partition() as usize, record.offset(), number));
                 }
-                Some(Err(_)) => {}
+                // Not counted, but shown: a reader that errs instead of reading explains a count.
+                Some(Err(error)) => eprintln!("faults: reading failed: {error}"),
                 None if !records.is_empty() || left.is_zero() => return records,
                 None => {}
             }
