@@ -96,15 +96,25 @@ impl Actor for InvokerActor {
 impl Handler<StartCall> for InvokerActor {
     type Result = ();
 
-    fn handle(&mut self, StartCall { window, attempt }: StartCall, _: &mut Context<Self>) {
-        let (frames, requests) = mpsc::channel(CALL_BUFFER);
-        let start = InputSignal {
-            frame: Some(input_signal::Frame::Start(self.start.clone())),
-        };
-        frames
-            .try_send(vec![start])
-            .expect("a new channel has room for the start frame");
-        self.calls.insert(window, Call { frames });
+    fn handle(&mut self, call: StartCall, _: &mut Context<Self>) {
+        let StartCall {
+            window,
+            attempt,
+            frames,
+            closed,
+        } = call;
+        let (sender, requests) = mpsc::channel(CALL_BUFFER);
+        // The start frame and the frames so far go together (one write to the connection).
+        let first = std::iter::once(input_signal::Frame::Start(self.start.clone()))
+            .chain(frames.into_iter().map(input_signal::Frame::Data))
+            .map(|frame| InputSignal { frame: Some(frame) })
+            .collect();
+        sender
+            .try_send(first)
+            .expect("a new channel has room for the first frames");
+        if !closed {
+            self.calls.insert(window, Call { frames: sender });
+        }
         // Set once gRPC took the end of the input: every frame of the window was handed over.
         let input_ended = Arc::new(AtomicBool::new(false));
         let ended = input_ended.clone();

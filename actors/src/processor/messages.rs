@@ -31,6 +31,10 @@ pub struct StartCall {
     pub window: WindowId,
     /// Which call of the window this is (its reports carry it).
     pub attempt: u64,
+    /// The frames of the records the window holds so far.
+    pub frames: Vec<InputFrame>,
+    /// The window is closed: the call's input ends after `frames`.
+    pub closed: bool,
 }
 
 /// Abandon every call in progress: an earlier window failed, and later windows' outputs must

@@ -197,11 +197,9 @@ impl WindowActor {
             self.invoker.do_send(StartCall {
                 window: id,
                 attempt,
+                frames,
+                closed,
             });
-            self.invoker.do_send(SendFrames { window: id, frames });
-            if closed {
-                self.invoker.do_send(HalfClose { window: id });
-            }
             self.calling += 1;
             self.next_call += 1;
         }
