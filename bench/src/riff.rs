@@ -48,13 +48,17 @@ pub fn streams(gateway: Gateway, partitions: u32) -> String {
 /// function `function` (found beside `riff`) with `env`, in windows `window` (YAML flow
 /// mapping, e.g. `{duration: 1s}`).
 pub fn processor(name: &str, function: &str, window: &str, env: &[(&str, &str)]) -> String {
-    let env: String = env
-        .iter()
-        .map(|(k, v)| format!("{{name: {k}, value: '{v}'}}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let env = if env.is_empty() {
+        String::new()
+    } else {
+        let env: Vec<_> = env
+            .iter()
+            .map(|(k, v)| format!("{{name: {k}, value: '{v}'}}"))
+            .collect();
+        format!(", env: [{}]", env.join(", "))
+    };
     format!(
-        "{API}\nkind: Processor\nmetadata: {{name: {name}}}\nspec:\n  inputs: [{{stream: in, startOffset: earliest}}]\n  outputs: [{{stream: out}}]\n  window: {window}\n  template: {{spec: {{containers: [{{image: {function}, env: [{env}]}}]}}}}\n"
+        "{API}\nkind: Processor\nmetadata: {{name: {name}}}\nspec:\n  inputs: [{{stream: in, startOffset: earliest}}]\n  outputs: [{{stream: out}}]\n  window: {window}\n  template: {{spec: {{containers: [{{image: {function}{env}}}]}}}}\n"
     )
 }
 
