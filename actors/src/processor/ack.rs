@@ -31,7 +31,7 @@ impl AckHandle {
         }
     }
 
-    /// The payload units the record holds of the pipeline's capacity.
+    /// The payload bytes the record holds of the pipeline's capacity.
     pub fn units(&self) -> u64 {
         self.permit.units()
     }

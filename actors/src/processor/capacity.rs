@@ -8,9 +8,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::message::Record;
 
-/// Payload bytes are counted in units of this size.
-const UNIT: usize = 1024;
-
 /// The bounds of a pipeline's in-flight records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capacity {
@@ -34,7 +31,7 @@ impl Default for Capacity {
 pub(super) struct InFlight {
     records: Arc<Semaphore>,
     units: Arc<Semaphore>,
-    /// The most units one record takes: half of them, so that a record larger than that still
+    /// The most bytes one record takes: half of them, so that a record larger than that still
     /// fits next to the window being invoked.
     most: u32,
 }
@@ -47,7 +44,7 @@ pub struct Permit {
 }
 
 impl Permit {
-    /// The payload units this record takes.
+    /// The payload bytes this record takes (at least 1).
     pub fn units(&self) -> u64 {
         u64::from(self.units)
     }
@@ -55,7 +52,9 @@ impl Permit {
 
 impl InFlight {
     pub(super) fn new(capacity: Capacity) -> Self {
-        let units = capacity.bytes.div_ceil(UNIT).clamp(2, u32::MAX as usize);
+        let units = capacity
+            .bytes
+            .clamp(2, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
         InFlight {
             records: Arc::new(Semaphore::new(capacity.records.max(1))),
             units: Arc::new(Semaphore::new(units)),
@@ -63,9 +62,9 @@ impl InFlight {
         }
     }
 
-    /// The units `record` takes.
+    /// The bytes `record` takes.
     fn units_of(&self, record: &Record) -> u32 {
-        let units = record.message.payload.len().div_ceil(UNIT).max(1);
+        let units = record.message.payload.len().max(1);
         units.min(self.most as usize) as u32
     }
 
@@ -93,7 +92,7 @@ impl InFlight {
         })
     }
 
-    /// The payload units a window may hold before it closes: half, so the next window can fill
+    /// The payload bytes a window may hold before it closes: half, so the next window can fill
     /// while one is invoked, and a window never waits for room only its own commit can free.
     pub(super) fn window_units(&self) -> u64 {
         u64::from(self.most)

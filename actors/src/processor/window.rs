@@ -43,7 +43,7 @@ enum Stage {
 struct Window {
     id: WindowId,
     held: Vec<Held>,
-    /// The payload units its records hold of the pipeline's capacity.
+    /// The payload bytes its records hold of the pipeline's capacity.
     units: u64,
     /// No more records join this window.
     closed: bool,
@@ -62,7 +62,7 @@ struct Window {
 pub struct WindowActor {
     resource: String,
     bounds: ResolvedWindow,
-    /// A window closes once its records hold this many payload units.
+    /// A window closes once its records hold this many payload bytes.
     max_units: u64,
     invoker: Addr<InvokerActor>,
     windows: VecDeque<Window>,

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use futures::StreamExt;
@@ -88,7 +89,10 @@ impl Broker for MemoryBroker {
         }
     }
 
-    fn publish(&self, topic: &str, message: Message) -> Acknowledgement {
+    fn publish(&self, topic: &str, mut message: Message) -> Acknowledgement {
+        // A stored payload owns its bytes: one that slices a received gRPC buffer would keep the
+        // whole buffer alive as long as the record is held (9 KiB per 100 B record).
+        message.payload = Bytes::copy_from_slice(&message.payload);
         let appended = self.topic(topic).and_then(|topic| topic.append(message));
         Box::pin(futures::future::ready(appended))
     }
