@@ -66,14 +66,18 @@ async fn one_call(url: &str, payloads: &[Bytes]) -> f64 {
             output_names: vec!["out".into()],
         })),
     };
-    let frames = payloads.to_vec().into_iter().map(|payload| InputSignal {
-        frame: Some(input_signal::Frame::Data(InputFrame {
-            payload,
-            content_type: "application/json".into(),
-            headers: Default::default(),
-            arg_index: 0,
-        })),
-    });
+    let frames: Vec<_> = payloads
+        .iter()
+        .cloned()
+        .map(|payload| InputSignal {
+            frame: Some(input_signal::Frame::Data(InputFrame {
+                payload,
+                content_type: "application/json".into(),
+                headers: Default::default(),
+                arg_index: 0,
+            })),
+        })
+        .collect();
     let requests = futures::stream::iter(std::iter::once(start).chain(frames));
     let began = Instant::now();
     let mut outputs = client.invoke(requests).await.unwrap().into_inner();
