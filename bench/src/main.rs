@@ -24,6 +24,12 @@ use clap::{Parser, Subcommand};
 use report::{Context, Figure};
 use scenarios::Run;
 
+/// jemalloc, for Rust and librdkafka alike, as in `riff`: the plain copy's baseline gets the
+/// allocator that made riff's own Kafka path fastest (librdkafka frees on its threads what the
+/// copy allocates on its own).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Benchmarks of riff-streaming.
 #[derive(Parser)]
 struct Args {

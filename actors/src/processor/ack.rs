@@ -41,10 +41,28 @@ impl AckHandle {
         &self.commits
     }
 
-    /// The record was processed: its position is committed (in the background, together with
-    /// the positions acknowledged meanwhile).
-    pub fn ack(self) {
-        self.commits.add(self.partition, self.offset);
+    /// The records of `handles` were processed: their positions are committed (in the
+    /// background, together with the positions acknowledged meanwhile), and their capacity is
+    /// given back at once.
+    pub fn ack_all(handles: impl IntoIterator<Item = AckHandle>) {
+        let mut highest: Vec<(Arc<Commits>, u32, u64)> = Vec::new();
+        let mut permits: Option<Permit> = None;
+        for handle in handles {
+            let seen = highest.iter_mut().find(|(commits, partition, _)| {
+                *partition == handle.partition && Arc::ptr_eq(commits, &handle.commits)
+            });
+            match seen {
+                Some((_, _, offset)) => *offset = (*offset).max(handle.offset),
+                None => highest.push((handle.commits, handle.partition, handle.offset)),
+            }
+            match &mut permits {
+                Some(permits) => permits.merge(handle.permit),
+                None => permits = Some(handle.permit),
+            }
+        }
+        for (commits, partition, offset) in highest {
+            commits.add(partition, offset);
+        }
     }
 }
 

@@ -44,6 +44,13 @@ pub struct Permit {
 }
 
 impl Permit {
+    /// Takes `other`'s share into this one (given back together, in one go).
+    pub(super) fn merge(&mut self, other: Permit) {
+        self._record.merge(other._record);
+        self._units.merge(other._units);
+        self.units = self.units.saturating_add(other.units);
+    }
+
     /// The payload bytes this record takes (at least 1).
     pub fn units(&self) -> u64 {
         u64::from(self.units)

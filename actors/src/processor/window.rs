@@ -73,6 +73,8 @@ pub struct WindowActor {
     next_call: WindowId,
     /// Windows whose call is in progress.
     calling: usize,
+    /// How many records the last window held: room reserved for the next.
+    last_size: usize,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -97,6 +99,7 @@ impl WindowActor {
             next_id: 0,
             next_call: 0,
             calling: 0,
+            last_size: 0,
             backoff: Backoff::default(),
             drained: Vec::new(),
             draining: false,
@@ -117,7 +120,7 @@ impl WindowActor {
             .map(|duration| ctx.run_later(duration, move |actor, ctx| actor.close(id, ctx)));
         self.windows.push_back(Window {
             id,
-            held: Vec::new(),
+            held: Vec::with_capacity(self.last_size),
             units: 0,
             closed: false,
             stage: Stage::Waiting,
@@ -143,12 +146,14 @@ impl WindowActor {
             return;
         }
         window.closed = true;
+        let size = window.held.len();
         if let Some(timer) = window.timer.take() {
             ctx.cancel_future(timer);
         }
         if window.stage == Stage::Calling {
             self.invoker.do_send(HalfClose { window: id });
         }
+        self.last_size = size;
         self.settle();
     }
 
@@ -160,7 +165,7 @@ impl WindowActor {
                 self.windows.push_front(front);
                 break;
             }
-            front.held.into_iter().for_each(|held| held.ack.ack());
+            AckHandle::ack_all(front.held.into_iter().map(|held| held.ack));
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
             // Reported once the completed windows' positions are committed.

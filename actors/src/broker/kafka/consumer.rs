@@ -28,8 +28,10 @@ use super::diagnostics::Diagnostics;
 use super::records;
 use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
 
-/// Records read ahead of the pipeline, per subscription.
-const READ_AHEAD: usize = 256;
+/// Batches read ahead of the pipeline, per subscription.
+const READ_AHEAD: usize = 8;
+/// The most records read in one batch.
+const READ_BATCH: usize = 1024;
 /// How long one poll waits for a record: also how soon a dropped subscription leaves the group.
 const POLL: Duration = Duration::from_millis(100);
 /// How long looking up or committing start positions may take during a rebalance.
@@ -190,45 +192,47 @@ pub(super) fn subscribe(
     Ok((
         consumer,
         Subscription {
-            deliveries: ReceiverStream::new(delivered).boxed(),
+            deliveries: ReceiverStream::new(delivered)
+                .flat_map(futures::stream::iter)
+                .boxed(),
             committer: Box::new(committer),
         },
     ))
 }
 
+/// What one round of polling hands over: rebalances and records, in order.
+type Polled = Vec<Result<Delivery, BrokerError>>;
+
 /// Polls the member until the subscription is dropped, delivering rebalances and records in the
-/// order they happened. Broker errors are logged and retried by librdkafka; they never end the
-/// subscription.
-fn read(
-    consumer: &GroupConsumer,
-    deliveries: &mpsc::Sender<Result<Delivery, BrokerError>>,
-    content_type: Option<String>,
-) {
+/// order they happened, what is ready at once together (up to [`READ_BATCH`] records: one
+/// hand-over between threads per batch, not per record). Broker errors are logged and retried by
+/// librdkafka; they never end the subscription.
+fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_type: Option<String>) {
     while !deliveries.is_closed() {
-        let polled = consumer.poll(POLL);
-        // Rebalances run inside poll: they come before the record it returned.
-        let rebalances = std::mem::take(&mut *consumer.context().rebalances.lock());
-        for rebalance in rebalances {
-            if deliveries.blocking_send(rebalance).is_err() {
-                return;
+        let mut batch = Vec::new();
+        let mut wait = POLL;
+        while batch.len() < READ_BATCH {
+            let polled = consumer.poll(wait);
+            wait = Duration::ZERO;
+            // Rebalances run inside poll: they come before the record it returned.
+            batch.append(&mut consumer.context().rebalances.lock());
+            match polled {
+                None => break,
+                Some(Ok(record)) => {
+                    let mut record = records::decode(&record);
+                    if record.message.content_type.is_empty() {
+                        record.message.content_type = content_type.clone().unwrap_or_default();
+                    }
+                    batch.push(Ok(Delivery::Record(record)));
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "reading from Kafka failed; retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                    break;
+                }
             }
         }
-        let delivery = match polled {
-            None => continue,
-            Some(Ok(record)) => {
-                let mut record = records::decode(&record);
-                if record.message.content_type.is_empty() {
-                    record.message.content_type = content_type.clone().unwrap_or_default();
-                }
-                Delivery::Record(record)
-            }
-            Some(Err(error)) => {
-                tracing::warn!(%error, "reading from Kafka failed; retrying");
-                std::thread::sleep(Duration::from_millis(500));
-                continue;
-            }
-        };
-        if deliveries.blocking_send(Ok(delivery)).is_err() {
+        if !batch.is_empty() && deliveries.blocking_send(batch).is_err() {
             return;
         }
     }

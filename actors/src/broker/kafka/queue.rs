@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -29,7 +29,7 @@ const FULL_FOR: Duration = Duration::from_secs(30);
 /// How often the backlog tries the queue again while it is full.
 const RETRY: Duration = Duration::from_millis(1);
 
-/// The outcome of a batch: the position of its last record, or its first failure.
+/// The outcome of a batch: the position of a one-record batch's record, or the first failure.
 pub(super) type Delivered = Result<(u32, u64), BrokerError>;
 
 /// Records published together, acknowledged together.
@@ -37,13 +37,11 @@ pub(super) struct Batch {
     topic: String,
     /// Records not yet delivered (or failed).
     remaining: AtomicUsize,
-    outcome: Mutex<Outcome>,
-}
-
-struct Outcome {
-    done: Option<oneshot::Sender<Delivered>>,
-    failure: Option<BrokerError>,
-    last: (u32, u64),
+    /// The first failure.
+    failure: OnceLock<BrokerError>,
+    /// Where the record of a one-record batch was stored.
+    position: OnceLock<(u32, u64)>,
+    done: Mutex<Option<oneshot::Sender<Delivered>>>,
 }
 
 impl Batch {
@@ -53,11 +51,9 @@ impl Batch {
         let batch = Arc::new(Batch {
             topic: topic.to_owned(),
             remaining: AtomicUsize::new(records),
-            outcome: Mutex::new(Outcome {
-                done: Some(done),
-                failure: None,
-                last: (0, 0),
-            }),
+            failure: OnceLock::new(),
+            position: OnceLock::new(),
+            done: Mutex::new(Some(done)),
         });
         if records == 0 {
             batch.finish();
@@ -67,14 +63,9 @@ impl Batch {
 
     /// One record of the batch was delivered at `position`, or failed.
     fn delivered(&self, delivered: Delivered) {
-        {
-            let mut outcome = self.outcome.lock();
-            match delivered {
-                Ok(position) => outcome.last = outcome.last.max(position),
-                Err(error) => {
-                    outcome.failure.get_or_insert(error);
-                }
-            }
+        match delivered {
+            Ok(position) => _ = self.position.set(position),
+            Err(error) => _ = self.failure.set(error),
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.finish();
@@ -82,12 +73,11 @@ impl Batch {
     }
 
     fn finish(&self) {
-        let mut outcome = self.outcome.lock();
-        let result = match outcome.failure.take() {
-            Some(error) => Err(error),
-            None => Ok(outcome.last),
+        let result = match self.failure.get() {
+            Some(error) => Err(error.clone()),
+            None => Ok(self.position.get().copied().unwrap_or_default()),
         };
-        if let Some(done) = outcome.done.take() {
+        if let Some(done) = self.done.lock().take() {
             _ = done.send(result);
         }
     }
