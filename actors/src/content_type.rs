@@ -15,6 +15,9 @@ pub fn base(content_type: &str) -> String {
 /// Base types must be equal (parameters such as `charset` are ignored); a stream of `*/*`, or of
 /// `type/*`, accepts any matching message.
 pub fn compatible(stream: &str, message: &str) -> bool {
+    if stream == message {
+        return true; // the usual case, checked per record
+    }
     let (stream, message) = (base(stream), base(message));
     match stream.split_once('/') {
         _ if stream == "*/*" => true,
