@@ -17,12 +17,14 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming};
 
 /// An invoker that records every call's frames and answers each input frame with an output
-/// frame of `result_index`; with `first_only`, it completes each call after its first input.
+/// frame of `result_index`; with `first_only`, it completes each call after its first input;
+/// with `slow_first`, its first call answers only after that long.
 #[derive(Clone, Default)]
 struct Scripted {
     calls: Arc<Mutex<Vec<Vec<input_signal::Frame>>>>,
     result_index: i32,
     first_only: bool,
+    slow_first: Option<Duration>,
 }
 
 #[tonic::async_trait]
@@ -38,6 +40,7 @@ impl Riff for Scripted {
             (self.calls.clone(), self.result_index, self.first_only);
         let call = calls.lock().unwrap().len();
         calls.lock().unwrap().push(Vec::new());
+        let slow = self.slow_first.filter(|_| call == 0);
         let outputs = async_stream(async move {
             let mut outputs = Vec::new();
             while let Some(Ok(signal)) = frames.next().await {
@@ -56,6 +59,9 @@ impl Riff for Scripted {
                 if first_only && !outputs.is_empty() {
                     break;
                 }
+            }
+            if let Some(slow) = slow {
+                tokio::time::sleep(slow).await;
             }
             outputs
         });
@@ -248,6 +254,58 @@ async fn a_call_completed_before_riff_closed_its_input_fails_and_commits_nothing
     publish(10..50).await;
     eventually("the window's commit", || async {
         broker.committed("in", "p").await.unwrap().get(&0) == Some(&49)
+    })
+    .await;
+}
+
+// Several windows are called at once, yet outputs follow window order and commits wait for
+// every earlier window.
+#[actix_rt::test]
+async fn later_windows_are_called_while_an_earlier_one_runs_and_their_outputs_follow_it() {
+    let invoker = Scripted {
+        slow_first: Some(Duration::from_millis(500)),
+        ..Scripted::default()
+    };
+    let broker = Arc::new(MemoryBroker::new());
+    let config = pipeline(&broker, serve(invoker.clone()).await, 1).await;
+    let processor = processor::start(config).unwrap();
+    processor::subscribed(&processor).await;
+
+    for n in 0..6 {
+        let message = Message::new(n.to_string(), "application/json");
+        broker.publish("in", message).await.unwrap();
+    }
+    // The first call answers after 500 ms; the later windows' calls start meanwhile.
+    let started = || async { invoker.calls.lock().unwrap().len() >= 6 };
+    eventually("every window's call started", started).await;
+    assert_eq!(
+        broker.end_offsets("out").await.unwrap(),
+        Default::default(),
+        "no output before the first window's"
+    );
+    assert_eq!(
+        broker.committed("in", "p").await.unwrap(),
+        Default::default()
+    );
+
+    eventually("every output", || async {
+        broker.end_offsets("out").await.unwrap().get(&0) == Some(&5)
+    })
+    .await;
+    let mut outputs = broker
+        .subscribe("out", "reader", OffsetReset::Earliest)
+        .await
+        .unwrap()
+        .deliveries;
+    let mut payloads = Vec::new();
+    while payloads.len() < 6 {
+        if let Some(Ok(riff_actors::broker::Delivery::Record(record))) = outputs.next().await {
+            payloads.push(String::from_utf8(record.message.payload.to_vec()).unwrap());
+        }
+    }
+    assert_eq!(payloads, ["0", "1", "2", "3", "4", "5"], "window order");
+    eventually("every window committed", || async {
+        broker.committed("in", "p").await.unwrap().get(&0) == Some(&5)
     })
     .await;
 }
