@@ -188,6 +188,17 @@ pub fn run(
                 .expect("the positions are committed");
         }
     };
+    // Every output acknowledged, then every consumed position committed.
+    let flush_and_commit = |consumed: &BTreeMap<i32, i64>| {
+        producer
+            .flush(Duration::from_secs(60))
+            .expect("the producer flushes");
+        check();
+        commit(
+            &mut consumed.iter().map(|(p, o)| (*p, *o)),
+            CommitMode::Sync,
+        );
+    };
     while copied < count {
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message.expect("a record");
@@ -218,16 +229,7 @@ pub fn run(
         }
         if last_commit.elapsed() >= COMMIT_EVERY {
             match mode {
-                Commit::Flush => {
-                    producer
-                        .flush(Duration::from_secs(60))
-                        .expect("the producer flushes");
-                    check();
-                    commit(
-                        &mut consumed.iter().map(|(p, o)| (*p, *o)),
-                        CommitMode::Sync,
-                    );
-                }
+                Commit::Flush => flush_and_commit(&consumed),
                 Commit::Acked => {
                     check();
                     let acked = &producer.context().acked;
@@ -240,14 +242,7 @@ pub fn run(
             last_commit = Instant::now();
         }
     }
-    producer
-        .flush(Duration::from_secs(60))
-        .expect("the producer flushes");
-    check();
-    commit(
-        &mut consumed.iter().map(|(p, o)| (*p, *o)),
-        CommitMode::Sync,
-    );
+    flush_and_commit(&consumed);
     _ = writeln!(std::io::stdout(), "copied {copied}");
     // Stays until the bench is done measuring this process (it closes stdin or kills it).
     _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());

@@ -115,22 +115,55 @@ pub fn plain_copy(
     let commits = Commits::new(bootstrap, INPUT, "plain-copy", partitions);
     let mut copy = PlainCopy::start(bootstrap, partitions, count, commit)?;
     let start = Instant::now();
-    let cpu = Cpu::of(copy.pid());
-    let end = commits.wait_for(&ends, STALL)?;
-    let cpu = Cpu::of(copy.pid()).since(&cpu, count);
-    let peak_rss = tree_rss_mib(copy.pid()).1;
-    copy.stop();
-    let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
-    Ok(Run {
-        label: String::new(),
-        records: count,
-        elapsed: end - start,
-        cpu_us: cpu.0,
-        children_cpu_us: cpu.1,
-        peak_rss,
+    let pid = copy.pid();
+    let stop = || {
+        let peak_rss = tree_rss_mib(pid).1;
+        copy.stop();
+        peak_rss
+    };
+    let copied = Copied {
+        pid,
+        start,
         rss_before: None,
-        tally: Some(tally),
-    })
+    };
+    copied.measure(bootstrap, partitions, count, &commits, &ends, stop)
+}
+
+/// A copier running on a Kafka job: its process, when it started reading, its RSS before.
+struct Copied {
+    pid: u32,
+    start: Instant,
+    rss_before: Option<f64>,
+}
+
+impl Copied {
+    /// Waits until the copier's group committed `ends`, measuring its CPU meanwhile; `stop`
+    /// stops it and tells its peak RSS; then the output is counted.
+    fn measure(
+        self,
+        bootstrap: &str,
+        partitions: i32,
+        count: usize,
+        commits: &Commits,
+        ends: &[i64],
+        stop: impl FnOnce() -> f64,
+    ) -> anyhow::Result<Run> {
+        let cpu = Cpu::of(self.pid);
+        let end = commits.wait_for(ends, STALL)?;
+        let cpu = Cpu::of(self.pid).since(&cpu, count);
+        let peak_rss = stop();
+        let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
+        Ok(Run {
+            label: String::new(),
+            records: count,
+            elapsed: end - self.start,
+            cpu_us: cpu.0,
+            children_cpu_us: cpu.1,
+            peak_rss,
+            rss_before: self.rss_before,
+            tally: Some(tally),
+        })
+    }
 }
 
 /// A `riff-bench plain-copy` process that started reading.
@@ -202,22 +235,17 @@ pub fn riff_kafka(
         &format!("partitions assigned topic={INPUT}"),
         Duration::from_secs(60),
     )?;
-    let cpu = Cpu::of(riff.pid());
-    let end = commits.wait_for(&ends, STALL)?;
-    let cpu = Cpu::of(riff.pid()).since(&cpu, count);
-    let peak_rss = riff.rss().1;
-    drop(riff);
-    let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
-    Ok(Run {
-        label: String::new(),
-        records: count,
-        elapsed: end - start,
-        cpu_us: cpu.0,
-        children_cpu_us: cpu.1,
-        peak_rss,
+    let copied = Copied {
+        pid: riff.pid(),
+        start,
         rss_before: Some(rss_before),
-        tally: Some(tally),
-    })
+    };
+    let stop = || {
+        let peak_rss = riff.rss().1;
+        drop(riff);
+        peak_rss
+    };
+    copied.measure(bootstrap, partitions, count, &commits, &ends, stop)
 }
 
 /// p50 and p99 latency, in ms.
