@@ -24,7 +24,9 @@ use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use futures::StreamExt;
 
-use super::{Acknowledgement, Broker, BrokerError, OffsetReset, Subscription};
+use super::{
+    Acknowledgement, BatchAcknowledgement, Broker, BrokerError, OffsetReset, Subscription,
+};
 use crate::message::Message;
 use group::GroupCommitter;
 use reader::Reader;
@@ -89,11 +91,18 @@ impl Broker for MemoryBroker {
         }
     }
 
-    fn publish(&self, topic: &str, mut message: Message) -> Acknowledgement {
-        // A stored payload owns its bytes: one that slices a received gRPC buffer would keep the
-        // whole buffer alive as long as the record is held (9 KiB per 100 B record).
-        message.payload = Bytes::copy_from_slice(&message.payload);
-        let appended = self.topic(topic).and_then(|topic| topic.append(message));
+    fn publish(&self, topic: &str, message: Message) -> Acknowledgement {
+        let appended = self
+            .topic(topic)
+            .and_then(|topic| topic.append(owned(message)));
+        Box::pin(futures::future::ready(appended))
+    }
+
+    fn publish_all(&self, topic: &str, messages: Vec<Message>) -> BatchAcknowledgement {
+        let messages = messages.into_iter().map(owned).collect();
+        let appended = self
+            .topic(topic)
+            .and_then(|topic| topic.append_all(messages));
         Box::pin(futures::future::ready(appended))
     }
 
@@ -146,4 +155,11 @@ impl Broker for MemoryBroker {
     async fn reachable(&self) -> Result<(), BrokerError> {
         Ok(())
     }
+}
+
+/// `message` with a payload that owns its bytes: one that slices a received gRPC buffer would
+/// keep the whole buffer alive as long as the record is stored (9 KiB per 100 B record).
+fn owned(mut message: Message) -> Message {
+    message.payload = Bytes::copy_from_slice(&message.payload);
+    message
 }

@@ -39,7 +39,23 @@ impl Topic {
     }
 
     /// Checks the message's content type, picks its partition and appends it.
-    pub(super) fn append(&self, mut message: Message) -> Result<(u32, u64), BrokerError> {
+    pub(super) fn append(&self, message: Message) -> Result<(u32, u64), BrokerError> {
+        let appended = self.store(message);
+        self.appended.send_replace(());
+        appended
+    }
+
+    /// Appends `messages` in order, as [`Topic::append`] each, and pings subscribers once.
+    pub(super) fn append_all(&self, messages: Vec<Message>) -> Result<(), BrokerError> {
+        let appended = messages
+            .into_iter()
+            .try_for_each(|message| self.store(message).map(|_| ()));
+        self.appended.send_replace(());
+        appended
+    }
+
+    /// Appends one message without pinging subscribers.
+    fn store(&self, mut message: Message) -> Result<(u32, u64), BrokerError> {
         if message.content_type.is_empty() {
             message.content_type.clone_from(&self.content_type);
         } else if !content_type::compatible(&self.content_type, &message.content_type) {
@@ -64,7 +80,6 @@ impl Topic {
             });
             offset
         };
-        self.appended.send_replace(());
         Ok((partition, offset))
     }
 
