@@ -32,7 +32,7 @@ use crate::message::Message;
 pub use config::{check_property, KafkaSettings};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
-use queue::{Batch, Delivered, Deliveries, OrderedQueue};
+use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
 
 /// How long metadata, watermark and admin calls may take.
@@ -68,7 +68,7 @@ impl KafkaBroker {
             producer: OrderedQueue::new(
                 settings
                     .producer()
-                    .create_with_context(Deliveries(diagnostics.clone()))
+                    .create_with_context(diagnostics.clone())
                     .map_err(unavailable)?,
             ),
             admin: settings

@@ -12,11 +12,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
 use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
-use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
 use super::diagnostics::Diagnostics;
@@ -83,21 +81,9 @@ impl Batch {
     }
 }
 
-/// The producer's context: librdkafka's problems reported like the broker's other clients, and
-/// each delivery counted down on its batch.
-pub(super) struct Deliveries(pub(super) Diagnostics);
-
-impl ClientContext for Deliveries {
-    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        self.0.log(level, facility, message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        self.0.error(error, reason);
-    }
-}
-
-impl ProducerContext for Deliveries {
+/// The producer's deliveries, each counted down on its batch (its other events are reported
+/// like the broker's other clients').
+impl ProducerContext for Diagnostics {
     type DeliveryOpaque = Arc<Batch>;
 
     fn delivery(&self, result: &DeliveryResult<'_>, batch: Arc<Batch>) {
@@ -113,7 +99,7 @@ impl ProducerContext for Deliveries {
 }
 
 /// The producer of a Kafka broker.
-pub(super) type Producer = ThreadedProducer<Deliveries>;
+pub(super) type Producer = ThreadedProducer<Diagnostics>;
 
 /// One record waiting for room.
 struct Waiting {
