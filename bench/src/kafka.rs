@@ -153,6 +153,22 @@ fn reader(bootstrap: &str, group: &str) -> BaseConsumer {
         .expect("a consumer")
 }
 
+/// A reader (group `group`) assigned every partition of `topic` from its beginning.
+fn from_beginning(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> anyhow::Result<BaseConsumer> {
+    let consumer = reader(bootstrap, group);
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition_offset(topic, partition, Offset::Beginning)?;
+    }
+    consumer.assign(&list)?;
+    Ok(consumer)
+}
+
 /// The end offsets (next offset) of each partition of a fresh topic after [`preload`]: computed,
 /// not asked (tansu 0.6.0 answers a high watermark with the last batch's base offset + 1).
 pub fn preloaded_ends(count: usize, partitions: i32) -> Vec<i64> {
@@ -232,12 +248,7 @@ pub fn verify(
     limit: Duration,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new(count, size);
-    let consumer = reader(bootstrap, "bench-verify");
-    let mut list = TopicPartitionList::new();
-    for partition in 0..partitions {
-        list.add_partition_offset(topic, partition, Offset::Beginning)?;
-    }
-    consumer.assign(&list)?;
+    let consumer = from_beginning(bootstrap, "bench-verify", topic, partitions)?;
     let deadline = Instant::now() + limit;
     let mut last = Instant::now();
     loop {
@@ -294,12 +305,7 @@ pub fn latencies(
     count: usize,
     limit: Duration,
 ) -> anyhow::Result<Vec<Duration>> {
-    let consumer = reader(bootstrap, "bench-latency");
-    let mut list = TopicPartitionList::new();
-    for partition in 0..partitions {
-        list.add_partition_offset(topic, partition, Offset::Beginning)?;
-    }
-    consumer.assign(&list)?;
+    let consumer = from_beginning(bootstrap, "bench-latency", topic, partitions)?;
     let deadline = Instant::now() + limit;
     let mut latencies = Vec::with_capacity(count);
     while latencies.len() < count {
