@@ -9,7 +9,9 @@
 //! Deviations from riff, documented: `OUTPUT_NAMES` may be empty (a processor with no outputs,
 //! riff's projectriff/system#192); an input's `metadata/contentType`, when present, is its
 //! stream's type (records of another type go to the dead-letter topic); our window extension is
-//! read from `WINDOW_DURATION` (e.g. `10s`) and `WINDOW_COUNT`.
+//! read from `WINDOW_DURATION` (e.g. `10s`) and `WINDOW_COUNT`, our delivery extension from
+//! `DELIVERY_MAX_ATTEMPTS`, `DELIVERY_BACKOFF_INITIAL`, `DELIVERY_BACKOFF_MAX`,
+//! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
-use riff_actors::resources::Window;
+use riff_actors::resources::{BackoffPolicy, DeliveryPolicy, ResolvedDelivery, Window};
 
 /// The variables riff's processor required (`OUTPUT_NAMES` may be empty here).
 const REQUIRED: [&str; 6] = [
@@ -131,6 +133,7 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
     }
     .resolve()
     .map_err(|errors| anyhow::anyhow!("WINDOW_DURATION/WINDOW_COUNT: {errors}"))?;
+    let delivery = delivery(&env)?;
 
     // One client per distinct gateway or Kafka cluster, shared by its bindings.
     let mut brokers: HashMap<String, Arc<dyn Broker>> = HashMap::new();
@@ -173,6 +176,16 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
             content_type: binding_file(&dir, "metadata/contentType")?,
         });
     }
+    let dir = settings.bindings.join("dead_letter");
+    let dead_letter = match dir.exists() {
+        true => Some(OutputBinding {
+            name: "dead-letter".to_owned(),
+            broker: broker_of(&dir)?,
+            topic: binding_file(&dir, "secret/topic")?.trim().to_owned(),
+            content_type: "*/*".to_owned(),
+        }),
+        false => None,
+    };
     wait_for_function(&settings.function).await?;
     let config = PipelineConfig {
         resource: format!("processor {}", settings.group),
@@ -182,6 +195,8 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         function: format!("http://{}", settings.function),
         window,
         capacity: Capacity::default(),
+        delivery,
+        dead_letter,
     };
     let processor = processor::start(config)?;
     shutdown.await;
@@ -190,6 +205,40 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
     }
     processor.do_send(processor::messages::Stop);
     Ok(())
+}
+
+/// The delivery policy from `DELIVERY_*` (the dead-letter stream comes as a binding).
+fn delivery(env: &HashMap<String, String>) -> anyhow::Result<ResolvedDelivery> {
+    fn parsed<T: std::str::FromStr>(
+        env: &HashMap<String, String>,
+        name: &str,
+    ) -> anyhow::Result<Option<T>>
+    where
+        T::Err: std::error::Error + Send + Sync + 'static,
+    {
+        env.get(name)
+            .map(|value| value.trim().parse())
+            .transpose()
+            .with_context(|| format!("{name} must be a number or true/false"))
+    }
+    let (initial, max) = (
+        env.get("DELIVERY_BACKOFF_INITIAL"),
+        env.get("DELIVERY_BACKOFF_MAX"),
+    );
+    let jitter = parsed(env, "DELIVERY_BACKOFF_JITTER")?;
+    let policy = DeliveryPolicy {
+        max_attempts: parsed(env, "DELIVERY_MAX_ATTEMPTS")?,
+        backoff: (initial.is_some() || max.is_some() || jitter.is_some()).then(|| BackoffPolicy {
+            initial: initial.cloned(),
+            max: max.cloned(),
+            jitter,
+        }),
+        timeout: env.get("DELIVERY_TIMEOUT").cloned(),
+        dead_letter: None,
+    };
+    policy
+        .resolve()
+        .map_err(|errors| anyhow::anyhow!("DELIVERY_*: {errors}"))
 }
 
 /// Waits for the function's port like riff: up to 20 tries, `i × 100 ms` apart.

@@ -26,6 +26,23 @@ pub fn compatible(stream: &str, message: &str) -> bool {
     }
 }
 
+/// Whether `payload` decodes as `content_type`: JSON for `application/json` and `+json` types,
+/// UTF-8 for `text/*`; any payload for other types. The error names what is wrong.
+pub fn decodes(content_type: &str, payload: &[u8]) -> Result<(), String> {
+    let json = |base: &str| base == "application/json" || base.ends_with("+json");
+    if content_type == "application/json" || json(&base(content_type)) {
+        return serde_json::from_slice::<serde::de::IgnoredAny>(payload)
+            .map(|_| ())
+            .map_err(|error| format!("invalid {content_type} payload: {error}"));
+    }
+    if base(content_type).starts_with("text/") {
+        return std::str::from_utf8(payload)
+            .map(|_| ())
+            .map_err(|error| format!("invalid {content_type} payload: {error}"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +61,18 @@ mod tests {
         assert!(compatible("*/*", "image/png"));
         assert!(compatible("text/*", "text/csv"));
         assert!(!compatible("text/*", "application/json"));
+    }
+
+    #[test]
+    fn payloads_must_decode_as_their_content_type() {
+        assert_eq!(decodes("application/json", br#"{"a": [1, 2.0]}"#), Ok(()));
+        assert_eq!(
+            decodes("application/json", b"{not json"),
+            Err("invalid application/json payload: key must be a string at line 1 column 2".into())
+        );
+        assert!(decodes("application/cloudevents+json", b"[").is_err());
+        assert!(decodes("text/plain; charset=utf-8", b"\xff").is_err());
+        assert_eq!(decodes("text/plain", "héllo".as_bytes()), Ok(()));
+        assert_eq!(decodes("application/octet-stream", b"\xff{"), Ok(()));
     }
 }

@@ -6,29 +6,57 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-/// Exponential backoff: `initial`, doubling per attempt, capped at `max`.
-#[derive(Debug, Clone)]
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
+
+use crate::resources::RetryBackoff;
+
+/// Exponential backoff (backon's): `initial`, doubling per attempt, capped at `max`; with full
+/// jitter, each delay is drawn uniformly between zero and that value.
+#[derive(Debug)]
 pub struct Backoff {
-    initial: Duration,
+    builder: ExponentialBuilder,
+    delays: ExponentialBackoff,
     max: Duration,
+    jitter: bool,
     attempt: u32,
 }
 
 impl Backoff {
-    /// A backoff starting at `initial` and never exceeding `max`.
+    /// A backoff starting at `initial` and never exceeding `max`, without jitter.
     pub fn new(initial: Duration, max: Duration) -> Self {
+        let builder = ExponentialBuilder::new()
+            .with_min_delay(initial)
+            .with_max_delay(max)
+            .with_factor(2.0)
+            .without_max_times();
         Backoff {
-            initial,
+            delays: builder.build(),
+            builder,
             max,
+            jitter: false,
             attempt: 0,
         }
     }
 
+    /// The same backoff with full jitter: retries of many processors do not fall in step.
+    pub fn with_jitter(self, jitter: bool) -> Self {
+        Backoff { jitter, ..self }
+    }
+
     /// Counts one more failed attempt and returns how long to wait before the next one.
     pub fn next_delay(&mut self) -> Duration {
-        let factor = 2u32.saturating_pow(self.attempt.min(31));
         self.attempt += 1;
-        self.initial.saturating_mul(factor).min(self.max)
+        let delay = self.delays.next().unwrap_or(self.max).min(self.max);
+        if self.jitter {
+            delay.mul_f64(fastrand::f64())
+        } else {
+            delay
+        }
+    }
+
+    /// The longest delay.
+    pub fn max(&self) -> Duration {
+        self.max
     }
 
     /// Failed attempts since the last success.
@@ -39,6 +67,7 @@ impl Backoff {
     /// Forgets past failures after a success.
     pub fn reset(&mut self) {
         self.attempt = 0;
+        self.delays = self.builder.build();
     }
 }
 
@@ -46,6 +75,12 @@ impl Default for Backoff {
     /// 100 ms doubling up to 30 s.
     fn default() -> Self {
         Backoff::new(Duration::from_millis(100), Duration::from_secs(30))
+    }
+}
+
+impl From<RetryBackoff> for Backoff {
+    fn from(policy: RetryBackoff) -> Self {
+        Backoff::new(policy.initial, policy.max).with_jitter(policy.jitter)
     }
 }
 
@@ -105,5 +140,18 @@ mod tests {
         assert_eq!(backoff.attempt(), 5);
         backoff.reset();
         assert_eq!(backoff.next_delay(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn full_jitter_stays_under_the_exponential_delay() {
+        let mut backoff =
+            Backoff::new(Duration::from_millis(100), Duration::from_millis(400)).with_jitter(true);
+        let delays: Vec<_> = (0..200).map(|_| backoff.next_delay()).collect();
+        assert!(delays[0] <= Duration::from_millis(100));
+        assert!(delays
+            .iter()
+            .all(|delay| *delay <= Duration::from_millis(400)));
+        let distinct: std::collections::HashSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 100, "delays are drawn at random");
     }
 }

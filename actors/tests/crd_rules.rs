@@ -128,3 +128,37 @@ fn a_gateway_needs_a_template_or_ports() {
     let broken = broken_rules("Gateway", "spec: {}");
     assert_eq!(broken.len(), 1, "{broken:?}");
 }
+
+#[test]
+fn delivery_timeouts_are_positive_and_backoff_initial_is_at_most_max() {
+    let delivery = |delivery: &str| {
+        format!("spec: {{inputs: [{{stream: in}}], {IMAGE}, delivery: {delivery}}}")
+    };
+    accepted(
+        "Processor",
+        &delivery(
+            "{maxAttempts: 3, backoff: {initial: 10ms, max: 1s, jitter: false}, timeout: 30s, \
+             deadLetter: {stream: failed}}",
+        ),
+    );
+    accepted("Processor", &delivery("{backoff: {initial: 1m}}"));
+    refused(
+        "Processor",
+        &delivery("{timeout: 0s}"),
+        "must be greater than zero",
+    );
+    refused(
+        "Processor",
+        &delivery("{backoff: {initial: 2s, max: 1s}}"),
+        "initial must not exceed max",
+    );
+    // The structural schema (enforced by the API server itself) bounds the rest.
+    let schema = schema("Processor");
+    let delivery = &schema["properties"]["spec"]["properties"]["delivery"]["properties"];
+    assert_eq!(delivery["maxAttempts"]["minimum"].as_f64(), Some(1.0));
+    assert_eq!(
+        delivery["deadLetter"]["properties"]["stream"]["minLength"],
+        1
+    );
+    assert!(delivery["backoff"]["properties"]["initial"]["pattern"].is_string());
+}

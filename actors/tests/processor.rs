@@ -10,7 +10,7 @@ use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::message::Message;
 use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
-use riff_actors::resources::ResolvedWindow;
+use riff_actors::resources::{ResolvedDelivery, ResolvedWindow};
 use riff_protocol::riff::riff_server::{Riff, RiffServer};
 use riff_protocol::riff::{input_signal, output_signal, InputSignal, OutputFrame, OutputSignal};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -121,6 +121,8 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
             records: 100,
             ..Capacity::default()
         },
+        delivery: ResolvedDelivery::default(),
+        dead_letter: None,
     }
 }
 

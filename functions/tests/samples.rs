@@ -434,16 +434,30 @@ async fn flaky_square_fails_its_first_invocations_after_reading_their_input_then
 }
 
 #[tokio::test]
-async fn flaky_square_fails_only_the_first_invocation_by_default() {
-    let flaky = Sample::start(FLAKY_SQUARE, &[]).await;
-    let call = || flaky.call(vec![start(&["in"], &["out"]), json(0, "-3")]);
-    let (_, status) = call().await;
+async fn flaky_square_fails_its_first_invocations_and_on_its_poison_value() {
+    let env = [("FAIL_INVOCATIONS", "1"), ("FAIL_ON", "5")];
+    let flaky = Sample::start(FLAKY_SQUARE, &env).await;
+    let call = |value| {
+        flaky.call(vec![
+            start(&["in"], &["out"]),
+            json(0, "-3"),
+            json(0, value),
+        ])
+    };
+    let (_, status) = call("2").await;
     assert_failed(
         &status,
         Code::Unknown,
         "Invoker: Function Error: flaky-square fails invocation 1 of the first 1",
     );
-    let (frames, status) = call().await;
+    let (frames, status) = call("2").await;
     assert_eq!(status.code(), Code::Ok, "{status:?}");
-    assert_eq!(payloads(&frames), ["9"]);
+    assert_eq!(payloads(&frames), ["9", "4"]);
+    let (frames, status) = call("5").await;
+    assert_failed(
+        &status,
+        Code::Unknown,
+        "Invoker: Function Error: flaky-square fails on 5",
+    );
+    assert!(frames.is_empty(), "no output of a failed call");
 }

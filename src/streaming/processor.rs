@@ -4,7 +4,8 @@
 use clap::{ArgGroup, Subcommand};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
 use riff_actors::resources::{
-    Build, Condition, InputStreamBinding, OutputStreamBinding, Processor, ProcessorSpec, Window,
+    BackoffPolicy, Build, Condition, DeadLetter, DeliveryPolicy, InputStreamBinding,
+    OutputStreamBinding, Processor, ProcessorSpec, Window,
 };
 
 use super::args::{CreateArgs, DeleteArgs, GoDuration, NameArgs};
@@ -62,6 +63,25 @@ pub struct Create {
     /// Our extension: a window closes after this many messages.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     window_count: Option<u64>,
+    /// Our extension: calls a failing window (then record) gets before it is given up
+    /// (default: unlimited, riff's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: Option<u32>,
+    /// Our extension: the delay before the first retry (default 100ms), doubling per attempt.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    backoff_initial: Option<String>,
+    /// Our extension: the longest delay between attempts (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    backoff_max: Option<String>,
+    /// Our extension: exact exponential delays instead of full jitter.
+    #[arg(long)]
+    no_backoff_jitter: bool,
+    /// Our extension: the longest a call may run after its window closed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    call_timeout: Option<String>,
+    /// Our extension: the stream receiving the records that failed every attempt.
+    #[arg(long, value_name = "STREAM")]
+    dead_letter: Option<String>,
 }
 
 /// The arguments of `processor tail`.
@@ -119,6 +139,7 @@ impl Create {
             count: self.window_count,
         });
         ProcessorSpec {
+            delivery: self.delivery(),
             build,
             inputs: self.inputs.clone(),
             outputs: self.outputs.clone(),
@@ -134,7 +155,28 @@ impl Create {
     }
 }
 
-/// `--window`: a positive Go duration, kept as written.
+impl Create {
+    /// `spec.delivery` from the delivery flags; absent when none is given.
+    fn delivery(&self) -> Option<DeliveryPolicy> {
+        let backoff = (self.backoff_initial.is_some()
+            || self.backoff_max.is_some()
+            || self.no_backoff_jitter)
+            .then(|| BackoffPolicy {
+                initial: self.backoff_initial.clone(),
+                max: self.backoff_max.clone(),
+                jitter: self.no_backoff_jitter.then_some(false),
+            });
+        let delivery = DeliveryPolicy {
+            max_attempts: self.max_attempts,
+            backoff,
+            timeout: self.call_timeout.clone(),
+            dead_letter: (self.dead_letter.clone()).map(|stream| DeadLetter { stream }),
+        };
+        (delivery != DeliveryPolicy::default()).then_some(delivery)
+    }
+}
+
+/// `--window` and the other duration flags: a positive Go duration, kept as written.
 fn parse_window(text: &str) -> Result<String, String> {
     if GoDuration::parse(text)?.duration.is_zero() {
         Err("must be greater than zero".to_owned())
@@ -284,6 +326,46 @@ mod tests {
         let spec = self::spec(&["--container-ref", "c", "--input", "in"]);
         assert_eq!(spec["build"], serde_json::json!({"containerRef": "c"}));
         assert_eq!(spec.get("window"), None);
+        assert_eq!(spec.get("delivery"), None);
+    }
+
+    #[test]
+    fn delivery_flags_build_the_delivery_policy() {
+        let spec = spec(&[
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--max-attempts",
+            "3",
+            "--backoff-initial",
+            "10ms",
+            "--backoff-max",
+            "2s",
+            "--no-backoff-jitter",
+            "--call-timeout",
+            "30s",
+            "--dead-letter",
+            "failed",
+        ]);
+        assert_eq!(
+            spec["delivery"],
+            serde_json::json!({
+                "maxAttempts": 3,
+                "backoff": {"initial": "10ms", "max": "2s", "jitter": false},
+                "timeout": "30s",
+                "deadLetter": {"stream": "failed"},
+            })
+        );
+        let error = |args: &[&str]| parse(args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            error(&["--image", "i", "--input", "in", "--max-attempts", "0"])
+                .contains("0 is not in 1..")
+        );
+        assert!(
+            error(&["--image", "i", "--input", "in", "--call-timeout", "soon"])
+                .contains("--call-timeout")
+        );
     }
 
     // Behaviour 79.

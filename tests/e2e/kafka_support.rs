@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message as _};
@@ -177,6 +177,35 @@ impl Plain {
             .await
             .map_err(|(error, _)| error)
             .expect("the broker accepts the record");
+    }
+
+    /// The positions `group` committed on `topic`, by partition.
+    pub fn committed(&self, topic: &str, group: &str) -> HashMap<i32, i64> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .unwrap();
+        let mut partitions = rdkafka::TopicPartitionList::new();
+        for partition in metadata.topics()[0].partitions() {
+            partitions.add_partition(topic, partition.id());
+        }
+        let committed = consumer
+            .committed_offsets(partitions, Duration::from_secs(10))
+            .unwrap();
+        committed
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                e.offset()
+                    .to_raw()
+                    .filter(|o| *o >= 0)
+                    .map(|o| (e.partition(), o))
+            })
+            .collect()
     }
 
     /// JSON numbers with `content-type: application/json`, keyless.

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod controller;
+mod delivery;
 mod kafka;
 mod kafka_support;
 mod live_edits;

@@ -18,6 +18,7 @@ fn node_processor(name: &str, function: &str, inputs: &[&str], outputs: &[&str])
         window: "{duration: 1s}",
         command: vec!["node".into(), node_invoker().display().to_string()],
         env: &env,
+        delivery: "",
     }
     .yaml()
 }

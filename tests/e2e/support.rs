@@ -449,6 +449,8 @@ pub struct ProcessorYaml<'a> {
     pub command: Vec<String>,
     /// The env, as a YAML flow list: `[{name: A, value: b}]`.
     pub env: &'a str,
+    /// The delivery policy, as a YAML flow map (`{maxAttempts: 3}`); empty for none.
+    pub delivery: &'a str,
 }
 
 impl ProcessorYaml<'_> {
@@ -467,6 +469,7 @@ impl ProcessorYaml<'_> {
             window,
             command: vec![sibling_binary(function).display().to_string()],
             env: "[]",
+            delivery: "",
         }
     }
 
@@ -490,7 +493,7 @@ metadata: {{name: {}}}
 spec:
   inputs: [{}]
   outputs: [{}]
-  window: {}
+  window: {}{}
   template:
     spec:
       containers:
@@ -502,6 +505,10 @@ spec:
             list(self.inputs),
             list(self.outputs),
             self.window,
+            match self.delivery {
+                "" => String::new(),
+                delivery => format!("\n  delivery: {delivery}"),
+            },
             self.command.join(", "),
             self.env
         )

@@ -9,7 +9,9 @@ use super::function_process::FunctionCommand;
 use super::Key;
 use crate::broker::OffsetReset;
 use crate::resources::manifest::Loaded;
-use crate::resources::{Processor, ProcessorSpec, ResolvedWindow, Resource, StartOffset, Stream};
+use crate::resources::{
+    Processor, ProcessorSpec, ResolvedDelivery, ResolvedWindow, Resource, StartOffset, Stream,
+};
 
 /// A gateway to serve.
 #[derive(Debug, PartialEq)]
@@ -42,7 +44,10 @@ pub struct ProcessorPlan {
     pub key: Key,
     pub inputs: Vec<BindingPlan>,
     pub outputs: Vec<BindingPlan>,
+    /// The dead-letter stream (`spec.delivery.deadLetter`), if any.
+    pub dead_letter: Option<Key>,
     pub window: ResolvedWindow,
+    pub delivery: ResolvedDelivery,
     container: Container,
     dir: PathBuf,
 }
@@ -279,10 +284,15 @@ fn processor_plan(key: Key, processor: &Processor, dir: PathBuf) -> Result<Proce
         .iter()
         .map(|output| binding(&output.stream, &output.alias, OffsetReset::Latest))
         .collect();
+    let delivery = spec
+        .resolved_delivery()
+        .map_err(|errors| errors.to_string())?;
     Ok(ProcessorPlan {
         window: spec
             .resolved_window()
             .map_err(|errors| errors.to_string())?,
+        dead_letter: (delivery.dead_letter.as_ref()).map(|stream| (key.0.clone(), stream.clone())),
+        delivery,
         inputs,
         outputs,
         container,

@@ -107,7 +107,9 @@ impl Running {
                 .inputs
                 .iter()
                 .chain(&running.plan.outputs)
-                .any(|binding| changed_streams.contains(&binding.stream));
+                .map(|binding| &binding.stream)
+                .chain(&running.plan.dead_letter)
+                .any(|stream| changed_streams.contains(stream));
             if wanted.get(&key) == Some(&running.plan) && !uses_changed {
                 wanted.remove(&key);
                 continue;
@@ -267,6 +269,16 @@ impl Running {
             function: format!("http://127.0.0.1:{port}"),
             window: plan.window.clone(),
             capacity: self.options.capacity,
+            delivery: plan.delivery.clone(),
+            dead_letter: plan.dead_letter.as_ref().map(|key| {
+                let stream = binding(key);
+                OutputBinding {
+                    name: "dead-letter".to_owned(),
+                    broker: stream.broker,
+                    topic: stream.topic,
+                    content_type: stream.content_type,
+                }
+            }),
         };
         let pipeline = processor::start(config)?;
         Ok(RunningProcessor {

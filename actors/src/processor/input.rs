@@ -7,10 +7,11 @@ use futures::StreamExt;
 
 use super::ack::{AckHandle, Commits};
 use super::capacity::InFlight;
+use super::dead_letter::{dead_letter, GivenUp};
 use super::messages::{Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
 use super::window::WindowActor;
-use super::InputBinding;
 use super::ProcessorActor;
+use super::{InputBinding, OutputBinding};
 use crate::broker::{BrokerError, Delivery};
 use crate::content_type;
 use crate::message::Record;
@@ -21,6 +22,8 @@ use crate::message::Record;
 pub struct InputActor {
     index: usize,
     binding: InputBinding,
+    /// The processor's dead-letter stream, if it has one.
+    dead_letters: Option<OutputBinding>,
     group: String,
     window: Addr<WindowActor>,
     capacity: InFlight,
@@ -37,6 +40,7 @@ impl InputActor {
     pub fn new(
         index: usize,
         binding: InputBinding,
+        dead_letters: Option<OutputBinding>,
         group: String,
         window: Addr<WindowActor>,
         capacity: InFlight,
@@ -45,6 +49,7 @@ impl InputActor {
         InputActor {
             index,
             binding,
+            dead_letters,
             group,
             window,
             capacity,
@@ -68,40 +73,6 @@ impl InputActor {
 /// The most records read at once and forwarded to the window together.
 const READ_BATCH: usize = 1024;
 
-/// The topic where records of `topic` that the processor refuses are kept.
-fn dead_letter_topic(topic: &str) -> String {
-    format!("{topic}.dead-letter")
-}
-
-/// Moves a record whose content type does not match the stream's to the dead-letter topic,
-/// with the reason and its origin in headers. If that fails, the pipeline restarts and the
-/// record is read again: it is never dropped.
-async fn dead_letter(binding: &InputBinding, mut record: Record) -> Result<(), String> {
-    let (broker, topic) = (&binding.broker, &binding.topic);
-    let dead_letters = dead_letter_topic(topic);
-    let reason = format!(
-        "content type {:?} is not compatible with the stream's content type {:?}",
-        record.message.content_type, binding.content_type
-    );
-    tracing::error!(
-        %topic, partition = record.partition, offset = record.offset, %reason, %dead_letters,
-        "record refused; moved to the dead-letter topic"
-    );
-    let headers = &mut record.message.headers;
-    headers.insert("riff-error".into(), reason);
-    headers.insert("riff-topic".into(), topic.clone());
-    headers.insert("riff-partition".into(), record.partition.to_string());
-    headers.insert("riff-offset".into(), record.offset.to_string());
-    let moved = async {
-        broker.provision(&dead_letters, 1, "*/*").await?;
-        broker.publish(&dead_letters, record.message).await
-    };
-    moved
-        .await
-        .map(|_| ())
-        .map_err(|error| format!("cannot move a record to its dead-letter topic: {error}"))
-}
-
 /// Hands `records` of input `input` to the window actor.
 async fn forward(
     window: &Addr<WindowActor>,
@@ -121,8 +92,8 @@ async fn forward(
 enum Step {
     /// Records for the window.
     Forward(Vec<Record>),
-    /// A record the stream refuses.
-    DeadLetter(Record),
+    /// A record the stream refuses, and why.
+    DeadLetter(Record, String),
 }
 
 impl Actor for InputActor {
@@ -180,7 +151,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
             .clone()
             .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
-        let binding = self.binding.clone();
+        let (binding, dead_letters) = (self.binding.clone(), self.dead_letters.clone());
         // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
@@ -204,7 +175,10 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                             }
                             forward(&window, input, held).await?;
                         }
-                        Step::DeadLetter(record) => dead_letter(&binding, record).await?,
+                        Step::DeadLetter(record, reason) => {
+                            let stream = dead_letters.as_ref();
+                            dead_letter(stream, &binding, record, GivenUp::Refused(reason)).await?
+                        }
                     }
                 }
                 Ok(())
@@ -224,15 +198,23 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
 }
 
 impl InputActor {
-    /// Adds `record` to the steps: for the window, or for the dead-letter topic when its
-    /// content type is not compatible with the stream's.
+    /// Adds `record` to the steps: for the window, or for the dead letters when its content type
+    /// is not compatible with the stream's or its payload does not decode as its content type.
     fn sort(&self, mut record: Record, steps: &mut Vec<Step>) {
         let stream_type = &self.binding.content_type;
         if record.message.content_type.is_empty() {
             record.message.content_type = stream_type.clone();
         }
-        if !content_type::compatible(stream_type, &record.message.content_type) {
-            return steps.push(Step::DeadLetter(record));
+        let message = &record.message;
+        if !content_type::compatible(stream_type, &message.content_type) {
+            let reason = format!(
+                "content type {:?} is not compatible with the stream's content type {stream_type:?}",
+                message.content_type
+            );
+            return steps.push(Step::DeadLetter(record, reason));
+        }
+        if let Err(reason) = content_type::decodes(&message.content_type, &message.payload) {
+            return steps.push(Step::DeadLetter(record, reason));
         }
         match steps.last_mut() {
             Some(Step::Forward(records)) => records.push(record),

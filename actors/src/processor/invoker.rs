@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use super::messages::{
-    Abandon, Acknowledged, CallEnded, HalfClose, SendFrames, StartCall, Stop, WindowId,
+    Abandon, Acknowledged, CallEnded, CallFailure, HalfClose, SendFrames, StartCall, Stop, WindowId,
 };
 use super::OutputBinding;
 use crate::message::Message;
@@ -139,7 +139,7 @@ impl Handler<StartCall> for InvokerActor {
                 if input_ended.load(Ordering::SeqCst) {
                     Ok(acknowledged)
                 } else {
-                    Err(ENDED_EARLY.to_owned())
+                    Err(CallFailure::function(ENDED_EARLY))
                 }
             });
             let succeeded = outcome.is_ok();
@@ -234,14 +234,18 @@ async fn invoke(
     requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
     outputs: Vec<OutputBinding>,
     turn: Option<Turn>,
-) -> Result<Acknowledged, String> {
+) -> Result<Acknowledged, CallFailure> {
     let opened = client.invoke(requests).await;
     if let Some(turn) = turn {
-        turn.await
-            .map_err(|_| "abandoned: an earlier window's call failed".to_owned())?;
+        turn.await.map_err(|_| {
+            CallFailure::infrastructure("abandoned: an earlier window's call failed")
+        })?;
     }
     let mut responses = opened
-        .map_err(|status| describe(&status))?
+        .map_err(|status| match unreachable(&status) {
+            true => CallFailure::infrastructure(describe(&status)),
+            false => CallFailure::function(describe(&status)),
+        })?
         .into_inner()
         .ready_chunks(PUBLISH_BATCH);
     let mut acknowledgements = FuturesUnordered::new();
@@ -266,12 +270,15 @@ async fn invoke(
             unacknowledged += count;
             let published = output.broker.publish_all(&output.topic, messages);
             acknowledgements.push(published.map(move |ack| {
-                ack.map(|()| count)
-                    .map_err(|error| format!("publishing to output {index} failed: {error}"))
+                ack.map(|()| count).map_err(|error| {
+                    CallFailure::infrastructure(format!(
+                        "publishing to output {index} failed: {error}"
+                    ))
+                })
             }));
         }
         if let Some(failure) = failure {
-            return Err(failure);
+            return Err(CallFailure::function(failure));
         }
         while unacknowledged >= UNACKNOWLEDGED {
             match acknowledgements.next().await {
@@ -315,6 +322,25 @@ fn output_message(frame: OutputFrame) -> Message {
         content_type: frame.content_type,
         headers: frame.headers.into_iter().collect(),
     }
+}
+
+/// Whether `status` says the function could not be reached at all (its process not listening
+/// yet, or restarting): no call reached it, so the records are not at fault.
+fn unreachable(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::{ConnectionRefused, NotFound};
+            if matches!(io.kind(), ConnectionRefused | NotFound) {
+                return true;
+            }
+        }
+        if error.to_string().contains("tcp connect error") {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// A gRPC status as an operator reads it.

@@ -62,7 +62,36 @@ pub struct HalfClose {
 }
 
 /// Resolves once every output of a call was acknowledged by the broker, or with why not.
-pub type Acknowledged = BoxFuture<'static, Result<(), String>>;
+pub type Acknowledged = BoxFuture<'static, Result<(), CallFailure>>;
+
+/// Why a call failed, and whether the failure counts as one of the window's attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallFailure {
+    /// What went wrong, as an operator reads it.
+    pub reason: String,
+    /// False when the records cannot be at fault: the function could not be reached (not
+    /// started yet, restarting) or the broker refused the outputs. Such failures are retried
+    /// without counting against `delivery.maxAttempts`.
+    pub counted: bool,
+}
+
+impl CallFailure {
+    /// A failure of the function's answer: counted as an attempt.
+    pub fn function(reason: impl Into<String>) -> Self {
+        CallFailure {
+            reason: reason.into(),
+            counted: true,
+        }
+    }
+
+    /// A failure of the function's reachability or of the broker: not counted.
+    pub fn infrastructure(reason: impl Into<String>) -> Self {
+        CallFailure {
+            reason: reason.into(),
+            counted: false,
+        }
+    }
+}
 
 /// The outcome of one invocation of a window.
 #[derive(ActixMessage)]
@@ -75,7 +104,7 @@ pub struct CallEnded {
     /// Ok once riff sent the whole window, the function then completed and every output was
     /// handed to the broker (in order, after every earlier window's): the outputs'
     /// acknowledgement. The failure otherwise.
-    pub outcome: Result<Acknowledged, String>,
+    pub outcome: Result<Acknowledged, CallFailure>,
 }
 
 /// A pipeline actor failed in a way only a restart of the pipeline can mend.

@@ -14,6 +14,7 @@
 
 mod ack;
 mod capacity;
+mod dead_letter;
 mod input;
 mod invoker;
 pub mod messages;
@@ -28,7 +29,7 @@ use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::broker::{Broker, OffsetReset};
-use crate::resources::ResolvedWindow;
+use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 pub use capacity::Capacity;
 use capacity::InFlight;
@@ -91,6 +92,10 @@ pub struct PipelineConfig {
     /// at once; a window holds at most half of either (a bigger window is cut into several
     /// invocations).
     pub capacity: Capacity,
+    /// Retries, call timeout and what is given up on.
+    pub delivery: ResolvedDelivery,
+    /// The dead-letter stream (`delivery.deadLetter`), if any.
+    pub dead_letter: Option<OutputBinding>,
 }
 
 impl PipelineConfig {
@@ -188,7 +193,7 @@ impl ProcessorActor {
             let started = InvokerActor::new(channels, start, outputs, report).start();
             invoker = Some(started.clone());
             let max_units = capacity.window_units();
-            WindowActor::new(config.resource.clone(), config.bounds(), max_units, started)
+            WindowActor::new(config, max_units, started)
         });
         let invoker = invoker.expect("the window actor was created");
         let inputs = config
@@ -201,6 +206,7 @@ impl ProcessorActor {
                 InputActor::new(
                     index,
                     binding.clone(),
+                    config.dead_letter.clone(),
                     group,
                     window,
                     capacity,

@@ -1,8 +1,10 @@
 //! WindowActor: cuts the merged inputs into tumbling windows and drives one invocation per
 //! window, acknowledging a window's records (committing their positions) only after it
-//! completed, in window order.
+//! completed, in window order. A window that fails is retried by its delivery policy; one that
+//! failed every attempt is narrowed down until the records that fail alone are given up.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -10,13 +12,15 @@ use riff_protocol::riff::InputFrame;
 use tokio::sync::oneshot;
 
 use super::ack::{AckHandle, Commits};
+use super::dead_letter::{dead_letter, GivenUp};
 use super::invoker::{input_frame, InvokerActor};
 use super::messages::{
-    Abandon, CallEnded, Drain, HalfClose, Inbound, SendFrames, StartCall, Stop, WindowId,
+    Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, SendFrames, StartCall, Stop,
+    WindowId,
 };
-use super::CALLS_IN_FLIGHT;
+use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
 use crate::message::Record;
-use crate::resources::ResolvedWindow;
+use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 
 /// One input record held by a window until the window is committed.
@@ -35,6 +39,8 @@ enum Stage {
     Calling,
     /// Its call completed; its outputs are being acknowledged.
     Acknowledging,
+    /// The record being isolated failed every attempt: it is being dead-lettered.
+    GivingUp,
     /// Its outputs were acknowledged: committed once every earlier window is.
     Done,
 }
@@ -52,16 +58,37 @@ struct Window {
     attempt: u64,
     /// Closes the window when its duration elapses.
     timer: Option<SpawnHandle>,
+    /// Counted failed attempts of the part being called.
+    failures: u32,
+    /// While a failure is isolated: the ranges of `held` still to complete, called one at a
+    /// time, the current one first. Empty: the window is one call.
+    parts: VecDeque<Range<usize>>,
+    /// A record failed every attempt and there is no dead-letter stream: reading stops here.
+    parked: bool,
+}
+
+impl Window {
+    /// The records of the next call: the current part, or all of them.
+    fn part(&self) -> Range<usize> {
+        self.parts.front().cloned().unwrap_or(0..self.held.len())
+    }
 }
 
 /// Windows are invoked in order, several at a time: later windows are called while earlier
 /// ones complete, and their outputs are published after every output of the earlier ones. A
 /// window's records are committed once its call succeeded and its outputs were acknowledged,
-/// and only after every earlier window's. A failed call (or output) is retried with
-/// exponential backoff, with every later window: nothing of them is committed meanwhile.
+/// and only after every earlier window's. A failed call (or output) is retried with backoff,
+/// with every later window: nothing of them is committed meanwhile. A window that failed
+/// `delivery.maxAttempts` times is called in halves, one at a time, down to single records: a
+/// record that fails alone every attempt is dead-lettered, or without a dead-letter stream,
+/// retried every `backoff.max` with reading stopped behind it.
 pub struct WindowActor {
     resource: String,
     bounds: ResolvedWindow,
+    delivery: ResolvedDelivery,
+    /// The inputs, by argIndex: where given-up records come from.
+    inputs: Vec<InputBinding>,
+    dead_letter: Option<OutputBinding>,
     /// A window closes once its records hold this many payload bytes.
     max_units: u64,
     invoker: Addr<InvokerActor>,
@@ -82,16 +109,14 @@ pub struct WindowActor {
 }
 
 impl WindowActor {
-    /// A window actor invoking through `invoker`.
-    pub fn new(
-        resource: String,
-        bounds: ResolvedWindow,
-        max_units: u64,
-        invoker: Addr<InvokerActor>,
-    ) -> Self {
+    /// The window actor of pipeline `config`, invoking through `invoker`.
+    pub fn new(config: &PipelineConfig, max_units: u64, invoker: Addr<InvokerActor>) -> Self {
         WindowActor {
-            resource,
-            bounds,
+            resource: config.resource.clone(),
+            bounds: config.bounds(),
+            delivery: config.delivery.clone(),
+            inputs: config.inputs.clone(),
+            dead_letter: config.dead_letter.clone(),
             max_units,
             invoker,
             windows: VecDeque::new(),
@@ -100,7 +125,7 @@ impl WindowActor {
             next_call: 0,
             calling: 0,
             last_size: 0,
-            backoff: Backoff::default(),
+            backoff: config.delivery.backoff.into(),
             drained: Vec::new(),
             draining: false,
             retry_pending: false,
@@ -126,6 +151,9 @@ impl WindowActor {
             stage: Stage::Waiting,
             attempt: 0,
             timer,
+            failures: 0,
+            parts: VecDeque::new(),
+            parked: false,
         });
         id
     }
@@ -139,6 +167,12 @@ impl WindowActor {
 
     /// Ends window `id`: no more records join it, and its call is half-closed.
     fn close(&mut self, id: WindowId, ctx: &mut Context<Self>) {
+        self.end(id, ctx);
+        self.settle(ctx);
+    }
+
+    /// Marks window `id` closed and half-closes its call (its timeout starts).
+    fn end(&mut self, id: WindowId, ctx: &mut Context<Self>) {
         let Some(window) = self.window_mut(id) else {
             return;
         };
@@ -146,20 +180,37 @@ impl WindowActor {
             return;
         }
         window.closed = true;
-        let size = window.held.len();
+        let (size, attempt, calling) = (
+            window.held.len(),
+            window.attempt,
+            window.stage == Stage::Calling,
+        );
         if let Some(timer) = window.timer.take() {
             ctx.cancel_future(timer);
         }
-        if window.stage == Stage::Calling {
+        if calling {
             self.invoker.do_send(HalfClose { window: id });
+            self.time_out(id, attempt, ctx);
         }
         self.last_size = size;
-        self.settle();
+    }
+
+    /// Fails call `attempt` of window `id` if it still runs `delivery.timeout` from now.
+    fn time_out(&mut self, id: WindowId, attempt: u64, ctx: &mut Context<Self>) {
+        let Some(timeout) = self.delivery.timeout else {
+            return;
+        };
+        ctx.run_later(timeout, move |actor, ctx| {
+            if actor.current(id, attempt, Stage::Calling).is_some() {
+                let reason = format!("timed out: the call ran {timeout:?} after its window closed");
+                actor.failed(id, CallFailure::function(reason), ctx);
+            }
+        });
     }
 
     /// Commits the done windows at the front, then starts the calls of the windows whose turn
     /// came.
-    fn settle(&mut self) {
+    fn settle(&mut self, ctx: &mut Context<Self>) {
         while let Some(front) = self.windows.pop_front() {
             if front.stage != Stage::Done {
                 self.windows.push_front(front);
@@ -178,27 +229,27 @@ impl WindowActor {
             });
         }
         if !self.retry_pending {
-            self.start_calls();
+            self.start_calls(ctx);
         }
     }
 
     /// Opens calls for the waiting windows, in order, up to [`CALLS_IN_FLIGHT`], replaying
-    /// everything each holds so far.
-    fn start_calls(&mut self) {
+    /// everything each holds so far. A window being narrowed down calls its parts one at a
+    /// time, and the windows after it wait.
+    fn start_calls(&mut self, ctx: &mut Context<Self>) {
         while self.calling < CALLS_IN_FLIGHT {
             let id = self.next_call;
-            let Some(window) = self.window_mut(id) else {
+            let Some(window) = self.window_mut(id).filter(|w| w.stage == Stage::Waiting) else {
                 return;
             };
             window.stage = Stage::Calling;
             window.attempt += 1;
-            let attempt = window.attempt;
-            let frames = window
-                .held
+            let (attempt, closed, isolating) =
+                (window.attempt, window.closed, !window.parts.is_empty());
+            let frames = window.held[window.part()]
                 .iter()
                 .map(|held| input_frame(held.input, &held.record.message))
                 .collect();
-            let closed = window.closed;
             self.invoker.do_send(StartCall {
                 window: id,
                 attempt,
@@ -206,21 +257,20 @@ impl WindowActor {
                 closed,
             });
             self.calling += 1;
+            if closed {
+                self.time_out(id, attempt, ctx);
+            }
+            if isolating {
+                return;
+            }
             self.next_call += 1;
         }
     }
 
-    /// Window `id`'s call failed, or its outputs did: it is retried after a backoff, with every
-    /// later window (whose calls are abandoned: their outputs must follow its outputs).
-    fn failed(&mut self, id: WindowId, reason: &str, ctx: &mut Context<Self>) {
-        let delay = self.backoff.next_delay();
-        supervision::failed(
-            &self.resource,
-            "invoker",
-            &reason,
-            self.backoff.attempt(),
-            delay,
-        );
+    /// Window `id`'s call failed, or its outputs did: its calls and every later window's are
+    /// abandoned (their outputs must follow its outputs), then it is retried after a backoff;
+    /// once its part failed every attempt, narrowed down or given up.
+    fn failed(&mut self, id: WindowId, failure: CallFailure, ctx: &mut Context<Self>) {
         self.invoker.do_send(Abandon);
         let front = self.windows.front().map_or(id, |window| window.id);
         let mut calling = 0;
@@ -230,11 +280,120 @@ impl WindowActor {
         }
         self.calling -= calling;
         self.next_call = id;
+        let max_attempts = self.delivery.max_attempts;
+        let window = self.window_mut(id).expect("a failed window is held");
+        window.failures += u32::from(failure.counted);
+        if max_attempts.is_none_or(|max| window.failures < max.get()) {
+            let delay = self.backoff.next_delay();
+            let attempt = self.backoff.attempt();
+            supervision::failed(&self.resource, "invoker", &failure.reason, attempt, delay);
+            return self.retry_after(delay, ctx);
+        }
+        self.end(id, ctx);
+        let window = self.window_mut(id).expect("a failed window is held");
+        let part = window.part();
+        if part.len() > 1 {
+            let middle = part.start + part.len() / 2;
+            window.parts.pop_front();
+            window.parts.push_front(middle..part.end);
+            window.parts.push_front(part.start..middle);
+            window.failures = 0;
+            tracing::warn!(
+                resource = %self.resource, records = part.len(), attempts = max_attempts.map(|n| n.get()),
+                reason = %failure.reason,
+                "records failed every attempt together; calling them in halves to isolate the failing ones"
+            );
+            self.backoff.reset();
+            self.settle(ctx);
+        } else {
+            self.give_up(id, failure.reason, ctx);
+        }
+    }
+
+    /// Calls again, from the first waiting window, after `delay`.
+    fn retry_after(&mut self, delay: std::time::Duration, ctx: &mut Context<Self>) {
         self.retry_pending = true;
-        ctx.run_later(delay, |actor, _| {
+        ctx.run_later(delay, |actor, ctx| {
             actor.retry_pending = false;
-            actor.settle();
+            actor.settle(ctx);
         });
+    }
+
+    /// The record of window `id`'s current part failed alone every attempt: it goes to the
+    /// dead-letter stream; without one, it is retried every `backoff.max`, reading stopped
+    /// behind it (never skipped).
+    fn give_up(&mut self, id: WindowId, reason: String, ctx: &mut Context<Self>) {
+        let (resource, stream) = (self.resource.clone(), self.dead_letter.clone());
+        let max_delay = self.backoff.max();
+        let inputs = &self.inputs;
+        let front = self.windows.front().map_or(id, |window| window.id);
+        let window = &mut self.windows[(id - front) as usize];
+        let (held, attempts) = (&window.held[window.part().start], window.failures);
+        let (input, record) = (inputs[held.input].clone(), held.record.clone());
+        let Some(stream) = stream else {
+            if !window.parked {
+                window.parked = true;
+                let (partition, offset) = (record.partition, record.offset);
+                tracing::error!(
+                    resource, topic = %input.topic, partition, offset, attempts, %reason,
+                    retry_every = ?max_delay,
+                    "delivery failed: a record failed every attempt and the processor has no \
+                     dead-letter stream; reading stops here, the record is retried until it succeeds"
+                );
+            }
+            return self.retry_after(max_delay, ctx);
+        };
+        window.stage = Stage::GivingUp;
+        let attempt = window.attempt;
+        let why = GivenUp::Failed {
+            reason: reason.clone(),
+            attempts,
+        };
+        let moved = async move { dead_letter(Some(&stream), &input, record, why).await };
+        ctx.spawn(moved.into_actor(self).map(move |moved, actor, ctx| {
+            if actor.current(id, attempt, Stage::GivingUp).is_none() {
+                return;
+            }
+            match moved {
+                Ok(()) => actor.part_done(id, ctx),
+                Err(error) => {
+                    let delay = actor.backoff.next_delay();
+                    let tries = actor.backoff.attempt();
+                    supervision::failed(&actor.resource, "dead letters", &error, tries, delay);
+                    ctx.run_later(delay, move |actor, ctx| {
+                        if actor.current(id, attempt, Stage::GivingUp).is_some() {
+                            actor.give_up(id, reason, ctx);
+                        }
+                    });
+                }
+            }
+        }));
+    }
+
+    /// Window `id`'s current part completed (its outputs acknowledged, or its record
+    /// dead-lettered): the next part is called, or the window is done.
+    fn part_done(&mut self, id: WindowId, ctx: &mut Context<Self>) {
+        let resource = self.resource.clone();
+        let window = self.window_mut(id).expect("a completed window is held");
+        if window.parked {
+            window.parked = false;
+            tracing::info!(
+                resource,
+                "delivery resumed: the record that failed every attempt succeeded"
+            );
+        }
+        window.failures = 0;
+        window.parts.pop_front();
+        if window.parts.is_empty() {
+            window.stage = Stage::Done;
+            if self.next_call == id {
+                self.next_call += 1; // it was narrowed down: the later windows' turn
+            }
+        } else {
+            window.stage = Stage::Waiting;
+        }
+        self.backoff.reset();
+        self.settle(ctx);
     }
 
     /// The stage of window `id` if a report about `attempt` is current.
@@ -287,7 +446,7 @@ impl Handler<Inbound> for WindowActor {
         if let Some(window) = self.windows.back().filter(|window| !window.closed) {
             self.send_frames(window.id, &mut frames);
         }
-        self.settle();
+        self.settle(ctx);
     }
 }
 
@@ -311,23 +470,18 @@ impl Handler<CallEnded> for WindowActor {
                     acknowledged
                         .into_actor(self)
                         .map(move |outcome, actor, ctx| {
-                            let Some(window) = actor.current(id, attempt, Stage::Acknowledging)
-                            else {
+                            if actor.current(id, attempt, Stage::Acknowledging).is_none() {
                                 return;
-                            };
+                            }
                             match outcome {
-                                Ok(()) => {
-                                    window.stage = Stage::Done;
-                                    actor.backoff.reset();
-                                    actor.settle();
-                                }
-                                Err(reason) => actor.failed(id, &reason, ctx),
+                                Ok(()) => actor.part_done(id, ctx),
+                                Err(failure) => actor.failed(id, failure, ctx),
                             }
                         }),
                 );
-                self.settle();
+                self.settle(ctx);
             }
-            Err(reason) => self.failed(id, &reason, ctx),
+            Err(failure) => self.failed(id, failure, ctx),
         }
     }
 }
@@ -340,7 +494,7 @@ impl Handler<Drain> for WindowActor {
         self.drained.push(done);
         let open: Vec<_> = self.windows.iter().map(|window| window.id).collect();
         open.into_iter().for_each(|id| self.close(id, ctx));
-        self.settle();
+        self.settle(ctx);
     }
 }
 

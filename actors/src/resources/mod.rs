@@ -3,6 +3,7 @@
 
 mod condition;
 pub mod crds;
+pub mod delivery;
 mod field_error;
 mod gateway;
 mod inmemory_gateway;
@@ -16,6 +17,7 @@ mod window;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use condition::{Addressable, CommonStatus, Condition, ConditionStatus};
+pub use delivery::{BackoffPolicy, DeadLetter, DeliveryPolicy, ResolvedDelivery, RetryBackoff};
 pub use field_error::{BadValue, ErrorKind, FieldError, FieldErrors};
 pub use gateway::{ConcreteGatewayStatus, Gateway, GatewaySpec, GatewayStatus};
 pub use inmemory_gateway::{InMemoryGateway, InMemoryGatewaySpec};
@@ -45,6 +47,8 @@ pub trait Admission {
 }
 
 /// A resource of any kind of this API group.
+// Every kind is kilobytes (pod templates); the few loaded from YAML are not worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resource {
     /// A gateway backed by Kafka.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::condition::CommonStatus;
 use super::crds::Required;
+use super::delivery::{DeliveryPolicy, ResolvedDelivery};
 use super::field_error::{FieldError, FieldErrors};
 use super::metadata::validate_metadata;
 use super::window::{ResolvedWindow, Window};
@@ -98,6 +99,9 @@ pub struct ProcessorSpec {
     /// Our extension: when a window closes; riff's 60 s when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// Our extension: retries, call timeout and dead letters; riff's retry-forever when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryPolicy>,
 }
 
 /// Where a processor's function image comes from; exactly one reference is set.
@@ -214,6 +218,23 @@ impl ProcessorSpec {
         }
     }
 
+    /// The checked delivery policy (riff's retry-forever when `delivery` is absent); error
+    /// paths start at `spec.delivery`.
+    pub fn resolved_delivery(&self) -> Result<ResolvedDelivery, FieldErrors> {
+        match &self.delivery {
+            None => Ok(ResolvedDelivery::default()),
+            Some(delivery) => delivery.resolve().map_err(|e| e.via_field("spec.delivery")),
+        }
+    }
+
+    /// The streams the processor names: inputs, outputs, then its dead-letter stream.
+    pub fn stream_names(&self) -> impl Iterator<Item = &str> {
+        let dead_letter = self.delivery.as_ref().and_then(|d| d.dead_letter.as_ref());
+        (self.inputs.iter().map(|i| i.stream.as_str()))
+            .chain(self.outputs.iter().map(|o| o.stream.as_str()))
+            .chain(dead_letter.map(|d| d.stream.as_str()))
+    }
+
     /// Container 0 of the template, the function, if there is one.
     pub fn function_container(&self) -> Option<&Container> {
         self.template.as_ref()?.spec.as_ref()?.containers.first()
@@ -273,6 +294,9 @@ impl ProcessorSpec {
         ));
         if let Some(Err(window)) = self.window.as_ref().map(Window::resolve) {
             errors.append(window.via_field("window"));
+        }
+        if let Some(Err(delivery)) = self.delivery.as_ref().map(DeliveryPolicy::resolve) {
+            errors.append(delivery.via_field("delivery"));
         }
         errors
     }

@@ -96,7 +96,7 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses a Go `time.ParseDuration` string. `None` when malformed; `Some(Err(()))` when negative;
 /// otherwise the duration.
-fn parse_duration(text: &str) -> Option<Result<Duration, ()>> {
+pub(super) fn parse_duration(text: &str) -> Option<Result<Duration, ()>> {
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),

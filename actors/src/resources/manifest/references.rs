@@ -52,6 +52,11 @@ pub fn check_references(resources: &[Loaded]) -> Result<(), ManifestError> {
                     let field = format!("spec.outputs[{i}].stream");
                     require(&streams, "Stream", field, &output.stream);
                 }
+                let delivery = processor.spec.delivery.as_ref();
+                if let Some(dead_letter) = delivery.and_then(|d| d.dead_letter.as_ref()) {
+                    let field = "spec.delivery.deadLetter.stream".to_owned();
+                    require(&streams, "Stream", field, &dead_letter.stream);
+                }
             }
             _ => {}
         }

@@ -21,6 +21,8 @@ pub const PROCESSOR_IMAGE_CONFIG_MAP: &str = "riff-streaming-processor";
 pub const PROCESSOR_IMAGE_KEY: &str = "processorImage";
 /// Where the sidecar finds the stream bindings (`CNB_BINDINGS`).
 pub const BINDINGS_DIR: &str = "/var/riff/bindings";
+/// The binding directory of the dead-letter stream (our extension), beside `input_000`.
+pub const DEAD_LETTER_BINDING: &str = "dead_letter";
 /// The gRPC port of the function container.
 pub const FUNCTION_PORT: i32 = 8081;
 /// `minReplicaCount` when the reconciler asks for none: riff never scales a processor to zero.
@@ -75,7 +77,16 @@ pub fn processor_deployment(
     };
     let inputs = bound("input", spec.inputs.iter().map(|b| &*b.stream).collect())?;
     let outputs = bound("output", spec.outputs.iter().map(|b| &*b.stream).collect())?;
-    let bindings: Vec<_> = inputs.into_iter().chain(outputs).collect();
+    let dead_letter = spec.delivery.as_ref().and_then(|d| d.dead_letter.as_ref());
+    let dead_letter = match dead_letter {
+        Some(dead_letter) => Some((DEAD_LETTER_BINDING.to_owned(), stream(&dead_letter.stream)?)),
+        None => None,
+    };
+    let bindings: Vec<_> = inputs
+        .into_iter()
+        .chain(outputs)
+        .chain(dead_letter)
+        .collect();
 
     let mut template = spec.template.clone().unwrap_or_default();
     let labels = processor_labels(&processor);
@@ -131,7 +142,7 @@ pub fn processor_deployment(
     })
 }
 
-/// riff's sidecar environment, in riff's order, then our window extension.
+/// riff's sidecar environment, in riff's order, then our window and delivery extensions.
 fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
     let spec = &processor.spec;
     let join = |values: Vec<&str>| values.join(",");
@@ -158,6 +169,27 @@ fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
         }
         if let Some(count) = window.count {
             vars.push(env("WINDOW_COUNT", count.to_string()));
+        }
+    }
+    if let Some(delivery) = &spec.delivery {
+        let backoff = delivery.backoff.clone().unwrap_or_default();
+        let settings = [
+            (
+                "DELIVERY_MAX_ATTEMPTS",
+                delivery.max_attempts.map(|n| n.to_string()),
+            ),
+            ("DELIVERY_BACKOFF_INITIAL", backoff.initial),
+            ("DELIVERY_BACKOFF_MAX", backoff.max),
+            (
+                "DELIVERY_BACKOFF_JITTER",
+                backoff.jitter.map(|j| j.to_string()),
+            ),
+            ("DELIVERY_TIMEOUT", delivery.timeout.clone()),
+        ];
+        for (name, value) in settings {
+            if let Some(value) = value {
+                vars.push(env(name, value));
+            }
         }
     }
     vars

@@ -175,7 +175,7 @@ async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()
     Ok(())
 }
 
-/// The input then output streams, with `StreamsReady` set; `None` (with the reason in
+/// The input, output and dead-letter streams, with `StreamsReady` set; `None` (with the reason in
 /// `StreamsReady`) when one does not exist.
 async fn resolve_streams(
     context: &Context,
@@ -183,13 +183,7 @@ async fn resolve_streams(
 ) -> Result<Option<Vec<Stream>>> {
     let namespace = processor.namespace().unwrap_or_default();
     let api: Api<Stream> = Api::namespaced(context.client.clone(), &namespace);
-    let names: Vec<String> = processor
-        .spec
-        .inputs
-        .iter()
-        .map(|i| i.stream.clone())
-        .chain(processor.spec.outputs.iter().map(|o| o.stream.clone()))
-        .collect();
+    let names: Vec<String> = processor.spec.stream_names().map(str::to_owned).collect();
     let conditions = &mut processor
         .status
         .get_or_insert_with(Default::default)
