@@ -319,6 +319,23 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 "sum of each process's peak (VmHWM)".into(),
             );
         }
+        // The same windows with a delivery policy (retries, a call timeout): the YAML's next
+        // field follows the window's.
+        let delivery = "{maxAttempts: 3, timeout: 30s, backoff: {initial: 100ms, max: 5s}}";
+        let with_policy = format!("{{duration: 1s}}\n  delivery: {delivery}");
+        let result = scenarios::riff_kafka(tansu, n, 4, &with_policy);
+        if let (Some(policy), Some(one)) = (bench.run("riff, delivery policy", result), &one_second)
+        {
+            bench.figure(
+                format!("Kafka pass-through, 1 s windows, `delivery: {delivery}`"),
+                policy.rate(),
+                "1 s windows, no delivery policy",
+                one.rate(),
+                "msg/s",
+                Some("≥ 0.95"),
+                policy.note(),
+            );
+        }
         let result = scenarios::riff_kafka(tansu, n, 1, "{duration: 1s}");
         if let (Some(one), Some(four)) = (bench.run("riff, 1 partition", result), &one_second) {
             bench.figure(
