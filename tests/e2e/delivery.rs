@@ -235,3 +235,60 @@ async fn a_payload_that_is_not_its_content_type_goes_to_the_dead_letter_stream_u
         "no call failed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_attempts_are_counted_across_a_kill_9() {
+    let tansu = Tansu::memory();
+    // Slow retries, so that riff is killed between the second and the third attempt.
+    let manifests = manifests(
+        &tansu,
+        &sibling_binary("flaky-square"),
+        "[{name: FAIL_ON, value: '5'}]",
+        "{count: 10}",
+        "{maxAttempts: 3, backoff: {initial: 30s, max: 30s, jitter: false}, \
+         deadLetter: {stream: failed}}",
+    );
+    let kafka = Plain::new(&tansu.bootstrap());
+    // Kafka keeps `riff-attempts.squarer`'s position of partition 0 as the next offset to read:
+    // the window's first offset (0) × 256 + its failed attempts, + 1.
+    let stored = |attempts: i64| {
+        let what = format!("{attempts} failed attempts to be stored");
+        eventually(&what, Duration::from_secs(20), || {
+            let committed = kafka.committed("default_numbers", "riff-attempts.squarer");
+            (committed.get(&0) == Some(&(attempts + 1))).then_some(())
+        })
+    };
+    let mut first = run(&manifests);
+    kafka.produce_numbers("default_numbers", 1..=10).await;
+    first.wait_for_log("attempt=1", Duration::from_secs(30));
+    stored(1);
+    // The first failure waits 30 s: restart instead, for the second attempt.
+    first.kill();
+    let mut second = run(&manifests);
+    second.wait_for_log("its attempts go on from there", Duration::from_secs(30));
+    second.wait_for_log("attempt=1", Duration::from_secs(30));
+    stored(2);
+    second.kill();
+
+    // Two attempts failed before: one more, then the window is narrowed down at once.
+    let third = run(&manifests);
+    let resumed = third.wait_for_log("its attempts go on from there", Duration::from_secs(30));
+    assert!(
+        resumed.contains("attempts=2") && resumed.contains("offset=0"),
+        "{resumed}"
+    );
+    third.wait_for_log("calling them in halves", Duration::from_secs(30));
+    let log = third.log();
+    let narrowed = log
+        .iter()
+        .position(|line| line.contains("calling them in halves"));
+    let retried = log
+        .iter()
+        .position(|line| line.contains("actor=\"invoker\""));
+    assert!(
+        retried.is_none_or(|retried| retried > narrowed.unwrap()),
+        "no retry after the third failure, which exhausted the attempts:\n{}",
+        log.join("\n")
+    );
+    // (The halves then go on at this test's slow pace; the other tests follow them through.)
+}

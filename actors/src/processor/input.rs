@@ -6,9 +6,10 @@ use actix::prelude::*;
 use futures::StreamExt;
 
 use super::ack::{AckHandle, Commits};
+use super::attempts;
 use super::capacity::InFlight;
 use super::dead_letter::{dead_letter, GivenUp};
-use super::messages::{Inbound, PauseReading, PipelineFailed, Stop, Subscribed};
+use super::messages::{Inbound, PauseReading, PipelineFailed, PriorAttempts, Stop, Subscribed};
 use super::window::WindowActor;
 use super::ProcessorActor;
 use super::{InputBinding, OutputBinding};
@@ -94,6 +95,9 @@ enum Step {
     Forward(Vec<Record>),
     /// A record the stream refuses, and why.
     DeadLetter(Record, String),
+    /// Partitions were assigned: their failed attempts of earlier runs go to the window before
+    /// their records.
+    Assigned(Vec<u32>),
 }
 
 impl Actor for InputActor {
@@ -131,6 +135,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                 Ok(Delivery::Record(record)) => self.sort(record, &mut steps),
                 Ok(Delivery::Assigned(partitions)) => {
                     tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
+                    steps.push(Step::Assigned(partitions));
                     if !self.assigned {
                         // Reading positions are set: what is published from now on is read.
                         self.assigned = true;
@@ -152,6 +157,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
             .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
         let (binding, dead_letters) = (self.binding.clone(), self.dead_letters.clone());
+        let group = self.group.clone();
         // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
@@ -174,6 +180,17 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                                 held.push((record, ack));
                             }
                             forward(&window, input, held).await?;
+                        }
+                        Step::Assigned(partitions) => {
+                            let mut records = attempts::load(&binding, &group).await;
+                            records.retain(|(partition, ..)| partitions.contains(partition));
+                            if !records.is_empty() {
+                                let prior = PriorAttempts { input, records };
+                                window
+                                    .send(prior)
+                                    .await
+                                    .map_err(|_| "the window actor stopped")?;
+                            }
                         }
                         Step::DeadLetter(record, reason) => {
                             let stream = dead_letters.as_ref();

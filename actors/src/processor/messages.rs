@@ -23,6 +23,17 @@ pub struct Inbound {
     pub records: Vec<(Record, AckHandle)>,
 }
 
+/// Failed attempts stored by earlier runs for records of input `input` that are about to be
+/// read: `(partition, offset, attempts)`; the window holding such a record starts its count there.
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+pub struct PriorAttempts {
+    /// Position of the input in the processor's inputs.
+    pub input: usize,
+    /// The records' partitions and offsets, and their windows' failed attempts.
+    pub records: Vec<(u32, u64, u32)>,
+}
+
 /// Open a new invocation for a window (a retry opens a new one for the same window).
 #[derive(ActixMessage)]
 #[rtype(result = "()")]

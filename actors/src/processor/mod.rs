@@ -13,6 +13,7 @@
 //! and windows are committed in order once their outputs were acknowledged.
 
 mod ack;
+mod attempts;
 mod capacity;
 mod dead_letter;
 mod input;

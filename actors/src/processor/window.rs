@@ -3,7 +3,7 @@
 //! completed, in window order. A window that fails is retried by its delivery policy; one that
 //! failed every attempt is narrowed down until the records that fail alone are given up.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -12,11 +12,12 @@ use riff_protocol::riff::InputFrame;
 use tokio::sync::oneshot;
 
 use super::ack::{AckHandle, Commits};
+use super::attempts;
 use super::dead_letter::{dead_letter, GivenUp};
 use super::invoker::{input_frame, InvokerActor};
 use super::messages::{
-    Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, SendFrames, StartCall, Stop,
-    WindowId,
+    Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
+    StartCall, Stop, WindowId,
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
 use crate::message::Record;
@@ -89,6 +90,11 @@ pub struct WindowActor {
     /// The inputs, by argIndex: where given-up records come from.
     inputs: Vec<InputBinding>,
     dead_letter: Option<OutputBinding>,
+    /// The consumer group: where failed attempts are stored.
+    group: String,
+    /// Failed attempts of earlier runs, by the (input, partition, offset) of the first record
+    /// of their window.
+    prior: HashMap<(usize, u32, u64), u32>,
     /// A window closes once its records hold this many payload bytes.
     max_units: u64,
     invoker: Addr<InvokerActor>,
@@ -117,6 +123,8 @@ impl WindowActor {
             delivery: config.delivery.clone(),
             inputs: config.inputs.clone(),
             dead_letter: config.dead_letter.clone(),
+            group: config.group.clone(),
+            prior: HashMap::new(),
             max_units,
             invoker,
             windows: VecDeque::new(),
@@ -283,6 +291,10 @@ impl WindowActor {
         let max_attempts = self.delivery.max_attempts;
         let window = self.window_mut(id).expect("a failed window is held");
         window.failures += u32::from(failure.counted);
+        if failure.counted && window.parts.is_empty() {
+            self.store_attempts(id);
+        }
+        let window = self.window_mut(id).expect("a failed window is held");
         if max_attempts.is_none_or(|max| window.failures < max.get()) {
             let delay = self.backoff.next_delay();
             let attempt = self.backoff.attempt();
@@ -307,6 +319,29 @@ impl WindowActor {
             self.settle(ctx);
         } else {
             self.give_up(id, failure.reason, ctx);
+        }
+    }
+
+    /// Stores the failed attempts of window `id` beside the positions of its inputs, when every
+    /// earlier window is committed (so that a restart reads it again from its first records).
+    fn store_attempts(&self, id: WindowId) {
+        let Some(window) = self.windows.front().filter(|front| front.id == id) else {
+            return;
+        };
+        let mut starts: HashMap<(usize, u32), u64> = HashMap::new();
+        for held in &window.held {
+            let key = (held.input, held.record.partition);
+            let offset = starts.entry(key).or_insert(held.record.offset);
+            *offset = (*offset).min(held.record.offset);
+        }
+        for (index, input) in self.inputs.iter().enumerate() {
+            let of_input: Vec<_> = (starts.iter())
+                .filter(|((i, _), _)| *i == index)
+                .map(|((_, partition), offset)| (*partition, *offset))
+                .collect();
+            if !of_input.is_empty() {
+                attempts::store(input, &self.group, of_input, window.failures);
+            }
         }
     }
 
@@ -424,6 +459,12 @@ impl Handler<Inbound> for WindowActor {
         for (record, ack) in records {
             let id = self.open_window(ctx);
             let window = self.windows.back_mut().expect("an open window");
+            if !self.prior.is_empty() {
+                let key = (input, record.partition, record.offset);
+                if let Some(attempts) = self.prior.remove(&key) {
+                    window.failures = window.failures.max(attempts);
+                }
+            }
             if window.stage == Stage::Calling {
                 frames.push(input_frame(input, &record.message));
             }
@@ -447,6 +488,20 @@ impl Handler<Inbound> for WindowActor {
             self.send_frames(window.id, &mut frames);
         }
         self.settle(ctx);
+    }
+}
+
+impl Handler<PriorAttempts> for WindowActor {
+    type Result = ();
+
+    fn handle(&mut self, PriorAttempts { input, records }: PriorAttempts, _: &mut Context<Self>) {
+        for (partition, offset, attempts) in records {
+            tracing::info!(
+                resource = %self.resource, partition, offset, attempts,
+                "the window of this record failed before a restart or rebalance; its attempts go on from there"
+            );
+            self.prior.insert((input, partition, offset), attempts);
+        }
     }
 }
 
