@@ -393,6 +393,26 @@ async fn a_plain_value_takes_the_streams_content_type() {
 }
 
 #[tokio::test]
+async fn publish_refuses_a_payload_that_is_not_its_content_type() {
+    let mut client = gateway("t", 1, "application/json").await;
+    let not_json = LiiklusEvent {
+        data_content_type: "application/json".to_string(),
+        ..event("1", "{not json")
+    };
+    let request = PublishRequest {
+        topic: "t".to_string(),
+        event: Some(publish_request::Event::LiiklusEvent(not_json)),
+        ..PublishRequest::default()
+    };
+    let status = client.publish(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        status.message(),
+        "invalid application/json payload: key must be a string at line 1 column 2"
+    );
+}
+
+#[tokio::test]
 async fn publish_refuses_an_incompatible_content_type_naming_both_types() {
     let mut client = gateway("t", 1, "application/json").await;
     let request = PublishRequest {

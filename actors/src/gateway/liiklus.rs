@@ -31,6 +31,7 @@ use tonic::{Request, Response, Status};
 use super::events::{self, status};
 use super::sessions::{Assignments, Sessions};
 use crate::broker::{Broker, OffsetReset};
+use crate::content_type;
 
 /// The liiklus gRPC service over a broker. Serve it with
 /// `LiiklusServiceServer::new(gateway)` or [`super::serve_grpc`].
@@ -69,6 +70,11 @@ impl LiiklusService for LiiklusGateway {
         let request = request.into_inner();
         let topic = request.topic.clone();
         let message = events::message(request)?;
+        // A payload that is not its content type would only be dead-lettered: refused now.
+        if !message.content_type.is_empty() {
+            content_type::decodes(&message.content_type, &message.payload)
+                .map_err(Status::invalid_argument)?;
+        }
         let (partition, offset) = self.broker.publish(&topic, message).await.map_err(status)?;
         Ok(Response::new(PublishReply {
             partition,
