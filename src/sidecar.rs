@@ -11,7 +11,8 @@
 //! stream's type (records of another type go to the dead-letter topic); our window extension is
 //! read from `WINDOW_DURATION` (e.g. `10s`) and `WINDOW_COUNT`, our delivery extension from
 //! `DELIVERY_MAX_ATTEMPTS`, `DELIVERY_BACKOFF_INITIAL`, `DELIVERY_BACKOFF_MAX`,
-//! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding.
+//! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding. `GET /status` on
+//! `STATUS_ADDRESS` (default `0.0.0.0:8090`) reports a record reading stopped at.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,8 @@ use anyhow::{bail, Context as _};
 use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
-use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::processor::health::STATUS_PORT;
+use riff_actors::processor::{self, Capacity, Health, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::{BackoffPolicy, DeliveryPolicy, ResolvedDelivery, Window};
 
 /// The variables riff's processor required (`OUTPUT_NAMES` may be empty here).
@@ -187,6 +189,12 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         false => None,
     };
     wait_for_function(&settings.function).await?;
+    let health = Health::default();
+    let status_address =
+        (env.get("STATUS_ADDRESS").cloned()).unwrap_or_else(|| format!("0.0.0.0:{STATUS_PORT}"));
+    let bound = (health.serve(&status_address).await)
+        .with_context(|| format!("cannot serve the status endpoint on {status_address}"))?;
+    tracing::info!(address = %bound, "serving GET /status");
     let config = PipelineConfig {
         resource: format!("processor {}", settings.group),
         group: settings.group,
@@ -197,6 +205,7 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         capacity: Capacity::default(),
         delivery,
         dead_letter,
+        health: health.clone(),
     };
     let processor = processor::start(config)?;
     shutdown.await;

@@ -9,6 +9,7 @@ use futures::{Stream, StreamExt};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::message::Message;
+use riff_actors::processor::Health;
 use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::{ResolvedDelivery, ResolvedWindow};
 use riff_protocol::riff::riff_server::{Riff, RiffServer};
@@ -123,6 +124,7 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
         },
         delivery: ResolvedDelivery::default(),
         dead_letter: None,
+        health: Health::default(),
     }
 }
 

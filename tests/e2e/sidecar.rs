@@ -93,6 +93,8 @@ fn sidecar(env: &[(&str, &str)]) -> Command {
 /// `numbers` into `squares` (count-1 windows); Kafka-backed bindings when `kafka` is given.
 struct Deployment {
     gateway: String,
+    /// The sidecar's `GET /status` port.
+    status_port: u16,
     gateway_process: Process,
     gateway_command: Command,
     provisioner_port: u16,
@@ -102,6 +104,17 @@ struct Deployment {
 
 impl Deployment {
     fn start(kafka: Option<&str>) -> Deployment {
+        Self::start_with(kafka, "square", &[], &[])
+    }
+
+    /// Like [`Deployment::start`], with function `function` (env `function_env`) and the
+    /// sidecar's `extra` env.
+    fn start_with(
+        kafka: Option<&str>,
+        function: &str,
+        function_env: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Deployment {
         let (grpc, http) = (free_port(), free_port());
         let gateway = format!("127.0.0.1:{grpc}");
         let mut gateway_command = riff_gateway(grpc, http, kafka);
@@ -121,29 +134,33 @@ impl Deployment {
         }
         let function_port = free_port();
         processes.push(Process(
-            Command::new(sibling_binary("square"))
+            Command::new(sibling_binary(function))
                 .env("GRPC_PORT", function_port.to_string())
+                .envs(function_env.iter().copied())
                 .spawn()
                 .unwrap(),
         ));
         let function = format!("127.0.0.1:{function_port}");
         let root = bindings.path().display().to_string();
+        let status_port = free_port();
+        let status_address = format!("127.0.0.1:{status_port}");
+        let mut env = vec![
+            ("FUNCTION", function.as_str()),
+            ("GROUP", "squarer"),
+            ("INPUT_NAMES", "numbers"),
+            ("OUTPUT_NAMES", "squares"),
+            ("INPUT_START_OFFSETS", "earliest"),
+            ("CNB_BINDINGS", &root),
+            ("WINDOW_COUNT", "1"),
+            ("STATUS_ADDRESS", &status_address),
+        ];
+        env.extend_from_slice(extra);
         processes.push(Process(
-            sidecar(&[
-                ("FUNCTION", &function),
-                ("GROUP", "squarer"),
-                ("INPUT_NAMES", "numbers"),
-                ("OUTPUT_NAMES", "squares"),
-                ("INPUT_START_OFFSETS", "earliest"),
-                ("CNB_BINDINGS", &root),
-                ("WINDOW_COUNT", "1"),
-            ])
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
+            sidecar(&env).stderr(Stdio::inherit()).spawn().unwrap(),
         ));
         Deployment {
             gateway,
+            status_port,
             gateway_process,
             gateway_command,
             provisioner_port: http,
@@ -208,6 +225,50 @@ async fn a_sidecar_reads_and_writes_kafka_backed_streams_straight_on_kafka() {
         .await;
     let values: Vec<_> = squares.iter().map(|record| record.value.as_str()).collect();
     assert_eq!(values, ["4", "9"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sidecar_stopped_at_a_record_that_failed_every_attempt_says_so_at_get_status() {
+    let deployment = Deployment::start_with(
+        None,
+        "flaky-square",
+        &[("FAIL_ON", "3")],
+        &[
+            ("DELIVERY_MAX_ATTEMPTS", "2"),
+            ("DELIVERY_BACKOFF_MAX", "200ms"),
+        ],
+    );
+    wait_for_port(deployment.status_port);
+    assert_eq!(http(deployment.status_port, "GET", "/status", "").1, "{}");
+    let gateway = Gateway::connect(&deployment.gateway).await;
+    gateway.publish_numbers("numbers", [2, 3, 4]).await;
+    let report = eventually(
+        "the sidecar to report the record",
+        Duration::from_secs(30),
+        || {
+            let (status, body) = http(deployment.status_port, "GET", "/status", "");
+            assert_eq!(status, 200, "{body}");
+            let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+            (!report["deliveryFailed"].is_null()).then_some(report)
+        },
+    );
+    let stalled = &report["deliveryFailed"];
+    assert_eq!(stalled["topic"], "default/numbers");
+    assert_eq!(
+        (stalled["partition"].as_u64(), stalled["offset"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(stalled["attempts"], 2);
+    assert!(
+        stalled["error"].as_str().unwrap().contains("fails on 3"),
+        "{stalled}"
+    );
+    // Reading stopped there: 2 was squared, 4 waits behind 3.
+    assert_eq!(
+        numbers(&gateway.read("squares", 1, Duration::from_secs(10)).await),
+        [4.0]
+    );
+    gateway.wait_committed("numbers", "squarer", 0).await;
 }
 
 /// Waits until `GET /readyz` on the provisioner port answers `status`.

@@ -19,7 +19,7 @@ use super::{free_port, nth_port, Key, LocalOptions};
 use crate::broker::kafka::{KafkaBroker, KafkaSettings};
 use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
-use crate::processor::{self, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
+use crate::processor::{self, Health, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
 
 struct RunningGateway {
     plan: GatewayPlan,
@@ -270,6 +270,7 @@ impl Running {
             window: plan.window.clone(),
             capacity: self.options.capacity,
             delivery: plan.delivery.clone(),
+            health: Health::default(),
             dead_letter: plan.dead_letter.as_ref().map(|key| {
                 let stream = binding(key);
                 OutputBinding {

@@ -16,6 +16,7 @@ mod ack;
 mod attempts;
 mod capacity;
 mod dead_letter;
+pub mod health;
 mod input;
 mod invoker;
 pub mod messages;
@@ -34,6 +35,7 @@ use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 pub use capacity::Capacity;
 use capacity::InFlight;
+pub use health::Health;
 use input::InputActor;
 use invoker::InvokerActor;
 use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
@@ -97,6 +99,8 @@ pub struct PipelineConfig {
     pub delivery: ResolvedDelivery,
     /// The dead-letter stream (`delivery.deadLetter`), if any.
     pub dead_letter: Option<OutputBinding>,
+    /// Where the pipeline reports a record it stopped at.
+    pub health: Health,
 }
 
 impl PipelineConfig {

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use super::ack::{AckHandle, Commits};
 use super::attempts;
 use super::dead_letter::{dead_letter, GivenUp};
+use super::health::{Health, Stalled};
 use super::invoker::{input_frame, InvokerActor};
 use super::messages::{
     Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
@@ -92,6 +93,8 @@ pub struct WindowActor {
     dead_letter: Option<OutputBinding>,
     /// The consumer group: where failed attempts are stored.
     group: String,
+    /// Where a record reading stopped at is reported.
+    health: Health,
     /// Failed attempts of earlier runs, by the (input, partition, offset) of the first record
     /// of their window.
     prior: HashMap<(usize, u32, u64), u32>,
@@ -124,6 +127,7 @@ impl WindowActor {
             inputs: config.inputs.clone(),
             dead_letter: config.dead_letter.clone(),
             group: config.group.clone(),
+            health: config.health.clone(),
             prior: HashMap::new(),
             max_units,
             invoker,
@@ -369,6 +373,13 @@ impl WindowActor {
             if !window.parked {
                 window.parked = true;
                 let (partition, offset) = (record.partition, record.offset);
+                self.health.set(Some(Stalled {
+                    topic: input.topic.clone(),
+                    partition,
+                    offset,
+                    attempts,
+                    error: reason.clone(),
+                }));
                 tracing::error!(
                     resource, topic = %input.topic, partition, offset, attempts, %reason,
                     retry_every = ?max_delay,
@@ -408,10 +419,11 @@ impl WindowActor {
     /// Window `id`'s current part completed (its outputs acknowledged, or its record
     /// dead-lettered): the next part is called, or the window is done.
     fn part_done(&mut self, id: WindowId, ctx: &mut Context<Self>) {
-        let resource = self.resource.clone();
+        let (resource, health) = (self.resource.clone(), self.health.clone());
         let window = self.window_mut(id).expect("a completed window is held");
         if window.parked {
             window.parked = false;
+            health.set(None);
             tracing::info!(
                 resource,
                 "delivery resumed: the record that failed every attempt succeeded"

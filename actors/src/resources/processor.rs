@@ -190,7 +190,7 @@ impl StartOffset {
 }
 
 /// The observed state of a [`Processor`]; conditions `Ready`, `StreamsReady`, `DeploymentReady`,
-/// `ScaledObjectReady`.
+/// `ScaledObjectReady`, `DeliveryReady`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessorStatus {

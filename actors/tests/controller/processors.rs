@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use kube::api::DeleteParams;
 use kube::Api;
+use riff_actors::processor::health::{Stalled, STATUS_PORT, STATUS_PORT_NAME};
+use riff_actors::processor::Health;
 use riff_actors::resources::Processor;
 use serde_json::{json, Value};
 
@@ -492,4 +494,82 @@ async fn a_missing_input_binding_secret_removes_the_scaled_object_until_it_is_ba
     assert!(cluster
         .get("v1", "secrets", "in-stream-binding-secret")
         .is_some());
+}
+
+/// A processor whose pods' sidecars report, at `GET /status`, a record reading stopped at is
+/// `Ready=False` with reason `DeliveryFailed`, naming the record; it is Ready again once the
+/// record went through. Asked again every few seconds: nothing else changes meanwhile.
+#[actix_rt::test]
+async fn a_pod_stopped_at_a_record_that_failed_every_attempt_makes_the_processor_not_ready() {
+    let cluster = Cluster::start().await;
+    ready_streams(&cluster, &["in", "out"]).await;
+    cluster.apply(&P.replace("  template:", "  delivery: {maxAttempts: 3}\n  template:"));
+    let deployment = cluster
+        .only("apps/v1", "deployments", PROCESSOR_LABEL, "p")
+        .await;
+    let sidecar = &deployment["spec"]["template"]["spec"]["containers"][1];
+    assert_eq!(
+        sidecar["ports"],
+        json!([{"name": STATUS_PORT_NAME, "containerPort": STATUS_PORT}])
+    );
+    cluster.set_deployment(deployment["metadata"]["name"].as_str().unwrap(), true);
+    cluster
+        .condition("processors", "p", "Ready", "True", None)
+        .await;
+
+    // A pod of the processor whose sidecar stopped at a record (the sidecar's own endpoint).
+    let health = Health::default();
+    let address = health.serve("127.0.0.1:0").await.unwrap();
+    cluster.apply(&format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: p-processor-1, labels: {{{PROCESSOR_LABEL}: p}}}}
+spec:
+  containers:
+  - {{name: function, image: 'fn:1'}}
+  - {{name: processor, image: 'riff:processor', ports: [{{name: {STATUS_PORT_NAME}, containerPort: {}}}]}}
+status: {{phase: Running, podIP: 127.0.0.1}}
+",
+        address.port()
+    ));
+    health.set(Some(Stalled {
+        topic: "default_in".into(),
+        partition: 2,
+        offset: 41,
+        attempts: 3,
+        error: "function returned Unknown: boom".into(),
+    }));
+    let ready = cluster
+        .condition("processors", "p", "Ready", "False", Some("DeliveryFailed"))
+        .await;
+    assert_eq!(
+        ready["message"],
+        "pod p-processor-1: the record at offset 41 of partition 2 of default_in failed 3 \
+         attempts and there is no dead-letter stream; reading stopped there: function returned \
+         Unknown: boom"
+    );
+    health.set(None);
+    cluster
+        .condition("processors", "p", "Ready", "True", None)
+        .await;
+}
+
+#[actix_rt::test]
+async fn a_dead_letter_stream_that_does_not_exist_is_reported_by_name() {
+    let cluster = Cluster::start().await;
+    ready_streams(&cluster, &["in", "out"]).await;
+    cluster.apply(&P.replace(
+        "  template:",
+        "  delivery: {deadLetter: {stream: nowhere}}\n  template:",
+    ));
+    cluster
+        .condition_saying(
+            "processors",
+            "p",
+            "Ready",
+            "False",
+            Some("StreamNotFound"),
+            "stream nowhere not found",
+        )
+        .await;
 }

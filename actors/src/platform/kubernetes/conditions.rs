@@ -33,8 +33,12 @@ pub struct ConditionSet {
 /// Stream: the topic was provisioned and the binding ConfigMap/Secret exist (spec 1.6).
 pub const STREAM: ConditionSet = ConditionSet::new(&["ResourceAvailable", "BindingReady"]);
 /// Processor: its streams, Deployment and KEDA ScaledObject (spec 1.7).
-pub const PROCESSOR: ConditionSet =
-    ConditionSet::new(&["StreamsReady", "DeploymentReady", "ScaledObjectReady"]);
+pub const PROCESSOR: ConditionSet = ConditionSet::new(&[
+    "StreamsReady",
+    "DeploymentReady",
+    "ScaledObjectReady",
+    "DeliveryReady",
+]);
 /// The abstract Gateway: its Deployment and Service (spec 1.2).
 pub const GATEWAY: ConditionSet = ConditionSet::new(&["DeploymentReady", "ServiceReady"]);
 /// KafkaGateway: mirrors its child Gateway (spec 1.3).
@@ -295,7 +299,12 @@ mod tests {
         assert_eq!(STREAM.dependents(), ["ResourceAvailable", "BindingReady"]);
         assert_eq!(
             PROCESSOR.dependents(),
-            ["StreamsReady", "DeploymentReady", "ScaledObjectReady"]
+            [
+                "StreamsReady",
+                "DeploymentReady",
+                "ScaledObjectReady",
+                "DeliveryReady"
+            ]
         );
         assert_eq!(GATEWAY.dependents(), ["DeploymentReady", "ServiceReady"]);
         assert_eq!(KAFKA_GATEWAY.dependents(), ["GatewayReady"]);
@@ -309,6 +318,7 @@ mod tests {
         assert_eq!(
             conditions,
             [
+                condition("DeliveryReady", Unknown, "", ""),
                 condition("DeploymentReady", Unknown, "", ""),
                 condition(READY, Unknown, "", ""),
                 condition("ScaledObjectReady", Unknown, "", ""),

@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use super::scaled_object::{ScaleTargetRef, ScaleTrigger, ScaledObject, ScaledObjectSpec};
 use super::stream::StreamCoordinates;
 use super::{child_metadata, env, labels, name, PROCESSOR_LABEL};
+use crate::processor::health::{STATUS_PORT, STATUS_PORT_NAME};
 use crate::resources::{Admission, Processor, Stream};
 
 /// The ConfigMap in the system namespace holding the sidecar image.
@@ -107,6 +108,11 @@ pub fn processor_deployment(
         image: Some(processor_image.to_owned()),
         args: Some(vec!["processor".to_owned()]),
         env: Some(sidecar_env(&processor)),
+        ports: Some(vec![ContainerPort {
+            name: Some(STATUS_PORT_NAME.to_owned()),
+            container_port: i32::from(STATUS_PORT),
+            ..ContainerPort::default()
+        }]),
         volume_mounts: Some(
             bindings
                 .iter()
@@ -446,6 +452,7 @@ mod tests {
                                         {"name": "GROUP", "value": "p"},
                                         {"name": "FUNCTION", "value": "localhost:8081"},
                                     ],
+                                    "ports": [{"name": "riff-status", "containerPort": 8090}],
                                     "volumeMounts": [
                                         mount("stream-u2-metadata", "input_000/metadata"),
                                         mount("stream-u2-secret", "input_000/secret"),
@@ -538,6 +545,53 @@ mod tests {
         assert_eq!(mounts.len(), 5);
         assert!(!mounts.iter().any(|m| m.name == "stream-u3-secret"));
         assert_eq!(pod.volumes.unwrap().len(), 6);
+    }
+
+    #[test]
+    fn the_delivery_policy_goes_to_the_sidecar_env_and_its_dead_letter_stream_is_bound() {
+        let mut processor = processor();
+        processor.spec.delivery = Some(
+            serde_yaml::from_str(
+                "{maxAttempts: 3, backoff: {initial: 10ms, jitter: false}, timeout: 5s, \
+                 deadLetter: {stream: failed}}",
+            )
+            .unwrap(),
+        );
+        assert_eq!(
+            processor_deployment(&processor, "riff:proc", &streams(), None),
+            None,
+            "the dead-letter stream must be resolved"
+        );
+        let mut streams = streams();
+        streams.push(stream("failed", "u4"));
+        let deployment = processor_deployment(&processor, "riff:proc", &streams, None).unwrap();
+        let sidecar = &deployment.spec.unwrap().template.spec.unwrap().containers[1];
+        let env: Vec<_> = (sidecar.env.iter().flatten())
+            .skip(6)
+            .map(|e| (e.name.as_str(), e.value.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("DELIVERY_MAX_ATTEMPTS", "3"),
+                ("DELIVERY_BACKOFF_INITIAL", "10ms"),
+                ("DELIVERY_BACKOFF_JITTER", "false"),
+                ("DELIVERY_TIMEOUT", "5s"),
+            ]
+        );
+        let mounts: Vec<_> = (sidecar.volume_mounts.iter().flatten())
+            .map(|m| (m.name.as_str(), m.mount_path.as_str()))
+            .collect();
+        assert_eq!(
+            mounts[6..],
+            [
+                (
+                    "stream-u4-metadata",
+                    "/var/riff/bindings/dead_letter/metadata"
+                ),
+                ("stream-u4-secret", "/var/riff/bindings/dead_letter/secret"),
+            ]
+        );
     }
 
     // Behaviours 30 and 32: nothing to deploy without an image or a resolved stream.

@@ -105,6 +105,7 @@ impl<K: Reconciled + 'static> ResourceActor<K> {
         match result {
             Ok(outcome) => {
                 self.backoff.reset();
+                let resync = outcome.as_ref().and_then(|outcome| outcome.resync);
                 if let Some(outcome) = outcome {
                     supervision::reconciled(
                         &self.resource(),
@@ -115,6 +116,11 @@ impl<K: Reconciled + 'static> ResourceActor<K> {
                 }
                 if std::mem::take(&mut self.again) {
                     self.pass(ctx);
+                } else if let Some(delay) = resync {
+                    self.retry = Some(ctx.run_later(delay, |actor, ctx| {
+                        actor.retry = None;
+                        actor.pass(ctx);
+                    }));
                 }
             }
             Err(error) => {

@@ -39,6 +39,12 @@ pub trait Reconciled: Child + Admission {
     /// Its conditions and `observedGeneration` (the status is created if absent).
     fn common(&mut self) -> &mut CommonStatus;
 
+    /// How soon to reconcile it again when nothing changes (what it watches cannot tell);
+    /// never by default.
+    fn resync(&self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// The kind's steps: reconciles children and fills in the status of `object` (defaulted and
     /// valid, conditions initialized).
     fn steps(context: &Context, object: &mut Self) -> impl Future<Output = Result<()>>;
@@ -53,6 +59,8 @@ pub struct Outcome {
     pub message: String,
     /// Whether the status was written.
     pub status_written: bool,
+    /// When to reconcile again unprompted ([`Reconciled::resync`]).
+    pub resync: Option<std::time::Duration>,
 }
 
 /// One reconcile pass of `read` (as read from the API). A failed pass still writes the status
@@ -102,6 +110,7 @@ pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Out
         ready: ready_summary(conditions),
         message: ready.map(|c| c.message.clone()).unwrap_or_default(),
         status_written,
+        resync: object.resync(),
     })
 }
 

@@ -5,8 +5,11 @@
 //! Unlike riff, a missing stream or function is reported in the status (and recovered from once
 //! it appears) rather than failing every pass.
 
+use std::time::Duration;
+
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::ListParams;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Api, ResourceExt};
 
@@ -25,13 +28,30 @@ use crate::platform::kubernetes::conditions::{ConditionSet, PROCESSOR};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::processor::health::{StatusReport, STATUS_PORT_NAME};
 use crate::resources::{CommonStatus, Processor, Stream};
 
 const STREAMS_READY: &str = "StreamsReady";
 const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
+/// Whether the processor's pods keep delivering (none stopped at a record that failed every
+/// attempt).
+const DELIVERY_READY: &str = "DeliveryReady";
+/// The reason of `DeliveryReady=False`.
+pub const DELIVERY_FAILED: &str = "DeliveryFailed";
+/// How long a pod's status endpoint gets to answer.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Reconciled for Processor {
     const CONDITIONS: ConditionSet = PROCESSOR;
+
+    /// A processor with `delivery.maxAttempts` may stop at a record with no Kubernetes event
+    /// telling: its pods are asked again this often.
+    fn resync(&self) -> Option<Duration> {
+        let delivery = self.spec.delivery.as_ref();
+        delivery
+            .and_then(|d| d.max_attempts)
+            .map(|_| Duration::from_secs(15))
+    }
 
     fn common(&mut self) -> &mut CommonStatus {
         &mut self.status.get_or_insert_with(Default::default).common
@@ -117,6 +137,16 @@ impl Reconciled for Processor {
             }
             _ => status.scaled_object_ref = None,
         }
+        let stalled = match processor.resync() {
+            Some(_) => delivery_stalled(context, processor).await?,
+            None => None,
+        };
+        let status = processor.status.get_or_insert_with(Default::default);
+        let mut conditions = PROCESSOR.manage(&mut status.common.conditions);
+        match stalled {
+            None => conditions.mark_true(DELIVERY_READY),
+            Some(message) => conditions.mark_false(DELIVERY_READY, DELIVERY_FAILED, &message),
+        }
         Ok(())
     }
 }
@@ -173,6 +203,56 @@ async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()
             ),
     }
     Ok(())
+}
+
+/// What a pod of `processor` reports about a record reading stopped at, if any: each running
+/// pod's sidecar is asked at `GET /status` on its `riff-status` port. A pod that does not
+/// answer reports nothing (its readiness is the Deployment's business).
+async fn delivery_stalled(context: &Context, processor: &Processor) -> Result<Option<String>> {
+    let namespace = processor.namespace().unwrap_or_default();
+    let api: Api<Pod> = Api::namespaced(context.client.clone(), &namespace);
+    let selector = format!("{PROCESSOR_LABEL}={}", processor.name_any());
+    let pods = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| ReconcileError::api("list", format!("Pods {selector}"), e))?;
+    let http = reqwest::Client::builder()
+        .timeout(STATUS_TIMEOUT)
+        .build()
+        .map_err(|e| ReconcileError::Configuration(e.to_string()))?;
+    for pod in pods {
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref());
+        let port = pod.spec.as_ref().and_then(|spec| {
+            let ports = spec
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten());
+            let mut ports = ports.filter(|p| p.name.as_deref() == Some(STATUS_PORT_NAME));
+            ports.next().map(|p| p.container_port)
+        });
+        let (Some(ip), Some(port)) = (ip, port) else {
+            continue;
+        };
+        let report = async {
+            let response = http
+                .get(format!("http://{ip}:{port}/status"))
+                .send()
+                .await?;
+            response.error_for_status()?.bytes().await
+        };
+        let Ok(body) = report.await else {
+            continue;
+        };
+        let report: StatusReport = serde_json::from_slice(&body).unwrap_or_default();
+        if let Some(stalled) = report.delivery_failed {
+            return Ok(Some(format!(
+                "pod {}: {}",
+                pod.name_any(),
+                stalled.message()
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// The input, output and dead-letter streams, with `StreamsReady` set; `None` (with the reason in
