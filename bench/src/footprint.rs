@@ -1,11 +1,11 @@
 //! Resident memory of `riff local run` (with its function processes): with 1 and with 100 idle
 //! processors, and over time under sustained overload (a producer faster than the processor).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::kafka::{self, Commits, Tansu};
-use crate::measure::rss_mib;
-use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
+use crate::measure::{cpu_seconds, rss_mib};
+use crate::riff::{self, Gateway, Riff};
 
 /// YAML: gateway, streams `in` and `out`, and `processors` processors `p<i>` running
 /// `pass-through` from `in` to `out` with count-1 windows.
@@ -36,7 +36,10 @@ pub fn overload_rss(
 ) -> anyhow::Result<(f64, f64, i64)> {
     let broker = Tansu::start(tansu);
     let bootstrap = broker.bootstrap.clone();
-    let riff = Riff::start(&manifests(1, Gateway::Kafka(&bootstrap)), &TANSU_PROPERTIES)?;
+    let riff = Riff::start(
+        &manifests(1, Gateway::Kafka(&bootstrap)),
+        &riff::tansu_properties(),
+    )?;
     let commits = Commits::new(&bootstrap, "default_in", "p0", 1);
     let flooding = {
         let bootstrap = bootstrap.clone();
@@ -50,4 +53,69 @@ pub fn overload_rss(
     let late = riff.rss().0;
     let progress = commits.committed()[0] - committed;
     Ok((late, early, progress))
+}
+
+/// What idle Kafka-backed processors cost.
+pub struct Idle {
+    /// CPU of the riff process, in % of a core.
+    pub riff_cpu: f64,
+    /// CPU of the broker meanwhile, in % of a core.
+    pub broker_cpu: f64,
+    /// CPU of the same broker before riff started (no clients), in % of a core.
+    pub broker_alone: f64,
+    /// Resident MiB of the riff process.
+    pub rss: f64,
+    /// Threads of the riff process.
+    pub threads: u64,
+    /// From starting `riff local run` until every processor's group assigned it partitions.
+    pub startup: Duration,
+}
+
+/// How long CPU is measured.
+const IDLE_SPAN: Duration = Duration::from_secs(10);
+
+/// The CPU each of `pids` uses over [`IDLE_SPAN`], in % of a core.
+fn cpu_shares<const N: usize>(pids: [u32; N]) -> [f64; N] {
+    let before = pids.map(cpu_seconds);
+    std::thread::sleep(IDLE_SPAN);
+    let mut shares = pids.map(cpu_seconds);
+    for (share, before) in shares.iter_mut().zip(before) {
+        *share = (*share - before) / IDLE_SPAN.as_secs_f64() * 100.0;
+    }
+    shares
+}
+
+/// Threads of process `pid`.
+fn threads(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    (status.lines())
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `processors` idle processors on a Kafka stream (a fresh tansu) in one `riff local run` with
+/// librdkafka `properties` (none: the product's defaults): CPU of riff and of the broker over
+/// 10 s once every group is assigned, riff's RSS and threads, and the start-up time.
+pub fn idle_kafka(
+    tansu: &std::path::Path,
+    processors: usize,
+    properties: &[&str],
+) -> anyhow::Result<Idle> {
+    let broker = Tansu::start(tansu);
+    let [broker_alone] = cpu_shares([broker.pid()]);
+    let started = Instant::now();
+    let yaml = manifests(processors, Gateway::Kafka(&broker.bootstrap));
+    let riff = Riff::start(&yaml, properties)?;
+    let startup = started.elapsed();
+    std::thread::sleep(Duration::from_secs(5));
+    let [riff_cpu, broker_cpu] = cpu_shares([riff.pid(), broker.pid()]);
+    Ok(Idle {
+        riff_cpu,
+        broker_cpu,
+        broker_alone,
+        rss: rss_mib(riff.pid()).0,
+        threads: threads(riff.pid()),
+        startup,
+    })
 }

@@ -53,6 +53,13 @@ impl Tansu {
     }
 }
 
+impl Tansu {
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for Tansu {
     fn drop(&mut self) {
         _ = self.child.kill();

@@ -157,7 +157,7 @@ fn commit_modes(args: &Args) -> Vec<copy::Commit> {
 
 fn riff_command() -> String {
     let mut command = "target/release/riff local run -f <dir>".to_owned();
-    for property in riff::TANSU_PROPERTIES {
+    for property in riff::tansu_properties() {
         command += &format!(" --kafka-property {property}");
     }
     command
@@ -462,6 +462,55 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 "MiB",
                 None,
                 "sum of each process's peak (VmHWM)".into(),
+            );
+        }
+        let idle = footprint::idle_kafka(tansu, 100, &[]);
+        let tuned = riff::tansu_properties();
+        let tansu_idle = footprint::idle_kafka(tansu, 100, &tuned);
+        if let (Some(idle), Some(tansu_idle)) = (
+            bench.ok("100 idle Kafka processors", idle),
+            bench.ok("100 idle Kafka processors, tansu settings", tansu_idle),
+        ) {
+            let settings = format!("the test broker's settings ({})", tuned.join(", "));
+            let threads = format!("{} threads in riff", idle.threads);
+            bench.figure(
+                "CPU of riff, 100 idle Kafka-backed processors, product defaults".into(),
+                idle.riff_cpu,
+                &settings,
+                tansu_idle.riff_cpu,
+                "% of a core",
+                Some("≤ 2%"),
+                threads,
+            );
+            bench.figure(
+                "CPU of the broker meanwhile (tansu)".into(),
+                idle.broker_cpu,
+                "the broker with no clients",
+                idle.broker_alone,
+                "% of a core",
+                Some("≤ 5%"),
+                format!(
+                    "with the test broker's settings: {:.1}%",
+                    tansu_idle.broker_cpu
+                ),
+            );
+            bench.figure(
+                "RSS of riff, 100 idle Kafka-backed processors".into(),
+                idle.rss,
+                "the test broker's settings",
+                tansu_idle.rss,
+                "MiB",
+                Some("≤ 64 MiB"),
+                String::new(),
+            );
+            bench.figure(
+                "start-up of 100 Kafka-backed processors to running (every group assigned)".into(),
+                idle.startup.as_secs_f64(),
+                "the test broker's settings (2 s sessions)",
+                tansu_idle.startup.as_secs_f64(),
+                "s",
+                Some("< 10 s"),
+                String::new(),
             );
         }
         let (warm_up, duration) = (Duration::from_secs(15), Duration::from_secs(args.overload));

@@ -13,8 +13,14 @@ use anyhow::bail;
 use crate::function::sibling;
 use crate::measure::{free_port, tree_rss_mib};
 
-/// The librdkafka properties riff gets on tansu (as in tests/): quick group joins.
-pub const TANSU_PROPERTIES: [&str; 2] = ["session.timeout.ms=2000", "heartbeat.interval.ms=500"];
+/// The librdkafka properties riff gets on tansu, as in the tests (`tests/tansu.properties`).
+pub fn tansu_properties() -> Vec<&'static str> {
+    include_str!("../../tests/tansu.properties")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
 
 const API: &str = "apiVersion: streaming.projectriff.io/v1alpha1";
 

@@ -17,7 +17,7 @@ use crate::function::sibling;
 use crate::kafka::{self, Commits, Tansu};
 use crate::liiklus;
 use crate::measure::{cpu_seconds, descendants, json_payload, percentile, tree_rss_mib, Tally};
-use crate::riff::{self, Gateway, Riff, TANSU_PROPERTIES};
+use crate::riff::{self, Gateway, Riff};
 
 /// Payload size of the throughput jobs.
 pub const SIZE: usize = 100;
@@ -225,7 +225,7 @@ pub fn riff_kafka(
     kafka::create_topic(bootstrap, INPUT, partitions)?;
     kafka::create_topic(bootstrap, OUTPUT, partitions)?;
     let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-    let mut riff = Riff::start(&yaml, &TANSU_PROPERTIES)?;
+    let mut riff = Riff::start(&yaml, &riff::tansu_properties())?;
     kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
@@ -285,7 +285,7 @@ pub fn latency(
     };
     let ours = measure(&|bootstrap| {
         let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-        let mut riff = Riff::start(&yaml, &TANSU_PROPERTIES)?;
+        let mut riff = Riff::start(&yaml, &riff::tansu_properties())?;
         riff.add("processor.yaml", &pass_through_yaml("{count: 1}"))?;
         riff.wait_for(
             &format!("partitions assigned topic={INPUT}"),

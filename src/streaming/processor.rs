@@ -64,7 +64,7 @@ pub struct Create {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     window_count: Option<u64>,
     /// Our extension: calls a failing window (then record) gets before it is given up
-    /// (default: unlimited, riff's).
+    /// (default: unlimited; riff dropped a failed window).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_attempts: Option<u32>,
     /// Our extension: the delay before the first retry (default 100ms), doubling per attempt.

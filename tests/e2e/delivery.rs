@@ -41,7 +41,7 @@ spec: {{gateway: {{name: franz}}, contentType: application/json}}
 }
 
 fn run(manifests: &Manifests) -> Runtime {
-    Runtime::start_with(&[manifests.path()], &FAST_GROUPS)
+    Runtime::start_with(&[manifests.path()], &tansu_args())
 }
 
 /// The numbers whose squares were read.

@@ -12,13 +12,16 @@ use rdkafka::{ClientConfig, Message as _};
 
 use crate::support::free_port;
 
-/// The librdkafka settings riff gets in tests: quick group joins.
-pub const FAST_GROUPS: [&str; 4] = [
-    "--kafka-property",
-    "session.timeout.ms=2000",
-    "--kafka-property",
-    "heartbeat.interval.ms=500",
-];
+/// The `riff local run` arguments of the test broker's librdkafka settings
+/// (`tests/tansu.properties`: quick fetches and group joins).
+pub fn tansu_args() -> Vec<&'static str> {
+    include_str!("../tansu.properties")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .flat_map(|property| ["--kafka-property", property])
+        .collect()
+}
 
 /// A tansu broker on a free loopback port, killed when dropped.
 pub struct Tansu {
@@ -289,12 +292,12 @@ impl Scene {
 
     /// Starts `riff local run` on the scene's YAML (quick group joins) and waits until it runs.
     pub fn run(&self) -> crate::support::Runtime {
-        crate::support::Runtime::start_with(&[self.manifests.path()], &FAST_GROUPS)
+        crate::support::Runtime::start_with(&[self.manifests.path()], &tansu_args())
     }
 
     /// Starts `riff local run` on the scene's YAML (quick group joins) without waiting.
     pub fn spawn(&self) -> crate::support::Runtime {
-        crate::support::Runtime::spawn_with(&[self.manifests.path()], &FAST_GROUPS)
+        crate::support::Runtime::spawn_with(&[self.manifests.path()], &tansu_args())
     }
 
     /// A plain Kafka client of the scene's broker.

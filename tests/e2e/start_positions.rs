@@ -42,12 +42,12 @@ async fn latest_reads_what_was_published_after_running_even_across_a_kill_before
     let tansu = Tansu::memory();
     let manifests = squarer_from_latest(&tansu, "{duration: 3s}");
     let kafka = Plain::new(&tansu.bootstrap());
-    let mut runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let mut runtime = Runtime::start_with(&[manifests.path()], &tansu_args());
     kafka.produce_numbers("default_numbers", 1..=10).await;
     // Killed while the window holding them is open: nothing was committed but the start.
     runtime.kill();
 
-    let _runtime = Runtime::start_with(&[manifests.path()], &FAST_GROUPS);
+    let _runtime = Runtime::start_with(&[manifests.path()], &tansu_args());
     kafka.produce_numbers("default_numbers", 11..=20).await;
     let mut squares = read_squares(&kafka, 20).await;
     squares.sort();

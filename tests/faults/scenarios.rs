@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::kafka::{on_partition, Load, Probe, Reader, PARTITIONS};
-use crate::kafka_support::{Tansu, FAST_GROUPS};
+use crate::kafka_support::{tansu_args, Tansu};
 use crate::support::{eventually, Manifests, ProcessorYaml, Runtime};
 use crate::{
     Row, GROUP, INPUT, LOAD_AT_LEAST, OUTPUT, RATE, RECORDS, SQLITE_RATE, SQLITE_RECORDS, WINDOW,
@@ -146,14 +146,14 @@ spec: {{gateway: {{name: franz}}, contentType: application/json, partitions: {PA
 
     /// Starts `riff local run` (quick group joins) and waits until it reports running.
     fn run(&self) -> Runtime {
-        Runtime::start_with(&[self.manifests.path()], &FAST_GROUPS)
+        Runtime::start_with(&[self.manifests.path()], &tansu_args())
     }
 
     /// Starts `riff local run` like [`Local::run`] once the scenario is under way: one that
     /// does not report running within a minute is a finding (added to `failures`), and the
     /// scenario goes on with it.
     fn run_again(&self, which: &str, failures: &mut Vec<String>) -> Runtime {
-        let riff = Runtime::spawn_with(&[self.manifests.path()], &FAST_GROUPS);
+        let riff = Runtime::spawn_with(&[self.manifests.path()], &tansu_args());
         let running = within(Duration::from_secs(60), || {
             riff.log()
                 .iter()
@@ -537,7 +537,7 @@ fn second_replica() -> Row {
     load.wait_share(30);
     let mut second = None;
     report.fault(&scene.broker.probe, &load, "second replica joined", || {
-        let joining = Runtime::spawn_with(&[scene.manifests.path()], &FAST_GROUPS);
+        let joining = Runtime::spawn_with(&[scene.manifests.path()], &tansu_args());
         joining.wait_for_log("actor=\"processor\"", Duration::from_secs(30));
         second = Some(joining);
     });

@@ -21,7 +21,7 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(30);
 pub struct DeliveryPolicy {
     /// How many calls a window (and, narrowed down, a record) gets before it is given up:
     /// dead-lettered, or, without a dead-letter stream, reading stops there. Unlimited when
-    /// absent (riff's behaviour); 1 means no retry.
+    /// absent (riff itself dropped a failed window); 1 means no retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub max_attempts: Option<u32>,
@@ -113,7 +113,8 @@ impl Default for RetryBackoff {
 }
 
 impl Default for ResolvedDelivery {
-    /// riff's behaviour: retried forever, no timeout, no dead-letter stream.
+    /// Retried until it succeeds, no timeout, no dead-letter stream (riff dropped a failed
+    /// window: nothing is lost here).
     fn default() -> Self {
         ResolvedDelivery {
             max_attempts: None,

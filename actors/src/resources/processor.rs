@@ -99,7 +99,8 @@ pub struct ProcessorSpec {
     /// Our extension: when a window closes; riff's 60 s when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
-    /// Our extension: retries, call timeout and dead letters; riff's retry-forever when absent.
+    /// Our extension: retries, call timeout and dead letters; retried until it succeeds when
+    /// absent (riff dropped a failed window instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<DeliveryPolicy>,
 }
@@ -218,7 +219,7 @@ impl ProcessorSpec {
         }
     }
 
-    /// The checked delivery policy (riff's retry-forever when `delivery` is absent); error
+    /// The checked delivery policy (retry until success when `delivery` is absent); error
     /// paths start at `spec.delivery`.
     pub fn resolved_delivery(&self) -> Result<ResolvedDelivery, FieldErrors> {
         match &self.delivery {
