@@ -1,7 +1,7 @@
 //! `riff`: the riff streaming runtime.
 //!
 //! - `riff local run -f <file|dir>`: the embedded mode, the YAML a cluster takes run on one
-//!   machine with no cluster and no broker;
+//!   machine with no cluster (and, with an InMemoryGateway, no broker);
 //! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway;
 //! - `riff gateway` and `riff processor`: the gateway and processor-sidecar processes of a
 //!   cluster, configured as riff's were (env vars, `/var/riff/bindings`);

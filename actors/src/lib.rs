@@ -1,11 +1,14 @@
 //! The riff streaming actor runtime.
 //!
 //! - [`resources`]: the `streaming.projectriff.io/v1alpha1` kinds, their defaulting and validation.
-//! - [`broker`]: where stream topics live (in-memory; Kafka later) behind one trait.
+//! - [`broker`]: where stream topics live behind one trait: in memory, Kafka, or a remote
+//!   gateway's liiklus API.
 //! - [`gateway`]: the liiklus-compatible gRPC API and the provisioner HTTP API over a broker.
 //! - [`processor`]: the data plane of a processor as supervised actix actors.
 //! - [`local`]: the embedded platform (`riff local run`): everything in one process.
-//! - [`platform`]: other platforms, Kubernetes first.
+//! - [`platform`]: the Kubernetes platform (controller, children, reconcilers).
+//! - [`message`], [`content_type`]: the message model and content-type rules.
+//! - [`supervision`]: backoff and the supervision log lines.
 
 pub mod broker;
 pub mod content_type;

@@ -1,5 +1,5 @@
 //! The gateway APIs over the in-memory broker, through real sockets: the liiklus gRPC API with
-//! the generated tonic client (spec behaviours 41-46) and the provisioner HTTP API (behaviour 23).
+//! the generated tonic client (spec behaviours 41-46 of docs/riff-compatibility.md) and the provisioner HTTP API (behaviour 23 of docs/riff-compatibility.md).
 
 #![allow(deprecated)] // riff 0.5 clients use the deprecated `value` and `assignment` fields.
 
@@ -162,7 +162,7 @@ async fn offsets(client: &mut Client, topic: &str, group: &str) -> HashMap<u32, 
         .offsets
 }
 
-/// Behaviour 41.
+/// Behaviour 41 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn latest_delivers_new_records_and_earliest_older_ones_too() {
     let mut client = gateway("t", 1, "text/plain").await;
@@ -191,7 +191,7 @@ async fn latest_delivers_new_records_and_earliest_older_ones_too() {
     );
 }
 
-/// Behaviour 42.
+/// Behaviour 42 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn after_an_ack_a_new_subscription_restarts_after_the_acked_offset() {
     let mut client = gateway("t", 1, "text/plain").await;
@@ -214,7 +214,7 @@ async fn after_an_ack_a_new_subscription_restarts_after_the_acked_offset() {
     }
 }
 
-/// Behaviour 43.
+/// Behaviour 43 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn offsets_report_last_acked_offsets_and_end_offsets_last_record_offsets() {
     let mut client = gateway("t", 4, "text/plain").await;
@@ -243,7 +243,7 @@ async fn offsets_report_last_acked_offsets_and_end_offsets_last_record_offsets()
     assert_eq!(offsets(&mut client, "t", "other").await, HashMap::new());
 }
 
-/// Behaviour 44.
+/// Behaviour 44 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn receive_with_an_unknown_session_completes_without_records() {
     let mut client = gateway("t", 1, "text/plain").await;
@@ -264,7 +264,7 @@ async fn receive_with_an_unknown_session_completes_without_records() {
     assert_eq!(next_reply(&mut records).await, None);
 }
 
-/// Behaviour 45.
+/// Behaviour 45 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn replay_is_true_for_records_at_or_below_the_last_ack() {
     let mut client = gateway("t", 1, "text/plain").await;
@@ -280,7 +280,7 @@ async fn replay_is_true_for_records_at_or_below_the_last_ack() {
     assert_eq!(next_event(&mut records).await, (2, "r2".to_string(), false));
 }
 
-/// Behaviour 46.
+/// Behaviour 46 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn two_subscribers_of_a_group_split_the_partitions() {
     let mut client = gateway("t", 32, "text/plain").await;
@@ -532,7 +532,7 @@ async fn provisioner(broker: Arc<dyn Broker>) -> std::net::SocketAddr {
     address
 }
 
-/// Behaviour 23.
+/// Behaviour 23 of docs/riff-compatibility.md.
 #[tokio::test]
 async fn the_provisioner_answers_like_riffs() {
     let address = provisioner(Arc::new(MemoryBroker::new())).await;

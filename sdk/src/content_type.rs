@@ -1,5 +1,5 @@
 //! Content types: parsing, the [`Format`] of a supported type, and negotiation of an output's
-//! expected types (spec 5.4).
+//! expected types (docs/riff-compatibility.md §5.4).
 
 use std::fmt;
 

@@ -1,5 +1,5 @@
 //! Errors: those a function sees ([`Error`]), those of starting the server ([`ServeError`]), and
-//! the gRPC statuses a failed invocation ends with (spec 5.5).
+//! the gRPC statuses a failed invocation ends with (docs/riff-compatibility.md §5.5).
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! One `Invoke` call: checks the StartFrame, negotiates the outputs, routes input frames to the
 //! function's inputs while the function runs, and ends the response with the call's outcome
-//! (spec 5.3 and 5.5).
+//! (docs/riff-compatibility.md §5.3 and §5.5).
 //!
 //! The call runs inside its response stream: polling the response polls the invocation (the
 //! dispatch of input frames and the function), then yields the frames the outputs queued. One

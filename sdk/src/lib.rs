@@ -1,5 +1,5 @@
 //! Function SDK for riff streaming: the invoker side of the riff RPC `streaming.Riff/Invoke`
-//! (spec section 5).
+//! (docs/riff-compatibility.md §5).
 //!
 //! A [`Function`] is served over gRPC by [`serve`]; each `Invoke` call is one invocation, which
 //! gets the call's [`Inputs`] (input frames, per `argIndex`, in arrival order) and [`Outputs`]
@@ -22,7 +22,7 @@
 //! }
 //! ```
 //!
-//! Failed calls end with the statuses of spec 5.5, all messages starting with `Invoker: `:
+//! Failed calls end with the statuses of docs/riff-compatibility.md §5.5, all messages starting with `Invoker: `:
 //! `Protocol Violation` (`UNKNOWN`), `Unsupported Media Type` and `Not Acceptable`
 //! (`INVALID_ARGUMENT`), `Bad Input Signal`, `Bad Output Signal` and `Function Error`
 //! (`UNKNOWN`). A failed call never stops the server.

@@ -1,4 +1,4 @@
-//! The gRPC server for `streaming.Riff` (plaintext, spec 5.2).
+//! The gRPC server for `streaming.Riff` (plaintext, docs/riff-compatibility.md §5.2).
 
 use std::future::Future;
 use std::net::Ipv4Addr;

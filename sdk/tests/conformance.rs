@@ -1,4 +1,4 @@
-//! Invoker conformance (spec section 9, behaviours 50-59; 49 is tested on the sample binaries in
+//! Invoker conformance (docs/riff-compatibility.md §9, behaviours 50-59 of docs/riff-compatibility.md; 49 is tested on the sample binaries in
 //! `functions/tests`), over real gRPC on loopback.
 
 mod support;

@@ -1,4 +1,4 @@
-//! Content negotiation, decoding, encoding and headers (spec 5.4), over real gRPC on loopback.
+//! Content negotiation, decoding, encoding and headers (docs/riff-compatibility.md §5.4), over real gRPC on loopback.
 
 mod support;
 

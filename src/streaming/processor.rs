@@ -269,7 +269,7 @@ mod tests {
         serde_json::to_value(create.spec()).unwrap()
     }
 
-    // Behaviour 77.
+    // Behaviour 77 of docs/riff-compatibility.md.
     #[test]
     fn bindings_are_left_for_the_server_to_default() {
         let spec = spec(&[
@@ -368,7 +368,7 @@ mod tests {
         );
     }
 
-    // Behaviour 79.
+    // Behaviour 79 of docs/riff-compatibility.md.
     #[test]
     fn exactly_one_function_source_and_an_input() {
         let error = |args: &[&str]| parse(args).err().map(|e| e.to_string()).unwrap_or_default();
@@ -383,7 +383,7 @@ mod tests {
             .contains("must be greater than zero"));
     }
 
-    // Behaviour 83.
+    // Behaviour 83 of docs/riff-compatibility.md.
     #[test]
     fn list_shows_aliases_only_when_they_differ() {
         let mut processor = Processor::new(

@@ -123,7 +123,7 @@ mod tests {
         }
     }
 
-    // Behaviour 77.
+    // Behaviour 77 of docs/riff-compatibility.md.
     #[test]
     fn inputs_take_an_optional_alias_and_start_offset() {
         assert_eq!(
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(parse_input("a@b:s"), Ok(input("a@b", "s", "")));
     }
 
-    // Behaviour 78.
+    // Behaviour 78 of docs/riff-compatibility.md.
     #[test]
     fn malformed_inputs_say_what_is_accepted() {
         for bad in [
@@ -214,7 +214,7 @@ mod tests {
         }
     }
 
-    // Behaviour 81 (the content-type half).
+    // Behaviour 81 of docs/riff-compatibility.md (the content-type half).
     #[test]
     fn content_types_need_a_subtype() {
         assert_eq!(

@@ -313,7 +313,7 @@ fn kafka_gateways_are_created_listed_shown_and_deleted() {
         .is_some());
 }
 
-// Behaviour 86, and the in-memory gateway's aliases.
+// Behaviour 86 of docs/riff-compatibility.md, and the in-memory gateway's aliases.
 #[test]
 fn delete_all_deletes_every_resource_of_the_kind_in_the_namespace() {
     let cluster = Cluster::start();
@@ -439,7 +439,7 @@ fn streams_are_created_listed_and_deleted() {
     assert_eq!(cluster.ok(&["stream", "list"]), "No streams found.\n");
 }
 
-// Behaviours 77 and 83.
+// Behaviours 77 and 83 of docs/riff-compatibility.md.
 #[test]
 fn processors_keep_aliases_for_the_server_and_list_them_when_they_differ() {
     let cluster = Cluster::start();
@@ -504,7 +504,7 @@ fn processors_keep_aliases_for_the_server_and_list_them_when_they_differ() {
     );
 }
 
-// Behaviours 78, 79, 81, 82 and the wait timeout: bad flags name the flag and what it accepts,
+// Behaviours 78, 79, 81, 82 of docs/riff-compatibility.md and the wait timeout: bad flags name the flag and what it accepts,
 // and nothing is created.
 #[test]
 fn bad_flags_name_the_flag_and_what_it_accepts() {
@@ -673,7 +673,7 @@ fn bad_flags_name_the_flag_and_what_it_accepts() {
     assert_eq!(cluster.posts(), Vec::<String>::new());
 }
 
-// Behaviour 80.
+// Behaviour 80 of docs/riff-compatibility.md.
 #[test]
 fn dry_run_prints_the_yaml_and_creates_nothing() {
     let cluster = Cluster::start();
@@ -816,7 +816,7 @@ fn embedded_mode_names_the_program_it_cannot_find() {
     );
 }
 
-// Behaviour 85, through `create --tail`: the logs of both containers, then Ready.
+// Behaviour 85 of docs/riff-compatibility.md, through `create --tail`: the logs of both containers, then Ready.
 #[test]
 fn processor_create_tail_prints_the_logs_until_ready() {
     let cluster = Cluster::start();
@@ -872,7 +872,7 @@ fn processor_create_tail_prints_the_logs_until_ready() {
     );
 }
 
-// Behaviour 85, through `processor tail`.
+// Behaviour 85 of docs/riff-compatibility.md, through `processor tail`.
 #[test]
 fn processor_tail_follows_the_function_and_processor_containers() {
     let cluster = Cluster::start();
@@ -937,7 +937,7 @@ fn processor_tail_follows_the_function_and_processor_containers() {
     assert!(selects, "pods are selected by the processor label");
 }
 
-// Behaviour 84.
+// Behaviour 84 of docs/riff-compatibility.md.
 #[test]
 fn stream_create_tail_fails_fast_when_the_stream_cannot_become_ready() {
     let cluster = Cluster::start();

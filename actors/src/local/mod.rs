@@ -1,6 +1,7 @@
 //! The embedded platform (`riff local run`): the same YAML a cluster takes, run in one process.
 //!
-//! In-memory gateways are served in-process, streams are provisioned on them, and each
+//! Gateways are served in-process (in memory, or over a KafkaGateway's Kafka), streams are
+//! provisioned on them, and each
 //! processor's function container runs as a child process (`GRPC_PORT` assigned, working
 //! directory = its YAML file's folder) next to the processor's pipeline actors. Edits to the
 //! YAML files are applied while running.

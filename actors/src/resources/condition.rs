@@ -1,4 +1,4 @@
-//! The knative-style status model shared by every kind (spec section 1.1).
+//! The knative-style status model shared by every kind (docs/riff-compatibility.md §1.1).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use schemars::JsonSchema;

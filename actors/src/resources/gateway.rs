@@ -1,4 +1,4 @@
-//! `Gateway`: the abstract gateway a concrete gateway kind creates (spec section 1.2).
+//! `Gateway`: the abstract gateway a concrete gateway kind creates (docs/riff-compatibility.md §1.2).
 
 use k8s_openapi::api::core::v1::{PodTemplateSpec, ServicePort, TypedLocalObjectReference};
 use kube::CustomResource;

@@ -1,4 +1,4 @@
-//! `InMemoryGateway`: a gateway whose streams live in memory (spec section 1.4).
+//! `InMemoryGateway`: a gateway whose streams live in memory (docs/riff-compatibility.md §1.4).
 
 use kube::CustomResource;
 use schemars::JsonSchema;

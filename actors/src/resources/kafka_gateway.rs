@@ -1,4 +1,4 @@
-//! `KafkaGateway`: a gateway backed by a Kafka cluster (spec section 1.3).
+//! `KafkaGateway`: a gateway backed by a Kafka cluster (docs/riff-compatibility.md §1.3).
 
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -72,7 +72,7 @@ mod tests {
     use super::*;
     use kube::CustomResourceExt;
 
-    // Behaviour 3 (the Kafka half; we ship no PulsarGateway).
+    // Behaviour 3 of docs/riff-compatibility.md (the Kafka half; we ship no PulsarGateway).
     #[test]
     fn bootstrap_servers_are_required() {
         let gateway = KafkaGateway::new("k", KafkaGatewaySpec::default());

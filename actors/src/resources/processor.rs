@@ -1,4 +1,4 @@
-//! `Processor`: a function bound to input and output streams (spec section 1.7).
+//! `Processor`: a function bound to input and output streams (docs/riff-compatibility.md §1.7).
 
 use std::collections::HashSet;
 
@@ -418,7 +418,7 @@ impl Admission for Processor {
         pod.volumes.get_or_insert_with(Vec::new);
     }
 
-    /// Spec section 1.7, with aliases unique per direction, plus our window's bounds.
+    /// docs/riff-compatibility.md §1.7, with aliases unique per direction, plus our window's bounds.
     fn validate(&self) -> Result<(), FieldErrors> {
         let mut errors = validate_metadata(&self.metadata);
         errors.append(self.spec.validate().via_field("spec"));
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(p, once);
     }
 
-    // Behaviour 4.
+    // Behaviour 4 of docs/riff-compatibility.md.
     #[test]
     fn inputs_are_required() {
         assert_eq!(errors(IMAGE), "spec.inputs: Required value");
@@ -480,7 +480,7 @@ mod tests {
         );
     }
 
-    // Behaviour 5.
+    // Behaviour 5 of docs/riff-compatibility.md.
     #[test]
     fn start_offset_is_earliest_or_latest_defaulting_to_latest() {
         assert_eq!(
@@ -502,7 +502,7 @@ mod tests {
         assert_eq!(p.validate(), Ok(()));
     }
 
-    // Behaviour 6.
+    // Behaviour 6 of docs/riff-compatibility.md.
     #[test]
     fn aliases_default_to_stream_names() {
         let p = processor(&format!(
@@ -521,7 +521,7 @@ mod tests {
         );
     }
 
-    // Behaviour 7.
+    // Behaviour 7 of docs/riff-compatibility.md.
     #[test]
     fn exactly_one_of_build_and_image() {
         assert_eq!(
@@ -546,7 +546,7 @@ mod tests {
         );
     }
 
-    // Behaviour 8.
+    // Behaviour 8 of docs/riff-compatibility.md.
     #[test]
     fn only_limited_pod_spec_fields() {
         let two = "  inputs: [{stream: in}]\n  template: {spec: {containers: [{image: f}, {name: sidecar}]}}\n";
@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(processor(allowed).validate(), Ok(()));
     }
 
-    // Behaviour 9.
+    // Behaviour 9 of docs/riff-compatibility.md.
     #[test]
     fn container_zero_is_the_function() {
         let p = processor(&format!("  inputs: [{{stream: in}}]\n{IMAGE}"));
@@ -574,7 +574,7 @@ mod tests {
         );
     }
 
-    // Behaviour 10, riff main's mode.
+    // Behaviour 10 of docs/riff-compatibility.md, riff main's mode.
     #[test]
     fn aliases_are_unique_per_direction() {
         let same_both_ways = format!(
@@ -603,7 +603,7 @@ mod tests {
         );
     }
 
-    // Behaviour 11.
+    // Behaviour 11 of docs/riff-compatibility.md.
     #[test]
     fn updates_are_validated_like_creates() {
         let mut p = processor(&format!("  inputs: [{{stream: in}}]\n{IMAGE}"));

@@ -1,4 +1,4 @@
-//! `Stream`: a typed, partitioned topic of a gateway (spec section 1.6).
+//! `Stream`: a typed, partitioned topic of a gateway (docs/riff-compatibility.md §1.6).
 
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use kube::CustomResource;
@@ -148,7 +148,7 @@ mod tests {
         stream
     }
 
-    // Behaviour 1.
+    // Behaviour 1 of docs/riff-compatibility.md.
     #[test]
     fn content_type_defaults_to_octet_stream() {
         let s = stream("metadata: {name: in}\nspec: {gateway: {name: franz}}");
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(s.validate(), Ok(()));
     }
 
-    // Behaviour 2.
+    // Behaviour 2 of docs/riff-compatibility.md.
     #[test]
     fn gateway_is_required() {
         let s = stream("metadata: {name: in}\nspec: {contentType: application/json}");
@@ -196,7 +196,7 @@ mod tests {
         );
     }
 
-    // Behaviour 11: validation is a pure function of the object, so an update is checked like a create.
+    // Behaviour 11 of docs/riff-compatibility.md: validation is a pure function of the object, so an update is checked like a create.
     #[test]
     fn updates_are_validated_like_creates() {
         let mut s = stream("metadata: {name: in}\nspec: {gateway: {name: franz}}");

@@ -1,4 +1,4 @@
-//! KafkaGateway / InMemoryGateway → Gateway → Service + Deployment (behaviours 12–19).
+//! KafkaGateway / InMemoryGateway → Gateway → Service + Deployment (behaviours 12–19 of docs/riff-compatibility.md).
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ metadata: {name: franz, labels: {team: data}}
 spec: {bootstrapServers: 'kafka.kafka:9092'}
 ";
 
-// Behaviours 12–16 and 18.
+// Behaviours 12–16 and 18 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn kafka_gateway_becomes_ready_through_its_gateway_service_and_deployment() {
     let cluster = Cluster::start().await;
@@ -57,7 +57,7 @@ async fn kafka_gateway_becomes_ready_through_its_gateway_service_and_deployment(
         .await;
     let name = deployment["metadata"]["name"].as_str().unwrap().to_owned();
     assert!(name.starts_with("franz-gateway-"), "{name}");
-    // Behaviour 13: the Gateway gets its pod template, and so a Deployment, only once its
+    // Behaviour 13 of docs/riff-compatibility.md: the Gateway gets its pod template, and so a Deployment, only once its
     // Service gave it an address.
     let requests = cluster.api.requests();
     let first = |method: &str, path: &str| {
@@ -135,7 +135,7 @@ async fn kafka_gateway_becomes_ready_through_its_gateway_service_and_deployment(
         .await;
 }
 
-// Behaviours 16 and 19.
+// Behaviours 16 and 19 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_new_gateway_image_rolls_out_and_manual_scaling_is_kept() {
     let cluster = Cluster::start().await;
@@ -174,7 +174,7 @@ async fn a_new_gateway_image_rolls_out_and_manual_scaling_is_kept() {
         .await;
 }
 
-// Behaviour 17.
+// Behaviour 17 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_foreign_gateway_of_the_same_name_is_not_taken_over() {
     let cluster = Cluster::start().await;
@@ -209,7 +209,7 @@ async fn a_foreign_gateway_of_the_same_name_is_not_taken_over() {
     assert_eq!(gateway["spec"]["ports"], json!([{"name": "x", "port": 1}]));
 }
 
-// Behaviours 12 and 15, in memory.
+// Behaviours 12 and 15 of docs/riff-compatibility.md, in memory.
 #[actix_rt::test]
 async fn inmemory_gateway_runs_riff_gateway_in_memory() {
     let cluster = Cluster::start().await;

@@ -1,4 +1,4 @@
-//! Processor → Deployment (function + sidecar) → KEDA ScaledObject (behaviours 30–40), and
+//! Processor → Deployment (function + sidecar) → KEDA ScaledObject (behaviours 30–40 of docs/riff-compatibility.md), and
 //! what happens to bad or incomplete processors.
 
 use std::time::Duration;
@@ -49,7 +49,7 @@ fn uid(cluster: &Cluster, stream: &str) -> String {
         .to_owned()
 }
 
-// Behaviours 33, 34, 35 and 37.
+// Behaviours 33, 34, 35 and 37 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_processor_runs_its_function_beside_the_sidecar_scaled_by_keda() {
     let cluster = Cluster::start().await;
@@ -177,7 +177,7 @@ async fn a_processor_runs_its_function_beside_the_sidecar_scaled_by_keda() {
     assert_eq!(status["scaledObjectRef"]["apiGroup"], "keda.sh");
 }
 
-// Behaviour 32, recovered: a missing stream keeps the processor not Ready until it appears.
+// Behaviour 32 of docs/riff-compatibility.md, recovered: a missing stream keeps the processor not Ready until it appears.
 #[actix_rt::test]
 async fn a_missing_stream_keeps_the_processor_not_ready_until_it_appears() {
     let cluster = Cluster::start().await;
@@ -210,7 +210,7 @@ async fn a_missing_stream_keeps_the_processor_not_ready_until_it_appears() {
         .await;
 }
 
-// Behaviour 36 (without riff's maxReplicaCount 0, which contradicted minReplicaCount 1).
+// Behaviour 36 of docs/riff-compatibility.md (without riff's maxReplicaCount 0, which contradicted minReplicaCount 1).
 #[actix_rt::test]
 async fn a_stream_that_is_not_ready_is_reported_with_its_reason() {
     let cluster = Cluster::start().await;
@@ -237,7 +237,7 @@ async fn a_stream_that_is_not_ready_is_reported_with_its_reason() {
     assert!(cluster.list("keda.sh/v1alpha1", "scaledobjects").is_empty());
 }
 
-// Behaviours 30 and 31.
+// Behaviours 30 and 31 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_function_ref_follows_the_functions_latest_image() {
     let cluster = Cluster::start().await;
@@ -298,7 +298,7 @@ async fn a_function_ref_follows_the_functions_latest_image() {
     }
 }
 
-// Behaviour 39, and updates only when something differs.
+// Behaviour 39 of docs/riff-compatibility.md, and updates only when something differs.
 #[actix_rt::test]
 async fn scaled_replicas_are_kept_and_unchanged_children_are_not_rewritten() {
     let cluster = Cluster::start().await;
@@ -350,7 +350,7 @@ async fn scaled_replicas_are_kept_and_unchanged_children_are_not_rewritten() {
     assert_eq!(updated["spec"]["replicas"], 4);
 }
 
-// Behaviour 40.
+// Behaviour 40 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn deleting_a_processor_deletes_its_deployment_and_scaled_object() {
     let cluster = Cluster::start().await;
@@ -439,7 +439,7 @@ async fn a_kafka_input_gets_a_kafka_trigger_bounded_by_its_partitions() {
     );
 }
 
-// Behaviour 38: without an input's binding Secret there is no ScaledObject; it comes back with
+// Behaviour 38 of docs/riff-compatibility.md: without an input's binding Secret there is no ScaledObject; it comes back with
 // the Secret.
 #[actix_rt::test]
 async fn a_missing_input_binding_secret_removes_the_scaled_object_until_it_is_back() {

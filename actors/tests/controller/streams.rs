@@ -1,4 +1,4 @@
-//! Stream → provisioning → binding ConfigMap and Secret (behaviours 20–22 and 26–29).
+//! Stream → provisioning → binding ConfigMap and Secret (behaviours 20–22 and 26–29 of docs/riff-compatibility.md).
 
 use std::time::Duration;
 
@@ -43,7 +43,7 @@ pub fn decoded(secret: &serde_json::Value, key: &str) -> Option<String> {
     String::from_utf8(secret.data?.get(key)?.0.clone()).ok()
 }
 
-// Behaviours 20, 21, 22 and 27.
+// Behaviours 20, 21, 22 and 27 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_stream_waits_for_its_gateway_then_provisions_and_binds() {
     let cluster = Cluster::start().await;
@@ -133,7 +133,7 @@ async fn a_kafka_stream_binding_carries_the_bootstrap_servers() {
     );
 }
 
-// Behaviour 26: what answers on the gateway's address is not a provisioner.
+// Behaviour 26 of docs/riff-compatibility.md: what answers on the gateway's address is not a provisioner.
 #[actix_rt::test]
 async fn a_provisioner_error_is_reported_and_retried_with_backoff() {
     let impostor = FakeApiServer::start();
@@ -174,7 +174,7 @@ async fn a_provisioner_error_is_reported_and_retried_with_backoff() {
     .await;
 }
 
-// Behaviour 28.
+// Behaviour 28 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn a_foreign_binding_config_map_fails_the_binding() {
     let cluster = Cluster::start().await;
@@ -210,7 +210,7 @@ async fn a_foreign_binding_config_map_fails_the_binding() {
     assert_eq!(foreign["data"], json!({"mine": "yes"}));
 }
 
-// Behaviour 29.
+// Behaviour 29 of docs/riff-compatibility.md.
 #[actix_rt::test]
 async fn deleting_a_stream_deletes_its_bindings() {
     let cluster = Cluster::start().await;

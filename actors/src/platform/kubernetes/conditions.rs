@@ -1,4 +1,4 @@
-//! riff's knative-style "living" condition sets (spec sections 1.1, 1.2 and 7).
+//! riff's knative-style "living" condition sets (docs/riff-compatibility.md §1.1, §1.2 and §7).
 //!
 //! Every kind has a happy condition, `Ready`, summarising its dependent conditions. A
 //! [`ConditionSet`] names them; [`ConditionSet::manage`] wraps a status' conditions in a
@@ -30,20 +30,20 @@ pub struct ConditionSet {
     dependents: &'static [&'static str],
 }
 
-/// Stream: the topic was provisioned and the binding ConfigMap/Secret exist (spec 1.6).
+/// Stream: the topic was provisioned and the binding ConfigMap/Secret exist (docs/riff-compatibility.md §1.6).
 pub const STREAM: ConditionSet = ConditionSet::new(&["ResourceAvailable", "BindingReady"]);
-/// Processor: its streams, Deployment and KEDA ScaledObject (spec 1.7).
+/// Processor: its streams, Deployment and KEDA ScaledObject (docs/riff-compatibility.md §1.7).
 pub const PROCESSOR: ConditionSet = ConditionSet::new(&[
     "StreamsReady",
     "DeploymentReady",
     "ScaledObjectReady",
     "DeliveryReady",
 ]);
-/// The abstract Gateway: its Deployment and Service (spec 1.2).
+/// The abstract Gateway: its Deployment and Service (docs/riff-compatibility.md §1.2).
 pub const GATEWAY: ConditionSet = ConditionSet::new(&["DeploymentReady", "ServiceReady"]);
-/// KafkaGateway: mirrors its child Gateway (spec 1.3).
+/// KafkaGateway: mirrors its child Gateway (docs/riff-compatibility.md §1.3).
 pub const KAFKA_GATEWAY: ConditionSet = ConditionSet::new(&["GatewayReady"]);
-/// InMemoryGateway: mirrors its child Gateway (spec 1.4).
+/// InMemoryGateway: mirrors its child Gateway (docs/riff-compatibility.md §1.4).
 pub const IN_MEMORY_GATEWAY: ConditionSet = ConditionSet::new(&["GatewayReady"]);
 
 impl ConditionSet {
@@ -200,7 +200,7 @@ impl ConditionManager<'_> {
     }
 }
 
-/// Spec 1.2's `DeploymentReady` from a Deployment's conditions: `None` (change nothing) unless
+/// docs/riff-compatibility.md §1.2's `DeploymentReady` from a Deployment's conditions: `None` (change nothing) unless
 /// both `Available` and `Progressing` are present; `Unknown` with Progressing's reason and
 /// message while `Progressing=True` and `Available=False`; otherwise Available's status, reason
 /// and message. An unrecognised Available status also yields `None`.
@@ -229,7 +229,7 @@ pub fn deployment_ready(
     Some((status, reason, message))
 }
 
-/// The CLI's one-word status of a resource (spec 7, "Status summary"): `Ready` when Ready is
+/// The CLI's one-word status of a resource (docs/riff-compatibility.md §7, "Status summary"): `Ready` when Ready is
 /// `True`, its reason (or `not-Ready`) when `False`, the raw status otherwise, and `<unknown>`
 /// without a Ready condition.
 pub fn ready_summary(conditions: &[Condition]) -> String {

@@ -1,4 +1,4 @@
-//! Keeping one owned child in its desired state (riff's child sub-reconcilers, spec 2.1): create
+//! Keeping one owned child in its desired state (riff's child sub-reconcilers, docs/riff-compatibility.md §2.1): create
 //! it with a controller owner reference, update it only when it differs, delete it when it is no
 //! longer desired, and report a same-named object owned by someone else. Every change, and every
 //! failed change, is recorded as an Event on the parent.

@@ -1,4 +1,4 @@
-//! The client of gateways' provisioner APIs (spec section 3): `PUT http://<gateway host>/<ns>/<stream>`
+//! The client of gateways' provisioner APIs (docs/riff-compatibility.md §3): `PUT http://<gateway host>/<ns>/<stream>`
 //! on port 80, answered with the stream's `{gateway, topic}`.
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! Writing a resource's status back: only when it differs from what was read, never while the
-//! resource is being deleted (spec 1.1).
+//! resource is being deleted (docs/riff-compatibility.md §1.1).
 
 use kube::api::PostParams;
 use kube::{Api, ResourceExt};

@@ -1,5 +1,5 @@
-//! Gateways: a KafkaGateway or InMemoryGateway makes a `Gateway` of its own name (spec 2.2), and a
-//! Gateway makes a Service and, once it has a template, a Deployment (spec 2.3).
+//! Gateways: a KafkaGateway or InMemoryGateway makes a `Gateway` of its own name (docs/riff-compatibility.md §2.2), and a
+//! Gateway makes a Service and, once it has a template, a Deployment (docs/riff-compatibility.md §2.3).
 
 use std::collections::BTreeMap;
 
@@ -328,7 +328,7 @@ mod tests {
             .collect()
     }
 
-    // Behaviours 12 and 13.
+    // Behaviours 12 and 13 of docs/riff-compatibility.md.
     #[test]
     fn kafka_gateway_is_named_labelled_and_ported_like_riffs() {
         let gateway = kafka_gateway(&kafka(None), &images());
@@ -356,7 +356,7 @@ mod tests {
         );
     }
 
-    // Behaviour 15, Kafka (one `riff gateway` container serves both APIs).
+    // Behaviour 15 of docs/riff-compatibility.md, Kafka (one `riff gateway` container serves both APIs).
     #[test]
     fn kafka_gateway_template_runs_riff_gateway_on_kafka() {
         let gateway = kafka_gateway(&kafka(Some(ADDRESS)), &images());
@@ -392,7 +392,7 @@ mod tests {
         );
     }
 
-    // Behaviours 12 and 15, in memory.
+    // Behaviours 12 and 15 of docs/riff-compatibility.md, in memory.
     #[test]
     fn inmemory_gateway_stores_records_in_memory() {
         let mut parent = InMemoryGateway::new("m", Default::default());
@@ -424,7 +424,7 @@ mod tests {
         );
     }
 
-    // Behaviour 16.
+    // Behaviour 16 of docs/riff-compatibility.md.
     #[test]
     fn images_come_from_the_types_config_map() {
         assert_eq!(
@@ -464,7 +464,7 @@ mod tests {
         gateway
     }
 
-    // Behaviour 14.
+    // Behaviour 14 of docs/riff-compatibility.md.
     #[test]
     fn service_selects_the_gateway_pods() {
         let gateway = gateway_with_service();
@@ -487,7 +487,7 @@ mod tests {
         assert_eq!(gateway_service(&no_ports), None);
     }
 
-    // Behaviour 14.
+    // Behaviour 14 of docs/riff-compatibility.md.
     #[test]
     fn address_is_the_services_cluster_dns_name() {
         let mut service = Service::default();
@@ -507,7 +507,7 @@ mod tests {
         assert_eq!(address_host("h.ns"), "h.ns");
     }
 
-    // Behaviours 13 and 19.
+    // Behaviours 13 and 19 of docs/riff-compatibility.md.
     #[test]
     fn deployment_waits_for_service_and_template_and_keeps_replicas() {
         let without_service = kafka_gateway(&kafka(Some(ADDRESS)), &images());

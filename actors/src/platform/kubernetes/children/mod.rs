@@ -1,4 +1,4 @@
-//! The desired children of each kind (spec sections 2.2–2.5): pure functions from a parent, and
+//! The desired children of each kind (docs/riff-compatibility.md §2.2–2.5): pure functions from a parent, and
 //! what the reconciler looked up for it, to the objects it should own.
 //!
 //! The reconciler adds the controller owner reference, keeps a generated name once the child

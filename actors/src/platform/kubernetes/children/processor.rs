@@ -1,5 +1,5 @@
 //! Processors: a Processor owns a Deployment of its function plus the processor sidecar, and a
-//! KEDA ScaledObject scaling it on the lag of its inputs (spec 2.5).
+//! KEDA ScaledObject scaling it on the lag of its inputs (docs/riff-compatibility.md §2.5).
 
 use std::collections::BTreeMap;
 
@@ -409,7 +409,7 @@ mod tests {
         ]
     }
 
-    // Behaviours 33 and 34.
+    // Behaviours 33 and 34 of docs/riff-compatibility.md.
     #[test]
     fn deployment_runs_the_function_and_the_sidecar_with_bindings() {
         let deployment = processor_deployment(&processor(), "riff:proc", &streams(), None);
@@ -471,7 +471,7 @@ mod tests {
         );
     }
 
-    // Behaviour 35.
+    // Behaviour 35 of docs/riff-compatibility.md.
     #[test]
     fn a_stream_bound_twice_has_one_volume_pair_and_two_mount_sets() {
         let mut processor = processor();
@@ -594,7 +594,7 @@ mod tests {
         );
     }
 
-    // Behaviours 30 and 32: nothing to deploy without an image or a resolved stream.
+    // Behaviours 30 and 32 of docs/riff-compatibility.md: nothing to deploy without an image or a resolved stream.
     #[test]
     fn no_deployment_without_images_or_streams() {
         let mut unbuilt = processor();
@@ -632,7 +632,7 @@ mod tests {
         input
     }
 
-    // Behaviour 37, on KEDA 2.
+    // Behaviour 37 of docs/riff-compatibility.md, on KEDA 2.
     #[test]
     fn scaled_object_scales_the_deployment_on_liiklus_lag() {
         let inputs = [liiklus_input("dev_in1"), liiklus_input("dev_in2")];

@@ -1,5 +1,5 @@
 //! Streams: once provisioned, a Stream owns a binding ConfigMap and Secret that processors mount
-//! (spec 2.4).
+//! (docs/riff-compatibility.md §2.4).
 
 use std::collections::BTreeMap;
 
@@ -164,7 +164,7 @@ mod tests {
             .collect()
     }
 
-    // Behaviour 27: the ConfigMap.
+    // Behaviour 27 of docs/riff-compatibility.md: the ConfigMap.
     #[test]
     fn metadata_config_map_describes_the_stream() {
         let config_map = binding_metadata(&stream("application/json"));
@@ -191,7 +191,7 @@ mod tests {
         );
     }
 
-    // Behaviour 27: the Secret.
+    // Behaviour 27 of docs/riff-compatibility.md: the Secret.
     #[test]
     fn secret_holds_gateway_and_topic() {
         let secret = binding_secret(&stream(""), &coordinates(None)).unwrap();

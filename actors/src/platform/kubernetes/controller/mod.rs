@@ -1,5 +1,5 @@
 //! The controller: once this replica leads, kube-rs watchers feed one supervised actor per
-//! resource, each reconciling its resource's children and status (spec section 2).
+//! resource, each reconciling its resource's children and status (docs/riff-compatibility.md §2).
 
 mod actor;
 mod leader;

@@ -1,4 +1,4 @@
-//! KafkaGateway and InMemoryGateway (spec 2.2): read the gateway image from the kind's
+//! KafkaGateway and InMemoryGateway (docs/riff-compatibility.md §2.2): read the gateway image from the kind's
 //! ConfigMap, then own a Gateway of the same name and mirror its address and readiness.
 
 use kube::ResourceExt;

@@ -1,4 +1,4 @@
-//! Gateway (spec 2.3): a Service for its ports, then, once the Service exists and the Gateway
+//! Gateway (docs/riff-compatibility.md §2.3): a Service for its ports, then, once the Service exists and the Gateway
 //! has a pod template, a Deployment whose replica count is left to whoever scales it.
 
 use k8s_openapi::api::apps::v1::Deployment;

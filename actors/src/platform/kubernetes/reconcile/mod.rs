@@ -1,4 +1,4 @@
-//! The reconcilers of the five kinds (spec section 2): one pass brings a resource's children
+//! The reconcilers of the five kinds (docs/riff-compatibility.md §2): one pass brings a resource's children
 //! to the desired state and reports it in the resource's status.
 //!
 //! Every pass applies riff's defaulting, validates (an invalid resource is reported in its
@@ -139,7 +139,7 @@ fn propagate_ready(
     }
 }
 
-/// The `DeploymentReady` condition of `set` from a child Deployment's conditions (spec 1.2);
+/// The `DeploymentReady` condition of `set` from a child Deployment's conditions (docs/riff-compatibility.md §1.2);
 /// nothing when the Deployment reports neither Available nor Progressing yet.
 fn propagate_deployment(
     set: &ConditionSet,

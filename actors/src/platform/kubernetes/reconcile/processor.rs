@@ -1,4 +1,4 @@
-//! Processor (spec 2.5): resolve the function's latest image and the bound streams, own a
+//! Processor (docs/riff-compatibility.md §2.5): resolve the function's latest image and the bound streams, own a
 //! Deployment of the function plus the processor sidecar, and a KEDA ScaledObject scaling it on
 //! the lag of its inputs.
 //!

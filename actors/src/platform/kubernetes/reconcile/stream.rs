@@ -1,4 +1,4 @@
-//! Stream (spec 2.4): provision the stream's topic through its gateway on every pass, then own
+//! Stream (docs/riff-compatibility.md §2.4): provision the stream's topic through its gateway on every pass, then own
 //! the binding ConfigMap and Secret that processors mount.
 //!
 //! Unlike riff, a pass that cannot provision (the gateway momentarily not ready) leaves the
