@@ -19,7 +19,7 @@ fn schema(kind: &str) -> Value {
 
 /// The messages of the CEL rules `yaml` (an object of `kind`) breaks.
 fn broken_rules(kind: &str, yaml: &str) -> Vec<String> {
-    let object: Value = serde_yaml::from_str(yaml).unwrap();
+    let object: Value = serde_norway::from_str(yaml).unwrap();
     match kube_cel::Validator::new().validate(&schema(kind), &object, None) {
         Ok(()) => Vec::new(),
         Err(errors) => errors

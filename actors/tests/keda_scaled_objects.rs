@@ -26,7 +26,7 @@ fn crd_path() -> PathBuf {
 /// The served version `version` of the ScaledObject CRD: its `openAPIV3Schema`.
 fn served_schema(version: &str) -> Value {
     let text = std::fs::read_to_string(crd_path()).unwrap();
-    let crd = serde_yaml::Deserializer::from_str(&text)
+    let crd = serde_norway::Deserializer::from_str(&text)
         .map(|document| Value::deserialize(document).unwrap())
         .find(|o| o["kind"] == "CustomResourceDefinition")
         .expect("no CustomResourceDefinition in the vendored KEDA file");
@@ -106,7 +106,7 @@ fn processor() -> Processor {
         spec:\n  inputs: [{stream: in1}, {stream: in2}]\n  \
         template: {spec: {containers: [{image: fn}]}}\n\
         status: {latestImage: fn}\n";
-    serde_yaml::from_str(yaml).unwrap()
+    serde_norway::from_str(yaml).unwrap()
 }
 
 /// An input read through gateway `franz`; Kafka-backed when `bootstrap_servers` is set.

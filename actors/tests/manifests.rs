@@ -73,7 +73,7 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
     use riff_actors::platform::kubernetes::children::{gateway, processor, stream};
     use riff_actors::resources::{Gateway, KafkaGateway, Processor, Stream};
 
-    let kafka: KafkaGateway = serde_yaml::from_str(
+    let kafka: KafkaGateway = serde_norway::from_str(
         "metadata: {name: franz, namespace: dev}\nspec: {bootstrapServers: 'kafka:9092'}\n\
          status: {address: {url: 'http://franz-gateway-a.dev.svc.cluster.local'}}\n",
     )
@@ -83,8 +83,8 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
     };
     let mut child: Gateway = gateway::kafka_gateway(&kafka, &images);
     child.status =
-        serde_yaml::from_str("serviceRef: {kind: Service, name: franz-gateway-a}").unwrap();
-    let stream: Stream = serde_yaml::from_str(
+        serde_norway::from_str("serviceRef: {kind: Service, name: franz-gateway-a}").unwrap();
+    let stream: Stream = serde_norway::from_str(
         "metadata: {name: in, namespace: dev, uid: 0b4b2ae8-7c34-4d84-b5a9-4a1f6b8a9e35}\n\
          spec: {gateway: {name: franz}}\n\
          status: {binding: {metadataRef: {name: in-stream-binding-metadata}, \
@@ -96,7 +96,7 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
         topic: "dev_in".into(),
         bootstrap_servers: Some("kafka:9092".into()),
     };
-    let p: Processor = serde_yaml::from_str(
+    let p: Processor = serde_norway::from_str(
         "metadata: {name: p, namespace: dev}\nspec: {inputs: [{stream: in}], outputs: [{stream: in}], \
          window: {duration: 5s}, template: {spec: {containers: [{image: fn}]}}}\n\
          status: {latestImage: fn}\n",
@@ -128,7 +128,7 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, object: &serde_json::Value| {
         let path = dir.path().join(name);
-        std::fs::write(&path, serde_yaml::to_string(object).unwrap()).unwrap();
+        std::fs::write(&path, serde_norway::to_string(object).unwrap()).unwrap();
         path
     };
     let files: Vec<PathBuf> = objects
@@ -153,7 +153,7 @@ fn every_crd_has_status_category_riff_and_ready_reason_age() {
     let mut found = 0;
     for file in yaml_files(&deploy_dir()) {
         let text = std::fs::read_to_string(&file).unwrap();
-        for document in serde_yaml::Deserializer::from_str(&text) {
+        for document in serde_norway::Deserializer::from_str(&text) {
             let object = serde_json::Value::deserialize(document).unwrap();
             // Our CRDs only: deploy/keda/ vendors KEDA's, for validation.
             if object["kind"] != "CustomResourceDefinition"

@@ -74,7 +74,7 @@ impl FakeApiServer {
             "current-context": "fake",
             "preferences": {},
         });
-        let yaml = serde_yaml::to_string(&kubeconfig).map_err(std::io::Error::other)?;
+        let yaml = serde_norway::to_string(&kubeconfig).map_err(std::io::Error::other)?;
         std::fs::write(path, yaml)
     }
 

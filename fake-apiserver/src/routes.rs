@@ -289,7 +289,7 @@ impl Request {
             }
         };
         let patch = if kind == PatchKind::Apply {
-            serde_yaml::from_slice::<Value>(&self.body)
+            serde_norway::from_slice::<Value>(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("malformed YAML body: {e}")))?
         } else {
             self.json_body()?

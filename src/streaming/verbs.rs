@@ -53,7 +53,7 @@ pub async fn create<K: Kind>(mut object: K, args: CreateArgs) -> anyhow::Result<
     object.meta_mut().namespace = Some(namespace);
     check(&object)?;
     let Some(cluster) = cluster else {
-        print!("---\n{}", serde_yaml::to_string(&object)?);
+        print!("---\n{}", serde_norway::to_string(&object)?);
         eprintln!("Created {} {name:?}", K::NOUN);
         return Ok(());
     };
@@ -139,7 +139,7 @@ pub async fn status<K: Kind>(args: NameArgs) -> anyhow::Result<()> {
     let conditions = object.conditions();
     println!("# {}: {}", args.name, ready_summary(conditions));
     if let Some(ready) = conditions.iter().find(|c| c.type_ == READY) {
-        let yaml = serde_yaml::to_string(ready).context("cannot print the Ready condition")?;
+        let yaml = serde_norway::to_string(ready).context("cannot print the Ready condition")?;
         print!("---\n{yaml}");
     }
     Ok(())

@@ -307,7 +307,7 @@ mod tests {
 
     fn processor(spec: &str) -> Processor {
         let yaml = format!("metadata: {{name: p}}\nspec:\n  inputs: [{{stream: in}}]\n{spec}");
-        serde_yaml::from_str(&yaml).unwrap()
+        serde_norway::from_str(&yaml).unwrap()
     }
 
     fn key() -> Key {

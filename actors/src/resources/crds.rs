@@ -28,7 +28,7 @@ pub fn to_yaml() -> String {
     );
     for crd in all() {
         yaml.push_str("---\n");
-        yaml.push_str(&serde_yaml::to_string(&crd).expect("a CRD serializes to YAML"));
+        yaml.push_str(&serde_norway::to_string(&crd).expect("a CRD serializes to YAML"));
     }
     yaml
 }
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn yaml_has_one_document_per_kind_in_order() {
         let yaml = to_yaml();
-        let kinds: Vec<String> = serde_yaml::Deserializer::from_str(&yaml)
+        let kinds: Vec<String> = serde_norway::Deserializer::from_str(&yaml)
             .map(|doc| {
                 let crd = CustomResourceDefinition::deserialize(doc).unwrap();
                 crd.spec.names.kind

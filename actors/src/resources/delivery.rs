@@ -201,7 +201,7 @@ mod tests {
     use super::*;
 
     fn policy(yaml: &str) -> DeliveryPolicy {
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     #[test]

@@ -434,7 +434,7 @@ mod tests {
     /// A processor as loaded: parsed, then defaulted.
     fn processor(spec: &str) -> Processor {
         let yaml = format!("metadata: {{name: p}}\nspec:\n{spec}");
-        let mut processor: Processor = serde_yaml::from_str(&yaml).unwrap();
+        let mut processor: Processor = serde_norway::from_str(&yaml).unwrap();
         processor.apply_defaults();
         processor
     }

@@ -143,7 +143,7 @@ mod tests {
     use kube::CustomResourceExt;
 
     fn stream(yaml: &str) -> Stream {
-        let mut stream: Stream = serde_yaml::from_str(yaml).unwrap();
+        let mut stream: Stream = serde_norway::from_str(yaml).unwrap();
         stream.apply_defaults();
         stream
     }
@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn status_round_trips_binding_refs() {
-        let s: Stream = serde_yaml::from_str(
+        let s: Stream = serde_norway::from_str(
             "metadata: {name: in}\nspec: {gateway: {name: franz}}\nstatus:\n  observedGeneration: 1\n  binding:\n    metadataRef: {name: in-stream-binding-metadata}\n    secretRef: {name: in-stream-binding-secret}\n",
         )
         .unwrap();

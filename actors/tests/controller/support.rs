@@ -84,7 +84,7 @@ impl Cluster {
 
     /// Stores the objects of a YAML document stream (namespace `default` unless given).
     pub fn apply(&self, yaml: &str) {
-        for document in serde_yaml::Deserializer::from_str(yaml) {
+        for document in serde_norway::Deserializer::from_str(yaml) {
             let mut object: Value = serde::Deserialize::deserialize(document).unwrap();
             if object["metadata"]["namespace"].is_null() {
                 object["metadata"]["namespace"] = json!("default");

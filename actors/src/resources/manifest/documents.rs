@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 use super::unknown_fields::collect_unknown_fields;
 use super::{Culprit, Problem};
@@ -26,7 +26,7 @@ pub(super) fn load_file(
         }
     };
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+    for (index, document) in serde_norway::Deserializer::from_str(&text).enumerate() {
         let value = match Value::deserialize(document) {
             Ok(Value::Null) => continue,
             Ok(value) => value,
@@ -140,7 +140,7 @@ impl Document<'_> {
     fn decode<T: DeserializeOwned + Serialize>(
         &mut self,
         wrap: fn(T) -> Resource,
-    ) -> Result<(Resource, Vec<String>), serde_yaml::Error> {
+    ) -> Result<(Resource, Vec<String>), serde_norway::Error> {
         let map = self
             .value
             .as_mapping_mut()
@@ -148,16 +148,16 @@ impl Document<'_> {
         let typed: T = match map.get("spec") {
             None | Some(Value::Null) => {
                 map.insert("spec".into(), Value::Mapping(Mapping::new()));
-                serde_yaml::from_value(self.value.clone())?
+                serde_norway::from_value(self.value.clone())?
             }
             // Re-read the text so that errors carry the field's path, line and column.
-            Some(_) => match serde_yaml::Deserializer::from_str(self.text).nth(self.index) {
+            Some(_) => match serde_norway::Deserializer::from_str(self.text).nth(self.index) {
                 Some(document) => T::deserialize(document)?,
-                None => serde_yaml::from_value(self.value.clone())?,
+                None => serde_norway::from_value(self.value.clone())?,
             },
         };
         let mut unknown = Vec::new();
-        let known = serde_yaml::to_value(&typed)?;
+        let known = serde_norway::to_value(&typed)?;
         collect_unknown_fields(&self.value, &known, "", &mut unknown);
         Ok((wrap(typed), unknown))
     }

@@ -91,7 +91,7 @@ pub enum Problem {
         /// The file.
         path: PathBuf,
         /// The parser's error, with line and column.
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     /// A document is not an object with `apiVersion` and `kind`.
     #[error("{}: document {document}: not a Kubernetes object (apiVersion and kind are required)", path.display())]
@@ -123,7 +123,7 @@ pub enum Problem {
         /// The object.
         culprit: Culprit,
         /// serde's error, with the field's path and, when known, line and column.
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     /// A document sets fields its kind does not have (`kubectl --validate=strict` rejects them).
     #[error("{culprit}: {}", unknown_fields(fields))]

@@ -1,6 +1,6 @@
 //! Fields a document sets that its kind does not have.
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 /// Appends to `unknown` the paths of non-empty fields of `original` that `known` (what the typed
 /// object serializes to) lacks.

@@ -74,8 +74,8 @@ mod tests {
 
     /// Serializes `object` to YAML and parses it back as the same type.
     fn round_trips<T: Serialize + DeserializeOwned + PartialEq + Debug>(object: &T) {
-        let yaml = serde_yaml::to_string(object).unwrap();
-        let back: T = serde_yaml::from_str(&yaml).unwrap();
+        let yaml = serde_norway::to_string(object).unwrap();
+        let back: T = serde_norway::from_str(&yaml).unwrap();
         assert_eq!(&back, object, "{yaml}");
     }
 
@@ -114,7 +114,7 @@ mod tests {
         let yaml = "metadata: {name: in, uid: u1}\nspec: {gateway: {name: k}}\n\
             status: {binding: {metadataRef: {name: in-stream-binding-metadata}, \
             secretRef: {name: in-stream-binding-secret}}}\n";
-        let in_stream: Stream = serde_yaml::from_str(yaml).unwrap();
+        let in_stream: Stream = serde_norway::from_str(yaml).unwrap();
         let config_map: ConfigMap = stream::binding_metadata(&in_stream);
         round_trips(&config_map);
         let coordinates = stream::StreamCoordinates {
@@ -127,7 +127,7 @@ mod tests {
 
         let yaml = "metadata: {name: p}\nspec: {inputs: [{stream: in}], \
             template: {spec: {containers: [{image: fn}]}}}\nstatus: {latestImage: fn}\n";
-        let p: Processor = serde_yaml::from_str(yaml).unwrap();
+        let p: Processor = serde_norway::from_str(yaml).unwrap();
         let deployment = processor::processor_deployment(&p, "riff:proc", &[in_stream], None);
         round_trips(&deployment.unwrap());
         let inputs = [processor::ScaledInput {
@@ -137,7 +137,7 @@ mod tests {
         let scaled_object =
             processor::processor_scaled_object(&p, "p-processor-a", &inputs, None).unwrap();
         round_trips(&scaled_object);
-        let yaml = serde_yaml::to_string(&scaled_object).unwrap();
+        let yaml = serde_norway::to_string(&scaled_object).unwrap();
         assert!(
             yaml.starts_with("apiVersion: keda.sh/v1alpha1\nkind: ScaledObject\n"),
             "{yaml}"

@@ -359,7 +359,7 @@ mod tests {
             volumes: [{name: zz-user, emptyDir: {}}]\n      \
             containers: [{image: fn:1, env: [{name: K, value: v}], ports: [{containerPort: 9}]}]\n\
             status: {latestImage: 'fn@sha256:1'}\n";
-        serde_yaml::from_str(yaml).unwrap()
+        serde_norway::from_str(yaml).unwrap()
     }
 
     fn stream(name: &str, uid: &str) -> Stream {
@@ -551,7 +551,7 @@ mod tests {
     fn the_delivery_policy_goes_to_the_sidecar_env_and_its_dead_letter_stream_is_bound() {
         let mut processor = processor();
         processor.spec.delivery = Some(
-            serde_yaml::from_str(
+            serde_norway::from_str(
                 "{maxAttempts: 3, backoff: {initial: 10ms, jitter: false}, timeout: 5s, \
                  deadLetter: {stream: failed}}",
             )
