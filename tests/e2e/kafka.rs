@@ -301,3 +301,80 @@ async fn a_clean_shutdown_then_a_restart_repeats_nothing() {
     // Every window was committed before the shutdown: nothing repeats.
     read_all_squares(&kafka, 1..=25, 0, Duration::from_secs(30)).await;
 }
+
+/// The pid of the function process of processor `name` (its `started` line).
+fn function_pid_of(runtime: &crate::support::Runtime, name: &str) -> i32 {
+    let needle = format!("processor default/{name}\" actor=\"function\" pid=");
+    let line = runtime.wait_for_log(&needle, Duration::from_secs(10));
+    let digits: String = line[line.find(&needle).unwrap() + needle.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_processors_on_one_kafka_gateway_and_a_killed_function_disturbs_no_other() {
+    let tansu = Tansu::memory();
+    let mut yaml = format!(
+        "apiVersion: streaming.projectriff.io/v1alpha1
+kind: KafkaGateway
+metadata: {{name: franz}}
+spec: {{bootstrapServers: '{}'}}
+",
+        tansu.bootstrap()
+    );
+    let stream = |name: &str| {
+        format!(
+            "---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: Stream
+metadata: {{name: {name}}}
+spec: {{gateway: {{name: franz}}, contentType: application/json}}
+"
+        )
+    };
+    yaml += &stream("numbers");
+    for i in 0..20 {
+        yaml += &stream(&format!("out{i}"));
+        let (name, output) = (format!("p{i}"), format!("out{i}"));
+        let outputs = [output.as_str()];
+        let processor = crate::support::ProcessorYaml::sample(
+            &name,
+            "square",
+            &["numbers@earliest"],
+            &outputs,
+            "{count: 5, duration: 300ms}",
+        );
+        yaml += &processor.yaml();
+    }
+    let manifests = crate::support::Manifests::new(&[("all.yaml", &yaml)]);
+    let runtime = crate::support::Runtime::start_with(&[manifests.path()], &tansu_args());
+    let kafka = Plain::new(&tansu.bootstrap());
+    kafka.produce_numbers("default_numbers", 1..=30).await;
+    let victim = function_pid_of(&runtime, "p0");
+    unsafe { libc::kill(victim, libc::SIGKILL) };
+    kafka.produce_numbers("default_numbers", 31..=60).await;
+
+    let all = squares_of(1..=60);
+    let reads = (0..20).map(|i| {
+        let (kafka, all) = (&kafka, &all);
+        async move {
+            let topic = format!("default_out{i}");
+            let done = |records: &[KafkaRecord]| squares(records).0 == *all;
+            let records = kafka
+                .read_until(&topic, Duration::from_secs(60), done)
+                .await;
+            (i, squares(&records))
+        }
+    });
+    for (i, (distinct, read)) in futures::future::join_all(reads).await {
+        assert_eq!(distinct, all, "processor p{i} processed every number");
+        let repeated = read - all.len();
+        match i {
+            // Its function died mid-stream: at most the windows it held (5 records each) repeat.
+            0 => assert!(repeated <= 10, "p0 repeated {repeated}"),
+            _ => assert_eq!(repeated, 0, "p{i} was not disturbed"),
+        }
+    }
+}
