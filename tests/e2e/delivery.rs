@@ -13,24 +13,7 @@ use crate::support::{eventually, sibling_binary, Manifests, ProcessorYaml, Runti
 /// `squarer` running `program` (env `env`) from the earliest number, with `window` and
 /// `delivery`.
 fn manifests(tansu: &Tansu, program: &Path, env: &str, window: &str, delivery: &str) -> Manifests {
-    let mut yaml = format!(
-        "apiVersion: streaming.projectriff.io/v1alpha1
-kind: KafkaGateway
-metadata: {{name: franz}}
-spec: {{bootstrapServers: '{}'}}
-",
-        tansu.bootstrap()
-    );
-    for stream in ["numbers", "squares", "failed"] {
-        yaml.push_str(&format!(
-            "---
-apiVersion: streaming.projectriff.io/v1alpha1
-kind: Stream
-metadata: {{name: {stream}}}
-spec: {{gateway: {{name: franz}}, contentType: application/json}}
-"
-        ));
-    }
+    let yaml = franz_with_streams(&tansu.bootstrap(), &["numbers", "squares", "failed"], 1);
     let processor = ProcessorYaml {
         command: vec![program.display().to_string()],
         env,

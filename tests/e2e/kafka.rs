@@ -316,27 +316,12 @@ fn function_pid_of(runtime: &crate::support::Runtime, name: &str) -> i32 {
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_processors_on_one_kafka_gateway_and_a_killed_function_disturbs_no_other() {
     let tansu = Tansu::memory();
-    let mut yaml = format!(
-        "apiVersion: streaming.projectriff.io/v1alpha1
-kind: KafkaGateway
-metadata: {{name: franz}}
-spec: {{bootstrapServers: '{}'}}
-",
-        tansu.bootstrap()
-    );
-    let stream = |name: &str| {
-        format!(
-            "---
-apiVersion: streaming.projectriff.io/v1alpha1
-kind: Stream
-metadata: {{name: {name}}}
-spec: {{gateway: {{name: franz}}, contentType: application/json}}
-"
-        )
-    };
-    yaml += &stream("numbers");
+    let outputs: Vec<String> = (0..20).map(|i| format!("out{i}")).collect();
+    let streams: Vec<&str> = std::iter::once("numbers")
+        .chain(outputs.iter().map(String::as_str))
+        .collect();
+    let mut yaml = franz_with_streams(&tansu.bootstrap(), &streams, 1);
     for i in 0..20 {
-        yaml += &stream(&format!("out{i}"));
         let (name, output) = (format!("p{i}"), format!("out{i}"));
         let outputs = [output.as_str()];
         let processor = crate::support::ProcessorYaml::sample(

@@ -306,9 +306,9 @@ impl Scene {
     }
 }
 
-/// A KafkaGateway `franz` on `bootstrap`, streams `numbers` and `squares` of `partitions`
-/// partitions, and a processor `squarer` running `function` on them from the earliest record.
-pub fn squarer_on_kafka(bootstrap: &str, partitions: u32, function: &str, window: &str) -> String {
+/// YAML: a KafkaGateway `franz` on `bootstrap`, and on it the `application/json` streams
+/// `streams` of `partitions` partitions each.
+pub fn franz_with_streams(bootstrap: &str, streams: &[&str], partitions: u32) -> String {
     let mut yaml = format!(
         "apiVersion: streaming.projectriff.io/v1alpha1
 kind: KafkaGateway
@@ -316,7 +316,7 @@ metadata: {{name: franz}}
 spec: {{bootstrapServers: '{bootstrap}'}}
 "
     );
-    for stream in ["numbers", "squares"] {
+    for stream in streams {
         yaml.push_str(&format!(
             "---
 apiVersion: streaming.projectriff.io/v1alpha1
@@ -326,6 +326,13 @@ spec: {{gateway: {{name: franz}}, contentType: application/json, partitions: {pa
 "
         ));
     }
+    yaml
+}
+
+/// A KafkaGateway `franz` on `bootstrap`, streams `numbers` and `squares` of `partitions`
+/// partitions, and a processor `squarer` running `function` on them from the earliest record.
+pub fn squarer_on_kafka(bootstrap: &str, partitions: u32, function: &str, window: &str) -> String {
+    let yaml = franz_with_streams(bootstrap, &["numbers", "squares"], partitions);
     let processor = crate::support::ProcessorYaml::sample(
         "squarer",
         function,

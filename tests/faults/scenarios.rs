@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::kafka::{on_partition, Load, Probe, Reader, PARTITIONS};
-use crate::kafka_support::{tansu_args, Tansu};
+use crate::kafka_support::{franz_with_streams, tansu_args, Tansu};
 use crate::support::{eventually, Manifests, ProcessorYaml, Runtime};
 use crate::{
     Row, GROUP, INPUT, LOAD_AT_LEAST, OUTPUT, RATE, RECORDS, SQLITE_RATE, SQLITE_RECORDS, WINDOW,
@@ -121,24 +121,11 @@ struct Local {
 impl Local {
     fn new(engine: Engine, function: &str) -> Local {
         let broker = Broker::start(engine);
-        let mut yaml = format!(
-            "apiVersion: streaming.projectriff.io/v1alpha1
-kind: KafkaGateway
-metadata: {{name: franz}}
-spec: {{bootstrapServers: '{}'}}
-",
-            broker.bootstrap()
+        let mut yaml = franz_with_streams(
+            &broker.bootstrap(),
+            &["numbers", "copies"],
+            PARTITIONS as u32,
         );
-        for stream in ["numbers", "copies"] {
-            yaml.push_str(&format!(
-                "---
-apiVersion: streaming.projectriff.io/v1alpha1
-kind: Stream
-metadata: {{name: {stream}}}
-spec: {{gateway: {{name: franz}}, contentType: application/json, partitions: {PARTITIONS}}}
-"
-            ));
-        }
         yaml += &ProcessorYaml::sample(GROUP, function, &["numbers"], &["copies"], WINDOW).yaml();
         let manifests = Manifests::new(&[("all.yaml", &yaml)]);
         Local { broker, manifests }

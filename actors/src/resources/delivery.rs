@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::field_error::{FieldError, FieldErrors};
-use super::window::parse_duration;
+use super::window::{parse_duration, GO_DURATION};
 
 /// The first retry's delay when `backoff.initial` is not set.
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
@@ -33,7 +33,7 @@ pub struct DeliveryPolicy {
     /// cancelled and counts as a failed attempt. No limit when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
-        pattern(r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"),
+        pattern(GO_DURATION),
         extend("x-kubernetes-validations" = [{
             "rule": "duration(self) > duration('0s')",
             "message": "must be greater than zero",
@@ -56,11 +56,11 @@ pub struct DeliveryPolicy {
 pub struct BackoffPolicy {
     /// The delay before the first retry (Go duration, default 100ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"))]
+    #[schemars(pattern(GO_DURATION))]
     pub initial: Option<String>,
     /// The longest delay between attempts (Go duration, default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(pattern(r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"))]
+    #[schemars(pattern(GO_DURATION))]
     pub max: Option<String>,
     /// Full jitter (each delay drawn between zero and its exponential value); default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,11 @@ use super::field_error::{FieldError, FieldErrors};
 /// How long a window lasts when neither bound is set: riff's fixed 60 s.
 pub const DEFAULT_WINDOW_DURATION: Duration = Duration::from_secs(60);
 
+/// The schema pattern of a Go duration (`500ms`, `10s`, `1m30s`), as `time.ParseDuration` reads
+/// it.
+pub(super) const GO_DURATION: &str =
+    r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
+
 /// `spec.window` as written: a window closes when either bound is reached.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -17,7 +22,7 @@ pub struct Window {
     /// Wall-clock length of a window, Go-style: `500ms`, `10s`, `1m30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
-        pattern(r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$"),
+        pattern(GO_DURATION),
         extend("x-kubernetes-validations" = [{
             "rule": "duration(self) > duration('0s')",
             "message": "must be greater than zero",
