@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::field_error::{FieldError, FieldErrors};
-use super::window::{parse_duration, GO_DURATION};
+use super::window::{positive_duration, GO_DURATION};
 
 /// The first retry's delay when `backoff.initial` is not set.
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
@@ -121,26 +121,6 @@ impl Default for ResolvedDelivery {
             backoff: RetryBackoff::default(),
             timeout: None,
             dead_letter: None,
-        }
-    }
-}
-
-/// A positive Go duration at `field`, or an error pushed to `errors`.
-fn positive_duration(field: &str, text: &str, errors: &mut FieldErrors) -> Option<Duration> {
-    match parse_duration(text) {
-        Some(Ok(duration)) if !duration.is_zero() => Some(duration),
-        Some(_) => {
-            errors.push(FieldError::invalid(
-                field,
-                text,
-                "must be greater than zero",
-            ));
-            None
-        }
-        None => {
-            let detail = "must be a duration such as 500ms, 10s or 1m";
-            errors.push(FieldError::invalid(field, text, detail));
-            None
         }
     }
 }

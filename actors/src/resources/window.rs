@@ -59,25 +59,8 @@ impl Window {
     /// relative to the window (`duration`, `count`).
     pub fn resolve(&self) -> Result<ResolvedWindow, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let duration = self
-            .duration
-            .as_deref()
-            .and_then(|text| match parse_duration(text) {
-                Some(Ok(d)) if !d.is_zero() => Some(d),
-                Some(_) => {
-                    errors.push(FieldError::invalid(
-                        "duration",
-                        text,
-                        "must be greater than zero",
-                    ));
-                    None
-                }
-                None => {
-                    let detail = "must be a duration such as 500ms, 10s or 1m";
-                    errors.push(FieldError::invalid("duration", text, detail));
-                    None
-                }
-            });
+        let duration = (self.duration.as_deref())
+            .and_then(|text| positive_duration("duration", text, &mut errors));
         if self.count == Some(0) {
             errors.push(FieldError::invalid("count", 0u64, "must be at least 1"));
         }
@@ -86,6 +69,31 @@ impl Window {
             (None, None) => ResolvedWindow::default(),
             (duration, count) => ResolvedWindow { duration, count },
         })
+    }
+}
+
+/// The positive Go duration `text` of field `field`, or `None` with the field error pushed to
+/// `errors`.
+pub(super) fn positive_duration(
+    field: &str,
+    text: &str,
+    errors: &mut FieldErrors,
+) -> Option<Duration> {
+    match parse_duration(text) {
+        Some(Ok(duration)) if !duration.is_zero() => Some(duration),
+        Some(_) => {
+            errors.push(FieldError::invalid(
+                field,
+                text,
+                "must be greater than zero",
+            ));
+            None
+        }
+        None => {
+            let detail = "must be a duration such as 500ms, 10s or 1m";
+            errors.push(FieldError::invalid(field, text, detail));
+            None
+        }
     }
 }
 
@@ -101,7 +109,7 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
 
 /// Parses a Go `time.ParseDuration` string. `None` when malformed; `Some(Err(()))` when negative;
 /// otherwise the duration.
-pub(super) fn parse_duration(text: &str) -> Option<Result<Duration, ()>> {
+fn parse_duration(text: &str) -> Option<Result<Duration, ()>> {
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
