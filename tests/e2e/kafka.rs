@@ -302,17 +302,6 @@ async fn a_clean_shutdown_then_a_restart_repeats_nothing() {
     read_all_squares(&kafka, 1..=25, 0, Duration::from_secs(30)).await;
 }
 
-/// The pid of the function process of processor `name` (its `started` line).
-fn function_pid_of(runtime: &crate::support::Runtime, name: &str) -> i32 {
-    let needle = format!("processor default/{name}\" actor=\"function\" pid=");
-    let line = runtime.wait_for_log(&needle, Duration::from_secs(10));
-    let digits: String = line[line.find(&needle).unwrap() + needle.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_processors_on_one_kafka_gateway_and_a_killed_function_disturbs_no_other() {
     let tansu = Tansu::memory();
@@ -337,7 +326,7 @@ async fn twenty_processors_on_one_kafka_gateway_and_a_killed_function_disturbs_n
     let runtime = crate::support::Runtime::start_with(&[manifests.path()], &tansu_args());
     let kafka = Plain::new(&tansu.bootstrap());
     kafka.produce_numbers("default_numbers", 1..=30).await;
-    let victim = function_pid_of(&runtime, "p0");
+    let victim = runtime.function_pid_of("p0");
     unsafe { libc::kill(victim, libc::SIGKILL) };
     kafka.produce_numbers("default_numbers", 31..=60).await;
 

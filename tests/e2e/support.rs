@@ -176,8 +176,20 @@ impl Runtime {
 
     /// The pid in the first `started` line of a function process.
     pub fn function_pid(&self) -> i32 {
-        let line = self.wait_for_log("pid=", Duration::from_secs(10));
-        let digits: String = line[line.find("pid=").unwrap() + 4..]
+        self.pid_after("pid=")
+    }
+
+    /// The pid of the function process of processor `name` (its `started` line).
+    pub fn function_pid_of(&self, name: &str) -> i32 {
+        self.pid_after(&format!(
+            "processor default/{name}\" actor=\"function\" pid="
+        ))
+    }
+
+    /// The digits after `needle` in the first log line holding it.
+    fn pid_after(&self, needle: &str) -> i32 {
+        let line = self.wait_for_log(needle, Duration::from_secs(10));
+        let digits: String = line[line.find(needle).unwrap() + needle.len()..]
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
