@@ -1,5 +1,6 @@
 //! What every reconciler shares: the API client, where the image ConfigMaps live, the
-//! provisioner client, and the Events recorder.
+//! provisioner client, the client asking processor pods for their status, and the Events
+//! recorder.
 
 use std::sync::Arc;
 
@@ -24,8 +25,13 @@ pub struct Context {
     pub provisioner: Provisioner,
     /// The `minReplicaCount` of processors' ScaledObjects.
     pub min_replicas: i32,
+    /// Asks processor pods' sidecars for their status (`GET /status`), with a short timeout.
+    pub status_http: reqwest::Client,
     recorder: Arc<Recorder>,
 }
+
+/// How long a processor pod's status endpoint gets to answer.
+const STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Context {
     /// A context whose Events are reported by `instance` (e.g. the pod name).
@@ -45,6 +51,10 @@ impl Context {
             system_namespace: system_namespace.into(),
             provisioner,
             min_replicas: DEFAULT_MIN_REPLICAS,
+            status_http: reqwest::Client::builder()
+                .timeout(STATUS_TIMEOUT)
+                .build()
+                .expect("an HTTP client without TLS builds"),
         }
     }
 

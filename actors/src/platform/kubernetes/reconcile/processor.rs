@@ -38,8 +38,8 @@ const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
 const DELIVERY_READY: &str = "DeliveryReady";
 /// The reason of `DeliveryReady=False`.
 pub const DELIVERY_FAILED: &str = "DeliveryFailed";
-/// How long a pod's status endpoint gets to answer.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the pods of a processor that may stop at a record are asked again.
+const STATUS_RESYNC: Duration = Duration::from_secs(15);
 
 impl Reconciled for Processor {
     const CONDITIONS: ConditionSet = PROCESSOR;
@@ -47,10 +47,7 @@ impl Reconciled for Processor {
     /// A processor with `delivery.maxAttempts` may stop at a record with no Kubernetes event
     /// telling: its pods are asked again this often.
     fn resync(&self) -> Option<Duration> {
-        let delivery = self.spec.delivery.as_ref();
-        delivery
-            .and_then(|d| d.max_attempts)
-            .map(|_| Duration::from_secs(15))
+        may_stall(self).then_some(STATUS_RESYNC)
     }
 
     fn common(&mut self) -> &mut CommonStatus {
@@ -137,9 +134,9 @@ impl Reconciled for Processor {
             }
             _ => status.scaled_object_ref = None,
         }
-        let stalled = match processor.resync() {
-            Some(_) => delivery_stalled(context, processor).await?,
-            None => None,
+        let stalled = match may_stall(processor) {
+            true => delivery_stalled(context, processor).await?,
+            false => None,
         };
         let status = processor.status.get_or_insert_with(Default::default);
         let mut conditions = PROCESSOR.manage(&mut status.common.conditions);
@@ -205,6 +202,13 @@ async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()
     Ok(())
 }
 
+/// Whether `processor` can stop at a record: only with `delivery.maxAttempts` (without it, a
+/// failing window is retried for ever, with no record singled out to report).
+fn may_stall(processor: &Processor) -> bool {
+    let delivery = processor.spec.delivery.as_ref();
+    delivery.is_some_and(|delivery| delivery.max_attempts.is_some())
+}
+
 /// What a pod of `processor` reports about a record reading stopped at, if any: each running
 /// pod's sidecar is asked at `GET /status` on its `riff-status` port. A pod that does not
 /// answer reports nothing (its readiness is the Deployment's business).
@@ -216,10 +220,7 @@ async fn delivery_stalled(context: &Context, processor: &Processor) -> Result<Op
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(|e| ReconcileError::api("list", format!("Pods {selector}"), e))?;
-    let http = reqwest::Client::builder()
-        .timeout(STATUS_TIMEOUT)
-        .build()
-        .map_err(|e| ReconcileError::Configuration(e.to_string()))?;
+    let http = &context.status_http;
     for pod in pods {
         let ip = pod.status.as_ref().and_then(|s| s.pod_ip.as_deref());
         let port = pod.spec.as_ref().and_then(|spec| {
