@@ -364,11 +364,11 @@ impl WindowActor {
     fn give_up(&mut self, id: WindowId, reason: String, ctx: &mut Context<Self>) {
         let (resource, stream) = (self.resource.clone(), self.dead_letter.clone());
         let max_delay = self.backoff.max();
-        let inputs = &self.inputs;
-        let front = self.windows.front().map_or(id, |window| window.id);
-        let window = &mut self.windows[(id - front) as usize];
+        let window = self.window_mut(id).expect("a given-up window is held");
         let (held, attempts) = (&window.held[window.part().start], window.failures);
-        let (input, record) = (inputs[held.input].clone(), held.record.clone());
+        let (input, record) = (held.input, held.record.clone());
+        let input = self.inputs[input].clone();
+        let window = self.window_mut(id).expect("a given-up window is held");
         let Some(stream) = stream else {
             if !window.parked {
                 window.parked = true;
