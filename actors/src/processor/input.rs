@@ -12,7 +12,7 @@ use super::dead_letter::{dead_letter, GivenUp};
 use super::messages::{Inbound, PauseReading, PipelineFailed, PriorAttempts, Stop, Subscribed};
 use super::window::WindowActor;
 use super::ProcessorActor;
-use super::{InputBinding, OutputBinding};
+use super::{InputBinding, OutputBinding, PipelineConfig};
 use crate::broker::{BrokerError, Delivery};
 use crate::content_type;
 use crate::message::Record;
@@ -26,6 +26,9 @@ pub struct InputActor {
     /// The processor's dead-letter stream, if it has one.
     dead_letters: Option<OutputBinding>,
     group: String,
+    /// Failed attempts are counted (`delivery.maxAttempts`): those of earlier runs are read back
+    /// on each assignment.
+    counts_attempts: bool,
     window: Addr<WindowActor>,
     capacity: InFlight,
     processor: Addr<ProcessorActor>,
@@ -37,12 +40,11 @@ pub struct InputActor {
 }
 
 impl InputActor {
-    /// Input number `index` of a processor, reading `binding` as consumer group `group`.
+    /// Input number `index` of pipeline `config`, reading `binding` as its consumer group.
     pub fn new(
         index: usize,
         binding: InputBinding,
-        dead_letters: Option<OutputBinding>,
-        group: String,
+        config: &PipelineConfig,
         window: Addr<WindowActor>,
         capacity: InFlight,
         processor: Addr<ProcessorActor>,
@@ -50,8 +52,9 @@ impl InputActor {
         InputActor {
             index,
             binding,
-            dead_letters,
-            group,
+            dead_letters: config.dead_letter.clone(),
+            group: config.group.clone(),
+            counts_attempts: config.delivery.max_attempts.is_some(),
             window,
             capacity,
             processor,
@@ -96,7 +99,7 @@ enum Step {
     /// A record the stream refuses, and why.
     DeadLetter(Record, String),
     /// Partitions were assigned: their failed attempts of earlier runs go to the window before
-    /// their records.
+    /// their records (when attempts are counted).
     Assigned(Vec<u32>),
 }
 
@@ -135,7 +138,9 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                 Ok(Delivery::Record(record)) => self.sort(record, &mut steps),
                 Ok(Delivery::Assigned(partitions)) => {
                     tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
-                    steps.push(Step::Assigned(partitions));
+                    if self.counts_attempts {
+                        steps.push(Step::Assigned(partitions));
+                    }
                     if !self.assigned {
                         // Reading positions are set: what is published from now on is read.
                         self.assigned = true;

@@ -206,18 +206,9 @@ impl ProcessorActor {
             .iter()
             .enumerate()
             .map(|(index, binding)| {
-                let group = config.group.clone();
                 let (window, capacity) = (window.clone(), capacity.clone());
-                InputActor::new(
-                    index,
-                    binding.clone(),
-                    config.dead_letter.clone(),
-                    group,
-                    window,
-                    capacity,
-                    processor.clone(),
-                )
-                .start()
+                let binding = binding.clone();
+                InputActor::new(index, binding, config, window, capacity, processor.clone()).start()
             })
             .collect();
         self.pipeline = Some(Pipeline {

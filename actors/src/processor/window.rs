@@ -295,7 +295,7 @@ impl WindowActor {
         let max_attempts = self.delivery.max_attempts;
         let window = self.window_mut(id).expect("a failed window is held");
         window.failures += u32::from(failure.counted);
-        if failure.counted && window.parts.is_empty() {
+        if failure.counted && window.parts.is_empty() && max_attempts.is_some() {
             self.store_attempts(id);
         }
         let window = self.window_mut(id).expect("a failed window is held");
