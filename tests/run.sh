@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine. Installs what the tests need when it is absent:
 # the riff node function invoker (npm), tansu 0.6.0, a Kafka-compatible broker with its memory
-# and SQLite storage engines (crates.io, about 12 minutes once), the confluent-kafka Python
-# client (PyPI), and kubernetes-validate (PyPI), which checks deploy/ against the Kubernetes
+# and SQLite storage engines (built from crates.io with one fix by tests/tansu/install.sh, about
+# 12 minutes once), the confluent-kafka Python client (PyPI), and kubernetes-validate (PyPI), which checks deploy/ against the Kubernetes
 # schemas offline. Then builds every binary the end-to-end tests start, and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,7 @@ if [ ! -f "$invoker/node_modules/@projectriff/node-function-invoker/server.js" ]
   npm install --silent --no-audit --no-fund --prefix "$invoker" @projectriff/node-function-invoker@0.3.0
 fi
 
-tansu="${CARGO_HOME:-$HOME/.cargo}/bin/tansu"
-if [ ! -x "$tansu" ] || ! "$tansu" --version 2>/dev/null | grep -q '0\.6\.0'; then
-  cargo install tansu --version 0.6.0 --locked --no-default-features --features dynostore,libsql
-fi
+tests/tansu/install.sh
 
 if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check confluent-kafka

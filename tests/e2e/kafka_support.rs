@@ -112,15 +112,18 @@ impl Drop for Tansu {
     }
 }
 
+/// Where tests/tansu/install.sh puts the test broker, under `$CARGO_HOME`.
+const TANSU: &str = "tansu-0.6.0-riff1/bin/tansu";
+
 /// The tansu binary installed by tests/run.sh.
 fn tansu_binary() -> PathBuf {
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
-    let path = home.join("bin/tansu");
+    let path = home.join(TANSU);
     assert!(
         path.exists(),
-        "{} is missing: run tests/run.sh (it installs tansu 0.6.0 with its storage engines)",
+        "{} is missing: run tests/tansu/install.sh (tansu 0.6.0, patched, with its engines)",
         path.display()
     );
     path
