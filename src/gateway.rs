@@ -1,13 +1,16 @@
 //! `riff gateway`: a gateway process (the liiklus-compatible API and the provisioner API) over
 //! memory or Kafka, configured like riff's liiklus gateway: env `storage_records_type`
-//! (`MEMORY`, the default, or `KAFKA`) and `kafka_bootstrapServers`; `GATEWAY` is the
+//! (`MEMORY`, the default, or `KAFKA`), `kafka_bootstrapServers` and our `kafka_security` (the
+//! KafkaGateway's `tls` and `sasl` references as JSON, the Secrets mounted under
+//! `kafka_secretsDir`, default `/var/riff/kafka-secrets`); `GATEWAY` is the
 //! `host:port` the provisioner answers for its streams (riff's provisioner env).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
+use riff_actors::broker::kafka::{KafkaBroker, KafkaSecurity, KafkaSettings, MOUNTED_SECRETS};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::Broker;
 use riff_actors::gateway;
@@ -22,7 +25,13 @@ fn broker() -> anyhow::Result<Arc<dyn Broker>> {
         "KAFKA" => {
             let servers = std::env::var("kafka_bootstrapServers")
                 .context("storage_records_type=KAFKA needs kafka_bootstrapServers")?;
-            Ok(Arc::new(KafkaBroker::connect(KafkaSettings::new(servers))?))
+            let mut settings = KafkaSettings::new(servers);
+            if let Ok(refs) = std::env::var("kafka_security") {
+                let dir = std::env::var("kafka_secretsDir").unwrap_or(MOUNTED_SECRETS.into());
+                settings.security = KafkaSecurity::from_mounted(&refs, Path::new(&dir))
+                    .map_err(|error| anyhow::anyhow!("kafka_security: {error}"))?;
+            }
+            Ok(Arc::new(KafkaBroker::connect(settings)?))
         }
         other => bail!("storage_records_type: {other:?} is not supported (MEMORY or KAFKA)"),
     }

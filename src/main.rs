@@ -92,6 +92,10 @@ enum Local {
         /// A librdkafka property `key=value` for every Kafka client (repeatable).
         #[arg(long = "kafka-property", value_parser = parse_kafka_property)]
         kafka_properties: Vec<(String, String)>,
+        /// Where the Secrets a KafkaGateway's `tls` and `sasl` reference are read when the
+        /// manifests do not declare them: file `<dir>/<secret>/<key>`.
+        #[arg(long)]
+        secret_dir: Option<PathBuf>,
     },
     /// Publish one message to a stream of a running embedded gateway.
     Publish {
@@ -202,12 +206,14 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             provisioner_address,
             shutdown_timeout,
             kafka_properties,
+            secret_dir,
         } => {
             let options = riff_actors::local::LocalOptions {
                 gateway_address,
                 provisioner_address,
                 shutdown_timeout: Duration::from_secs(shutdown_timeout),
                 kafka_properties,
+                secret_dir,
                 ..Default::default()
             };
             riff_actors::local::run(&files, options, shutdown_signal()).await

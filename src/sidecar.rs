@@ -11,7 +11,9 @@
 //! stream's type (records of another type go to the dead-letter topic); our window extension is
 //! read from `WINDOW_DURATION` (e.g. `10s`) and `WINDOW_COUNT`, our delivery extension from
 //! `DELIVERY_MAX_ATTEMPTS`, `DELIVERY_BACKOFF_INITIAL`, `DELIVERY_BACKOFF_MAX`,
-//! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding. `GET /status` on
+//! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding; a Kafka binding's
+//! `secret/kafkaSecurity` (its KafkaGateway's `tls` and `sasl` references, JSON) is resolved from
+//! the Secrets mounted under `KAFKA_SECRETS_DIR` (default `/var/riff/kafka-secrets`). `GET /status` on
 //! `STATUS_ADDRESS` (default `0.0.0.0:8090`) reports a record reading stopped at.
 
 use std::collections::HashMap;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use riff_actors::broker::kafka::{KafkaBroker, KafkaSettings};
+use riff_actors::broker::kafka::{KafkaBroker, KafkaSecurity, KafkaSettings, MOUNTED_SECRETS};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::processor::health::STATUS_PORT;
@@ -137,6 +139,10 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
     .map_err(|errors| anyhow::anyhow!("WINDOW_DURATION/WINDOW_COUNT: {errors}"))?;
     let delivery = delivery(&env)?;
 
+    let secrets_dir = PathBuf::from(
+        env.get("KAFKA_SECRETS_DIR")
+            .map_or(MOUNTED_SECRETS, String::as_str),
+    );
     // One client per distinct gateway or Kafka cluster, shared by its bindings.
     let mut brokers: HashMap<String, Arc<dyn Broker>> = HashMap::new();
     let mut broker_of = |dir: &Path| -> anyhow::Result<Arc<dyn Broker>> {
@@ -149,7 +155,14 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
             return Ok(broker.clone());
         }
         let broker: Arc<dyn Broker> = match kafka {
-            Some(_) => Arc::new(KafkaBroker::connect(KafkaSettings::new(&address))?),
+            Some(_) => {
+                let mut settings = KafkaSettings::new(&address);
+                if let Ok(refs) = binding_file(dir, "secret/kafkaSecurity") {
+                    settings.security = KafkaSecurity::from_mounted(&refs, &secrets_dir)
+                        .map_err(|error| anyhow::anyhow!("{}: {error}", dir.display()))?;
+                }
+                Arc::new(KafkaBroker::connect(settings)?)
+            }
             None => Arc::new(LiiklusBroker::connect(&address)?),
         };
         brokers.insert(address, broker.clone());

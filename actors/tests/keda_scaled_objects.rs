@@ -116,6 +116,7 @@ fn input(topic: &str, bootstrap_servers: Option<&str>, partitions: u32) -> Scale
             gateway: "franz-gateway-x7k2q.dev.svc.cluster.local:6565".into(),
             topic: topic.into(),
             bootstrap_servers: bootstrap_servers.map(Into::into),
+            kafka_security: None,
         },
         partitions,
     }

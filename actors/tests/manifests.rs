@@ -95,6 +95,7 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
         gateway: "franz-gateway-a.dev.svc.cluster.local:6565".into(),
         topic: "dev_in".into(),
         bootstrap_servers: Some("kafka:9092".into()),
+        kafka_security: None,
     };
     let p: Processor = serde_norway::from_str(
         "metadata: {name: p, namespace: dev}\nspec: {inputs: [{stream: in}], outputs: [{stream: in}], \
@@ -119,7 +120,7 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
         serde_json::to_value(stream::binding_secret(&stream, &coordinates).unwrap()).unwrap(),
         named(
             serde_json::to_value(
-                processor::processor_deployment(&p, "riff:0.1.0", &[stream], None).unwrap(),
+                processor::processor_deployment(&p, "riff:0.1.0", &[stream], &[], None).unwrap(),
             )
             .unwrap(),
             "p-processor-a",

@@ -29,6 +29,8 @@ pub struct Tansu {
     port: u16,
     storage: String,
     dir: PathBuf,
+    /// Clients must authenticate (SASL SCRAM).
+    authentication: bool,
 }
 
 impl Tansu {
@@ -43,12 +45,37 @@ impl Tansu {
         Tansu::start("sqlite://tansu.db", dir.to_path_buf())
     }
 
+    /// A broker keeping its data in SQLite in `dir`, whose clients must authenticate with
+    /// SCRAM-SHA-512 as `user`: tansu 0.6.0 adds users only through a running broker and has no
+    /// SCRAM on its memory engine, so the user is created before authentication is switched on.
+    pub fn scram(dir: &std::path::Path, user: &str, password: &str) -> Tansu {
+        let mut tansu = Tansu::sqlite(dir);
+        let broker = format!("tcp://127.0.0.1:{}", tansu.port);
+        let created = Command::new(tansu_binary())
+            .args([
+                "user",
+                "create",
+                "--broker",
+                &broker,
+                "--mechanism",
+                "scram512",
+            ])
+            .args([user, password])
+            .status()
+            .expect("tansu user create runs");
+        assert!(created.success(), "tansu user create: {created}");
+        tansu.authentication = true;
+        tansu.restart();
+        tansu
+    }
+
     fn start(storage: &str, dir: PathBuf) -> Tansu {
         let mut tansu = Tansu {
             child: None,
             port: free_port(),
             storage: storage.into(),
             dir,
+            authentication: false,
         };
         tansu.restart();
         tansu
@@ -87,6 +114,7 @@ impl Tansu {
                 &url,
             ])
             .args(["--storage-engine", &self.storage])
+            .args(self.authentication.then_some("--authentication"))
             .current_dir(&self.dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -141,20 +169,38 @@ pub struct KafkaRecord {
 /// A plain Kafka client, as any application would use.
 pub struct Plain {
     bootstrap: String,
+    properties: Vec<(String, String)>,
     producer: FutureProducer,
 }
 
 impl Plain {
     pub fn new(bootstrap: &str) -> Plain {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
+        Plain::with_properties(bootstrap, &[])
+    }
+
+    /// A client with librdkafka `properties` (e.g. SASL credentials) on every connection.
+    pub fn with_properties(bootstrap: &str, properties: &[(&str, &str)]) -> Plain {
+        let properties: Vec<(String, String)> = (properties.iter())
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        let producer = Plain::config(bootstrap, &properties)
             .set("linger.ms", "0")
             .create()
             .unwrap();
         Plain {
             bootstrap: bootstrap.into(),
+            properties,
             producer,
         }
+    }
+
+    fn config(bootstrap: &str, properties: &[(String, String)]) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", bootstrap);
+        for (key, value) in properties {
+            config.set(key, value);
+        }
+        config
     }
 
     /// Produces `value` with `headers` (e.g. `content-type`) and an optional key.
@@ -235,8 +281,7 @@ impl Plain {
         timeout: Duration,
         done: impl Fn(&[KafkaRecord]) -> bool,
     ) -> Vec<KafkaRecord> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
+        let consumer: StreamConsumer = Plain::config(&self.bootstrap, &self.properties)
             .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "2000")

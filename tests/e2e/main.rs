@@ -5,6 +5,7 @@ mod bad_input;
 mod controller;
 mod delivery;
 mod kafka;
+mod kafka_security;
 mod kafka_support;
 mod live_edits;
 mod node_invoker;

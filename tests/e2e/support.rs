@@ -228,6 +228,11 @@ impl Runtime {
         }
     }
 
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().ok().flatten().is_none()
+    }
+
     /// Kills the process with SIGKILL: no cleanup at all.
     pub fn kill(&mut self) {
         self.child.kill().unwrap();

@@ -10,6 +10,7 @@ mod function_process;
 mod gateway;
 mod plan;
 mod running;
+mod secrets;
 mod stream;
 
 use std::future::Future;
@@ -35,6 +36,8 @@ pub struct LocalOptions {
     pub capacity: Capacity,
     /// librdkafka properties for every Kafka client (e.g. `session.timeout.ms`).
     pub kafka_properties: Vec<(String, String)>,
+    /// Where Secrets the manifests do not declare are read: `<dir>/<secret>/<key>`.
+    pub secret_dir: Option<PathBuf>,
 }
 
 impl Default for LocalOptions {
@@ -45,6 +48,7 @@ impl Default for LocalOptions {
             shutdown_timeout: Duration::from_secs(10),
             capacity: Capacity::default(),
             kafka_properties: Vec::new(),
+            secret_dir: None,
         }
     }
 }
@@ -65,8 +69,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut fingerprint = manifest::fingerprint(paths);
+    let secret_dir = options.secret_dir.clone();
     let mut running = Running::new(options);
-    running.apply(checked_plan(paths)?).await?;
+    running.apply(checked_plan(paths, &secret_dir)?).await?;
     let (gateways, streams, processors) = running.counts();
     tracing::info!(
         gateways,
@@ -87,7 +92,7 @@ pub async fn run(
             continue;
         }
         fingerprint = now;
-        let applied = match checked_plan(paths) {
+        let applied = match checked_plan(paths, &secret_dir) {
             Ok(plan) => running.apply(plan).await,
             Err(error) => Err(error),
         };
@@ -106,11 +111,12 @@ pub async fn run(
     Ok(())
 }
 
-/// The checked plan of the manifest files at `paths`.
-fn checked_plan(paths: &[PathBuf]) -> anyhow::Result<Plan> {
+/// The checked plan of the manifest files at `paths`, Secrets they do not declare read from
+/// `secret_dir`.
+fn checked_plan(paths: &[PathBuf], secret_dir: &Option<PathBuf>) -> anyhow::Result<Plan> {
     let resources = manifest::load(paths)?;
     manifest::check_references(&resources)?;
-    Plan::new(&resources)
+    Plan::new(&resources, secret_dir.clone())
 }
 
 /// `address` with its port shifted by `index` (port 0 stays 0: any free port).

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::Container;
 
 use super::function_process::FunctionCommand;
+use super::secrets::Secrets;
 use super::Key;
+use crate::broker::kafka::KafkaSecurity;
 use crate::broker::OffsetReset;
 use crate::resources::manifest::Loaded;
 use crate::resources::{
@@ -17,8 +19,15 @@ use crate::resources::{
 #[derive(Debug, PartialEq)]
 pub struct GatewayPlan {
     pub key: Key,
-    /// `Some(bootstrap servers)` for a KafkaGateway, `None` for an InMemoryGateway.
-    pub kafka: Option<String>,
+    /// `Some` for a KafkaGateway, `None` for an InMemoryGateway.
+    pub kafka: Option<KafkaPlan>,
+}
+
+/// The Kafka cluster of a KafkaGateway, and how to connect to it.
+#[derive(Debug, PartialEq)]
+pub struct KafkaPlan {
+    pub bootstrap_servers: String,
+    pub security: KafkaSecurity,
 }
 
 /// A stream to provision.
@@ -182,12 +191,22 @@ fn find_program(name: &str, dir: &Path) -> Option<PathBuf> {
 
 impl Plan {
     /// The plan for `resources`, or every reason embedded mode cannot run them.
-    pub fn new(resources: &[Loaded]) -> anyhow::Result<Plan> {
+    pub fn new(resources: &[Loaded], secret_dir: Option<PathBuf>) -> anyhow::Result<Plan> {
         let mut plan = Plan {
             gateways: Vec::new(),
             streams: Vec::new(),
             processors: Vec::new(),
         };
+        let mut secrets = Secrets::new(secret_dir);
+        for loaded in resources {
+            if let Resource::Secret(secret) = &loaded.resource {
+                let key = (
+                    loaded.resource.namespace().into(),
+                    loaded.resource.name().into(),
+                );
+                secrets.declare(key, secret);
+            }
+        }
         let mut errors = Vec::new();
         for loaded in resources {
             let resource = &loaded.resource;
@@ -201,10 +220,21 @@ impl Plan {
             );
             match resource {
                 Resource::InMemoryGateway(_) => plan.gateways.push(GatewayPlan { key, kafka: None }),
-                Resource::KafkaGateway(gateway) => plan.gateways.push(GatewayPlan {
-                    key,
-                    kafka: Some(gateway.spec.bootstrap_servers.clone()),
-                }),
+                Resource::KafkaGateway(gateway) => {
+                    let refs = gateway.spec.security();
+                    let resolved = KafkaSecurity::resolve(&refs, &secrets.of_namespace(&key.0));
+                    match resolved {
+                        Ok(security) => plan.gateways.push(GatewayPlan {
+                            kafka: Some(KafkaPlan {
+                                bootstrap_servers: gateway.spec.bootstrap_servers.clone(),
+                                security,
+                            }),
+                            key,
+                        }),
+                        Err(missing) => errors.push(format!("{culprit}: {missing}")),
+                    }
+                }
+                Resource::Secret(_) => {}
                 Resource::Gateway(_) => errors.push(format!(
                     "{culprit}: the abstract Gateway is made by an InMemoryGateway or a KafkaGateway; declare one of those"
                 )),

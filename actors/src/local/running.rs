@@ -161,8 +161,9 @@ impl Running {
             .expect("fewer gateways than indexes");
         let broker: Arc<dyn Broker> = match &plan.kafka {
             None => Arc::new(MemoryBroker::new()),
-            Some(servers) => Arc::new(KafkaBroker::connect(KafkaSettings {
-                bootstrap_servers: servers.clone(),
+            Some(kafka) => Arc::new(KafkaBroker::connect(KafkaSettings {
+                bootstrap_servers: kafka.bootstrap_servers.clone(),
+                security: kafka.security.clone(),
                 properties: self.options.kafka_properties.clone(),
             })?),
         };

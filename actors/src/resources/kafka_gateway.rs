@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::crds::Required;
 use super::field_error::{FieldError, FieldErrors};
 use super::gateway::ConcreteGatewayStatus;
+use super::kafka_security::{KafkaSasl, KafkaSecurityRefs, KafkaTls};
 use super::metadata::validate_metadata;
 use super::Admission;
 
@@ -51,18 +52,37 @@ pub struct KafkaGatewaySpec {
     #[serde(default)]
     #[schemars(length(min = 1), pattern(r"\S"))]
     pub bootstrap_servers: String,
+    /// Our extension: the connections are encrypted (TLS), with the CA and client certificate
+    /// taken from Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<KafkaTls>,
+    /// Our extension: riff authenticates with SASL (`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`),
+    /// user and password taken from Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<KafkaSasl>,
+}
+
+impl KafkaGatewaySpec {
+    /// How the gateway's clients connect: `tls` and `sasl`, references only.
+    pub fn security(&self) -> KafkaSecurityRefs {
+        KafkaSecurityRefs {
+            tls: self.tls.clone(),
+            sasl: self.sasl.clone(),
+        }
+    }
 }
 
 impl Admission for KafkaGateway {
     /// Kafka gateways have no defaults.
     fn apply_defaults(&mut self) {}
 
-    /// `spec.bootstrapServers` is required.
+    /// `spec.bootstrapServers` is required; `tls` and `sasl` reference Secret keys.
     fn validate(&self) -> Result<(), FieldErrors> {
         let mut errors = validate_metadata(&self.metadata);
         if self.spec.bootstrap_servers.trim().is_empty() {
             errors.push(FieldError::required("spec.bootstrapServers", ""));
         }
+        errors.append(self.spec.security().validate());
         errors.into_result()
     }
 }
@@ -82,6 +102,7 @@ mod tests {
         );
         let spec = KafkaGatewaySpec {
             bootstrap_servers: "kafka.kafka:9092".into(),
+            ..KafkaGatewaySpec::default()
         };
         assert_eq!(KafkaGateway::new("k", spec).validate(), Ok(()));
     }

@@ -8,12 +8,14 @@ mod field_error;
 mod gateway;
 mod inmemory_gateway;
 mod kafka_gateway;
+mod kafka_security;
 pub mod manifest;
 mod metadata;
 mod processor;
 mod stream;
 mod window;
 
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use condition::{Addressable, CommonStatus, Condition, ConditionStatus};
@@ -22,6 +24,7 @@ pub use field_error::{BadValue, ErrorKind, FieldError, FieldErrors};
 pub use gateway::{ConcreteGatewayStatus, Gateway, GatewaySpec, GatewayStatus};
 pub use inmemory_gateway::{InMemoryGateway, InMemoryGatewaySpec};
 pub use kafka_gateway::{KafkaGateway, KafkaGatewaySpec};
+pub use kafka_security::{KafkaSasl, KafkaSecurityRefs, KafkaTls, SaslMechanism, SecretKeyRef};
 pub use manifest::{check_references, load, Loaded, ManifestError};
 pub use processor::{
     Build, InputStreamBinding, OutputStreamBinding, Processor, ProcessorSpec, ProcessorStatus,
@@ -46,7 +49,16 @@ pub trait Admission {
     fn validate(&self) -> Result<(), FieldErrors>;
 }
 
-/// A resource of any kind of this API group.
+/// Secrets as the API server admits them: only their metadata is checked.
+impl Admission for Secret {
+    fn apply_defaults(&mut self) {}
+
+    fn validate(&self) -> Result<(), FieldErrors> {
+        metadata::validate_metadata(&self.metadata).into_result()
+    }
+}
+
+/// A resource of any kind of this API group, or a Secret.
 // Every kind is kilobytes (pod templates); the few loaded from YAML are not worth boxing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
@@ -61,6 +73,9 @@ pub enum Resource {
     Stream(Stream),
     /// A processor.
     Processor(Processor),
+    /// A Secret (core `v1`): what a KafkaGateway's `tls` and `sasl` reference, for `riff local
+    /// run` (in a cluster, the API server has them).
+    Secret(Secret),
 }
 
 impl Resource {
@@ -81,6 +96,7 @@ impl Resource {
             Resource::Gateway(_) => "Gateway",
             Resource::Stream(_) => "Stream",
             Resource::Processor(_) => "Processor",
+            Resource::Secret(_) => "Secret",
         }
     }
 
@@ -103,6 +119,7 @@ impl Resource {
             Resource::Gateway(r) => &r.metadata,
             Resource::Stream(r) => &r.metadata,
             Resource::Processor(r) => &r.metadata,
+            Resource::Secret(r) => &r.metadata,
         }
     }
 
@@ -114,6 +131,7 @@ impl Resource {
             Resource::Gateway(r) => &mut r.metadata,
             Resource::Stream(r) => &mut r.metadata,
             Resource::Processor(r) => &mut r.metadata,
+            Resource::Secret(r) => &mut r.metadata,
         }
     }
 
@@ -137,6 +155,7 @@ impl Resource {
             Resource::Gateway(r) => r,
             Resource::Stream(r) => r,
             Resource::Processor(r) => r,
+            Resource::Secret(r) => r,
         }
     }
 
@@ -147,6 +166,7 @@ impl Resource {
             Resource::Gateway(r) => r,
             Resource::Stream(r) => r,
             Resource::Processor(r) => r,
+            Resource::Secret(r) => r,
         }
     }
 }

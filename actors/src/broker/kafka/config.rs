@@ -2,6 +2,7 @@
 
 use rdkafka::ClientConfig;
 
+use super::security::KafkaSecurity;
 use crate::broker::OffsetReset;
 
 /// Where and how to reach a Kafka cluster.
@@ -9,6 +10,8 @@ use crate::broker::OffsetReset;
 pub struct KafkaSettings {
     /// `host:port[,host:port...]`, a KafkaGateway's `spec.bootstrapServers`.
     pub bootstrap_servers: String,
+    /// TLS and SASL, from the KafkaGateway's `tls` and `sasl`.
+    pub security: KafkaSecurity,
     /// librdkafka properties applied to every client last (e.g. `session.timeout.ms=2000`).
     pub properties: Vec<(String, String)>,
 }
@@ -103,6 +106,7 @@ impl KafkaSettings {
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         KafkaSettings {
             bootstrap_servers: bootstrap_servers.into(),
+            security: KafkaSecurity::default(),
             properties: Vec::new(),
         }
     }
@@ -110,6 +114,9 @@ impl KafkaSettings {
     fn client(&self, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
+        for (key, value) in self.security.properties() {
+            config.set(key, value);
+        }
         for (key, value) in defaults {
             config.set(*key, *value);
         }
@@ -185,8 +192,8 @@ mod tests {
     #[test]
     fn consumers_get_the_documented_defaults_and_overrides_win() {
         let settings = KafkaSettings {
-            bootstrap_servers: "k:9092".into(),
             properties: vec![("fetch.wait.max.ms".into(), "5".into())],
+            ..KafkaSettings::new("k:9092")
         };
         let consumer = settings.consumer("g", OffsetReset::Earliest);
         assert_eq!(consumer.get("fetch.wait.max.ms"), Some("5"));

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 /// How long a kind of problem stays quiet after its WARN line.
@@ -90,10 +91,19 @@ impl ClientContext for Diagnostics {
 
     /// A librdkafka client error: a problem of the kind of its error code.
     fn error(&self, error: KafkaError, reason: &str) {
-        let kind = error
-            .rdkafka_error_code()
-            .map_or_else(|| error.to_string(), |code| format!("{code:?}"));
-        self.report(&kind, &format!("{error}: {reason}"));
+        let code = error.rdkafka_error_code();
+        let kind = code.map_or_else(|| error.to_string(), |code| format!("{code:?}"));
+        let cause = match code {
+            Some(RDKafkaErrorCode::Authentication) => {
+                "authentication failed: check the gateway's sasl mechanism, user and password; "
+            }
+            Some(RDKafkaErrorCode::SSL) => {
+                "TLS failed: is the broker's certificate trusted (tls.caCert) and issued for \
+                 the host riff reaches it by? "
+            }
+            _ => "",
+        };
+        self.report(&kind, &format!("{cause}{error}: {reason}"));
     }
 }
 

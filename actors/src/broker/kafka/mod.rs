@@ -12,6 +12,7 @@ mod consumer;
 mod diagnostics;
 mod queue;
 mod records;
+mod security;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
@@ -34,6 +35,7 @@ use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
 use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
+pub use security::{KafkaSecurity, SecretFiles, SecretValues, MOUNTED_SECRETS};
 
 /// How long metadata, watermark and admin calls may take.
 const TIMEOUT: Duration = Duration::from_secs(10);

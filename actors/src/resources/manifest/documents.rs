@@ -72,11 +72,14 @@ impl Document<'_> {
             problems.push(Problem::NotAnObject { path, document });
             return None;
         };
+        let secret = (api_version == "v1" && kind == "Secret").then_some("Secret");
         let known = Resource::KINDS
             .iter()
-            .find(|k| **k == kind)
-            .filter(|_| api_version == API_VERSION);
-        let Some(&kind) = known else {
+            .copied()
+            .find(|k| *k == kind)
+            .filter(|_| api_version == API_VERSION)
+            .or(secret);
+        let Some(kind) = known else {
             let (path, document) = (self.path.to_owned(), self.index + 1);
             problems.push(Problem::UnknownKind {
                 path,
@@ -107,6 +110,7 @@ impl Document<'_> {
             "InMemoryGateway" => self.decode(Resource::InMemoryGateway),
             "Gateway" => self.decode(Resource::Gateway),
             "Stream" => self.decode(Resource::Stream),
+            "Secret" => self.decode(Resource::Secret),
             _ => self.decode(Resource::Processor), // the last of Resource::KINDS
         };
         let culprit = culprit.clone();
@@ -145,13 +149,15 @@ impl Document<'_> {
             .value
             .as_mapping_mut()
             .expect("checked to be a mapping");
+        // A Secret has no spec.
+        let has_spec = map.get("kind").and_then(Value::as_str) != Some("Secret");
         let typed: T = match map.get("spec") {
-            None | Some(Value::Null) => {
+            None | Some(Value::Null) if has_spec => {
                 map.insert("spec".into(), Value::Mapping(Mapping::new()));
                 serde_norway::from_value(self.value.clone())?
             }
             // Re-read the text so that errors carry the field's path, line and column.
-            Some(_) => match serde_norway::Deserializer::from_str(self.text).nth(self.index) {
+            _ => match serde_norway::Deserializer::from_str(self.text).nth(self.index) {
                 Some(document) => T::deserialize(document)?,
                 None => serde_norway::from_value(self.value.clone())?,
             },

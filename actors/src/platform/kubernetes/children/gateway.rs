@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-    Service, ServicePort, ServiceSpec,
+    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{
-    child_metadata, env, labels, name, GATEWAY_LABEL, GATEWAY_TYPE_LABEL, INMEMORY_GATEWAY_LABEL,
-    KAFKA_GATEWAY_LABEL,
+    child_metadata, env, kafka_secret_volumes, labels, name, GATEWAY_LABEL, GATEWAY_TYPE_LABEL,
+    INMEMORY_GATEWAY_LABEL, KAFKA_GATEWAY_LABEL,
 };
 use crate::resources::{
     ConcreteGatewayStatus, Gateway, GatewaySpec, InMemoryGateway, KafkaGateway, DEFAULT_NAMESPACE,
@@ -77,17 +77,26 @@ impl GatewayImages {
 }
 
 /// The Gateway of KafkaGateway `parent`: its gateway stores records in Kafka.
+///
+/// With `tls` or `sasl`, its pod gets their references (`kafka_security`, JSON) and mounts the
+/// Secrets they name: the values never pass through the Gateway.
 pub fn kafka_gateway(parent: &KafkaGateway, images: &GatewayImages) -> Gateway {
-    let gateway_env = vec![
+    let mut gateway_env = vec![
         env("storage_records_type", "KAFKA"),
         env("kafka_bootstrapServers", &parent.spec.bootstrap_servers),
     ];
+    let security = parent.spec.security();
+    if !security.is_empty() {
+        let refs = serde_json::to_string(&security).expect("references serialize");
+        gateway_env.push(env("kafka_security", refs));
+    }
     concrete_gateway(
         &parent.metadata,
         parent.status.as_ref(),
         GatewayType::Kafka,
         images,
         gateway_env,
+        kafka_secret_volumes(&security.secret_names()),
     )
 }
 
@@ -99,6 +108,7 @@ pub fn inmemory_gateway(parent: &InMemoryGateway, images: &GatewayImages) -> Gat
         GatewayType::InMemory,
         images,
         vec![env("storage_records_type", "MEMORY")],
+        (Vec::new(), Vec::new()),
     )
 }
 
@@ -113,6 +123,7 @@ fn concrete_gateway(
     type_: GatewayType,
     images: &GatewayImages,
     mut gateway_env: Vec<EnvVar>,
+    (volumes, mounts): (Vec<Volume>, Vec<VolumeMount>),
 ) -> Gateway {
     let parent_name = name(parent);
     let labels = labels(
@@ -136,7 +147,11 @@ fn concrete_gateway(
                 ..ObjectMeta::default()
             }),
             spec: Some(PodSpec {
-                containers: vec![gateway_container(&images.gateway, gateway_env)],
+                containers: vec![Container {
+                    volume_mounts: (!mounts.is_empty()).then_some(mounts),
+                    ..gateway_container(&images.gateway, gateway_env)
+                }],
+                volumes: (!volumes.is_empty()).then_some(volumes),
                 ..PodSpec::default()
             }),
         }
@@ -293,6 +308,7 @@ mod tests {
             "k",
             KafkaGatewaySpec {
                 bootstrap_servers: "kafka.kafka:9092".into(),
+                ..KafkaGatewaySpec::default()
             },
         );
         parent.metadata.namespace = Some("dev".into());

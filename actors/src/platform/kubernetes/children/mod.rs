@@ -11,8 +11,10 @@ pub mod stream;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::EnvVar;
+use k8s_openapi::api::core::v1::{EnvVar, SecretVolumeSource, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::broker::kafka::MOUNTED_SECRETS;
 
 /// Labels a gateway's Service, Deployment and pods with the Gateway's name.
 pub const GATEWAY_LABEL: &str = "streaming.projectriff.io/gateway";
@@ -46,6 +48,34 @@ fn child_metadata(parent: &ObjectMeta, labels: BTreeMap<String, String>) -> Obje
 }
 
 /// An environment variable with a literal value.
+/// The volumes of the Secrets a KafkaGateway's `tls` and `sasl` reference (`names`, sorted),
+/// and their read-only mounts at `/var/riff/kafka-secrets/<secret>`, where `riff gateway` and
+/// `riff processor` read them.
+fn kafka_secret_volumes(names: &[&str]) -> (Vec<Volume>, Vec<VolumeMount>) {
+    names
+        .iter()
+        .enumerate()
+        .map(|(index, secret)| {
+            let volume = format!("kafka-secret-{index}");
+            let mount = VolumeMount {
+                name: volume.clone(),
+                mount_path: format!("{MOUNTED_SECRETS}/{secret}"),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            };
+            let volume = Volume {
+                name: volume,
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some((*secret).to_owned()),
+                    ..SecretVolumeSource::default()
+                }),
+                ..Volume::default()
+            };
+            (volume, mount)
+        })
+        .unzip()
+}
+
 fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
@@ -88,6 +118,7 @@ mod tests {
             "k",
             KafkaGatewaySpec {
                 bootstrap_servers: "kafka:9092".into(),
+                ..KafkaGatewaySpec::default()
             },
         );
         kafka.status = Some(ConcreteGatewayStatus {
@@ -121,6 +152,7 @@ mod tests {
             gateway: "k-gateway-a.default.svc.cluster.local:6565".into(),
             topic: "default_in".into(),
             bootstrap_servers: Some("kafka:9092".into()),
+            kafka_security: None,
         };
         let secret: Secret = stream::binding_secret(&in_stream, &coordinates).unwrap();
         round_trips(&secret);
@@ -128,7 +160,7 @@ mod tests {
         let yaml = "metadata: {name: p}\nspec: {inputs: [{stream: in}], \
             template: {spec: {containers: [{image: fn}]}}}\nstatus: {latestImage: fn}\n";
         let p: Processor = serde_norway::from_str(yaml).unwrap();
-        let deployment = processor::processor_deployment(&p, "riff:proc", &[in_stream], None);
+        let deployment = processor::processor_deployment(&p, "riff:proc", &[in_stream], &[], None);
         round_trips(&deployment.unwrap());
         let inputs = [processor::ScaledInput {
             coordinates,

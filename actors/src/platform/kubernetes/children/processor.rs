@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::scaled_object::{ScaleTargetRef, ScaleTrigger, ScaledObject, ScaledObjectSpec};
 use super::stream::StreamCoordinates;
-use super::{child_metadata, env, labels, name, PROCESSOR_LABEL};
+use super::{child_metadata, env, kafka_secret_volumes, labels, name, PROCESSOR_LABEL};
 use crate::processor::health::{STATUS_PORT, STATUS_PORT_NAME};
 use crate::resources::{Admission, Processor, Stream};
 
@@ -51,13 +51,15 @@ fn processor_child_metadata(processor: &Processor) -> ObjectMeta {
 /// container 0 running `status.latestImage` on port 8081, and an appended `processor` sidecar
 /// running `processor_image` with the streams' bindings mounted. `streams` are the resolved input
 /// and output streams, in any order; `current_replicas` is the existing Deployment's count (1 on
-/// create), kept so that KEDA owns it.
+/// create), kept so that KEDA owns it. `kafka_secrets` are the Secrets the streams' Kafka
+/// clusters need (TLS, SASL), mounted in the sidecar.
 ///
 /// `None` when there is no latest image or sidecar image, or a bound stream is not in `streams`.
 pub fn processor_deployment(
     processor: &Processor,
     processor_image: &str,
     streams: &[Stream],
+    kafka_secrets: &[String],
     current_replicas: Option<i32>,
 ) -> Option<Deployment> {
     let latest_image = processor.status.as_ref()?.latest_image.as_deref();
@@ -89,6 +91,8 @@ pub fn processor_deployment(
         .chain(dead_letter)
         .collect();
 
+    let names: Vec<&str> = kafka_secrets.iter().map(String::as_str).collect();
+    let (secret_volumes, secret_mounts) = kafka_secret_volumes(&names);
     let mut template = spec.template.clone().unwrap_or_default();
     let labels = processor_labels(&processor);
     let pod_metadata = template.metadata.get_or_insert_with(ObjectMeta::default);
@@ -117,6 +121,7 @@ pub fn processor_deployment(
             bindings
                 .iter()
                 .flat_map(|(dir, stream)| binding_mounts(dir, stream))
+                .chain(secret_mounts)
                 .collect(),
         ),
         ..Container::default()
@@ -128,7 +133,7 @@ pub fn processor_deployment(
         .collect();
     pod.volumes
         .get_or_insert_with(Vec::new)
-        .extend(volumes.into_values());
+        .extend(volumes.into_values().chain(secret_volumes));
 
     Some(Deployment {
         metadata: processor_child_metadata(&processor),
@@ -412,7 +417,7 @@ mod tests {
     // Behaviours 33 and 34 of docs/riff-compatibility.md.
     #[test]
     fn deployment_runs_the_function_and_the_sidecar_with_bindings() {
-        let deployment = processor_deployment(&processor(), "riff:proc", &streams(), None);
+        let deployment = processor_deployment(&processor(), "riff:proc", &streams(), &[], None);
         let [m1, s1] = volume_pair("u1", "in2");
         let [m2, s2] = volume_pair("u2", "in1");
         let [m3, s3] = volume_pair("u3", "out");
@@ -486,8 +491,14 @@ mod tests {
             .as_mut()
             .unwrap()
             .volumes = None;
-        let deployment =
-            processor_deployment(&processor, "riff:proc", &[stream("in1", "u2")], Some(4)).unwrap();
+        let deployment = processor_deployment(
+            &processor,
+            "riff:proc",
+            &[stream("in1", "u2")],
+            &[],
+            Some(4),
+        )
+        .unwrap();
         let spec = deployment.spec.unwrap();
         assert_eq!(spec.replicas, Some(4));
         let pod = spec.template.spec.unwrap();
@@ -525,7 +536,8 @@ mod tests {
         });
         let mut streams = streams();
         streams[0].status.as_mut().unwrap().binding.secret_ref = None;
-        let deployment = processor_deployment(&processor, "riff:proc", &streams, None).unwrap();
+        let deployment =
+            processor_deployment(&processor, "riff:proc", &streams, &[], None).unwrap();
         let pod = deployment.spec.unwrap().template.spec.unwrap();
         let sidecar = &pod.containers[1];
         let env: Vec<_> = sidecar
@@ -558,13 +570,14 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(
-            processor_deployment(&processor, "riff:proc", &streams(), None),
+            processor_deployment(&processor, "riff:proc", &streams(), &[], None),
             None,
             "the dead-letter stream must be resolved"
         );
         let mut streams = streams();
         streams.push(stream("failed", "u4"));
-        let deployment = processor_deployment(&processor, "riff:proc", &streams, None).unwrap();
+        let deployment =
+            processor_deployment(&processor, "riff:proc", &streams, &[], None).unwrap();
         let sidecar = &deployment.spec.unwrap().template.spec.unwrap().containers[1];
         let env: Vec<_> = (sidecar.env.iter().flatten())
             .skip(6)
@@ -600,16 +613,16 @@ mod tests {
         let mut unbuilt = processor();
         unbuilt.status = Some(ProcessorStatus::default());
         assert_eq!(
-            processor_deployment(&unbuilt, "riff:proc", &streams(), None),
+            processor_deployment(&unbuilt, "riff:proc", &streams(), &[], None),
             None
         );
         assert_eq!(
-            processor_deployment(&processor(), "", &streams(), None),
+            processor_deployment(&processor(), "", &streams(), &[], None),
             None
         );
         let missing = &streams()[1..];
         assert_eq!(
-            processor_deployment(&processor(), "riff:proc", missing, None),
+            processor_deployment(&processor(), "riff:proc", missing, &[], None),
             None
         );
     }
@@ -620,6 +633,7 @@ mod tests {
                 gateway: "franz-gateway-x.dev.svc.cluster.local:6565".into(),
                 topic: topic.into(),
                 bootstrap_servers: None,
+                kafka_security: None,
             },
             partitions: 1,
         }

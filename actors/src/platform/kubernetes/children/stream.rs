@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::ByteString;
 
 use super::{child_metadata, labels, name, STREAM_LABEL};
-use crate::resources::{Stream, DEFAULT_CONTENT_TYPE};
+use crate::resources::{KafkaSecurityRefs, Stream, DEFAULT_CONTENT_TYPE};
 
 /// Where a provisioned stream lives: what the provisioner answered, kept in the binding Secret.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +20,10 @@ pub struct StreamCoordinates {
     /// Our extension: the Kafka cluster of a Kafka-backed stream (key `bootstrapServers`), which
     /// the processor sidecar then reads and writes directly.
     pub bootstrap_servers: Option<String>,
+    /// Our extension: how to connect to that cluster (key `kafkaSecurity`, JSON): its
+    /// KafkaGateway's `tls` and `sasl`, references to Secrets the processor pod mounts, never
+    /// their values.
+    pub kafka_security: Option<KafkaSecurityRefs>,
 }
 
 impl StreamCoordinates {
@@ -35,6 +39,8 @@ impl StreamCoordinates {
             gateway: value("gateway")?,
             topic: value("topic")?,
             bootstrap_servers: value("bootstrapServers"),
+            kafka_security: value("kafkaSecurity")
+                .and_then(|json| serde_json::from_str(&json).ok()),
         })
     }
 }
@@ -84,7 +90,8 @@ pub fn binding_metadata(stream: &Stream) -> ConfigMap {
     }
 }
 
-/// The binding Secret: `gateway`, `topic` and, for a Kafka-backed stream, `bootstrapServers`.
+/// The binding Secret: `gateway`, `topic` and, for a Kafka-backed stream, `bootstrapServers`
+/// and (when the cluster needs TLS or SASL) `kafkaSecurity`.
 /// `None` unless both `gateway` and `topic` are known.
 pub fn binding_secret(stream: &Stream, coordinates: &StreamCoordinates) -> Option<Secret> {
     if coordinates.gateway.is_empty() || coordinates.topic.is_empty() {
@@ -100,6 +107,14 @@ pub fn binding_secret(stream: &Stream, coordinates: &StreamCoordinates) -> Optio
         .filter(|s| !s.is_empty())
     {
         data.insert("bootstrapServers", servers);
+    }
+    let security = coordinates
+        .kafka_security
+        .as_ref()
+        .filter(|security| !security.is_empty())
+        .map(|security| serde_json::to_string(security).expect("references serialize"));
+    if let Some(security) = &security {
+        data.insert("kafkaSecurity", security);
     }
     let stream_name = name(&stream.metadata);
     Some(Secret {
@@ -140,6 +155,7 @@ mod tests {
             gateway: "franz-gateway-x7k2p.dev.svc.cluster.local:6565".into(),
             topic: "dev_in".into(),
             bootstrap_servers: bootstrap_servers.map(Into::into),
+            kafka_security: None,
         }
     }
 

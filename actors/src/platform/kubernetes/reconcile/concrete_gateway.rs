@@ -1,7 +1,8 @@
 //! KafkaGateway and InMemoryGateway (docs/riff-compatibility.md §2.2): read the gateway image from the kind's
 //! ConfigMap, then own a Gateway of the same name and mirror its address and readiness.
 
-use kube::ResourceExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, ResourceExt};
 
 use super::{propagate_ready, reference, system_config_map, Reconciled};
 use crate::platform::kubernetes::children::gateway::{
@@ -50,9 +51,65 @@ impl Reconciled for KafkaGateway {
     fn common(&mut self) -> &mut CommonStatus {
         &mut self.status_mut().common
     }
-    async fn steps(context: &Context, object: &mut Self) -> Result<()> {
-        steps(context, object).await
+    /// Secrets are not watched: a gateway whose `tls` or `sasl` references Secrets is looked
+    /// at again every 15 s, so a Secret created or fixed later is noticed.
+    fn resync(&self) -> Option<std::time::Duration> {
+        let secured = !self.spec.security().is_empty();
+        secured.then_some(std::time::Duration::from_secs(15))
     }
+    async fn steps(context: &Context, object: &mut Self) -> Result<()> {
+        steps(context, object).await?;
+        if let Some(missing) = missing_secret(context, object).await? {
+            KAFKA_GATEWAY
+                .manage(&mut object.common().conditions)
+                .mark_false(GATEWAY_READY, missing.reason, &missing.message);
+        }
+        Ok(())
+    }
+}
+
+/// A Secret key a KafkaGateway references that does not exist.
+struct MissingSecret {
+    reason: &'static str,
+    message: String,
+}
+
+/// The first Secret or key of `gateway`'s `tls` and `sasl` that does not exist. The controller
+/// reads the Secrets to tell (it already manages the stream binding Secrets); it copies no value
+/// anywhere: the pods mount the Secrets themselves.
+async fn missing_secret(
+    context: &Context,
+    gateway: &KafkaGateway,
+) -> Result<Option<MissingSecret>> {
+    let namespace = gateway.namespace().unwrap_or_default();
+    let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    let security = gateway.spec.security();
+    for reference in security.secret_refs() {
+        let what = format!("Secret {namespace}/{}", reference.name);
+        let secret = api
+            .get_opt(&reference.name)
+            .await
+            .map_err(|e| ReconcileError::api("get", what, e))?;
+        let Some(secret) = secret else {
+            return Ok(Some(MissingSecret {
+                reason: "SecretNotFound",
+                message: format!("Secret {:?} not found", reference.name),
+            }));
+        };
+        let key = &reference.key;
+        let in_data = secret
+            .data
+            .as_ref()
+            .is_some_and(|data| data.contains_key(key));
+        let in_strings = (secret.string_data.as_ref()).is_some_and(|data| data.contains_key(key));
+        if !in_data && !in_strings {
+            return Ok(Some(MissingSecret {
+                reason: "SecretKeyNotFound",
+                message: format!("Secret {:?} has no key {:?}", reference.name, reference.key),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 impl Reconciled for InMemoryGateway {

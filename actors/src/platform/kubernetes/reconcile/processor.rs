@@ -70,6 +70,10 @@ impl Reconciled for Processor {
             })?;
         latest_image(context, processor).await?;
         let streams = resolve_streams(context, processor).await?;
+        let kafka_secrets = match &streams {
+            Some(streams) => kafka_secrets(context, processor, streams).await?,
+            None => Vec::new(),
+        };
 
         let parent = Parent::of(processor);
         let name = processor.name_any();
@@ -84,6 +88,7 @@ impl Reconciled for Processor {
                     &snapshot,
                     &sidecar_image,
                     streams,
+                    &kafka_secrets,
                     current_replicas(existing),
                 )
             },
@@ -321,26 +326,12 @@ async fn scaled_inputs(
     processor: &Processor,
     streams: &[Stream],
 ) -> Result<Option<Vec<ScaledInput>>> {
-    let namespace = processor.namespace().unwrap_or_default();
-    let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
     let mut inputs = Vec::new();
     for input in &processor.spec.inputs {
         let Some(stream) = streams.iter().find(|s| s.name_any() == input.stream) else {
             return Ok(None);
         };
-        let secret_ref = stream
-            .status
-            .as_ref()
-            .and_then(|s| s.binding.secret_ref.as_ref());
-        let Some(secret_ref) = secret_ref else {
-            return Ok(None);
-        };
-        let what = format!("Secret {namespace}/{}", secret_ref.name);
-        let secret = api
-            .get_opt(&secret_ref.name)
-            .await
-            .map_err(|e| ReconcileError::api("get", what, e))?;
-        let Some(coordinates) = secret.as_ref().and_then(StreamCoordinates::from_secret) else {
+        let Some(coordinates) = coordinates(context, stream).await? else {
             return Ok(None);
         };
         inputs.push(ScaledInput {
@@ -349,4 +340,47 @@ async fn scaled_inputs(
         });
     }
     Ok(Some(inputs))
+}
+
+/// Where `stream` lives, from its binding Secret; `None` until it is provisioned.
+async fn coordinates(context: &Context, stream: &Stream) -> Result<Option<StreamCoordinates>> {
+    let namespace = stream.namespace().unwrap_or_default();
+    let secret_ref = stream
+        .status
+        .as_ref()
+        .and_then(|s| s.binding.secret_ref.as_ref());
+    let Some(secret_ref) = secret_ref else {
+        return Ok(None);
+    };
+    let api: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    let what = format!("Secret {namespace}/{}", secret_ref.name);
+    let secret = api
+        .get_opt(&secret_ref.name)
+        .await
+        .map_err(|e| ReconcileError::api("get", what, e))?;
+    Ok(secret.as_ref().and_then(StreamCoordinates::from_secret))
+}
+
+/// The Secrets the processor's pod mounts for the Kafka clusters of its streams (their
+/// KafkaGateways' `tls` and `sasl`), sorted, each once.
+async fn kafka_secrets(
+    context: &Context,
+    processor: &Processor,
+    streams: &[Stream],
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for name in processor.spec.stream_names() {
+        let Some(stream) = streams.iter().find(|s| s.name_any() == name) else {
+            continue;
+        };
+        if let Some(security) = coordinates(context, stream)
+            .await?
+            .and_then(|c| c.kafka_security)
+        {
+            names.extend(security.secret_names().into_iter().map(str::to_owned));
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    Ok(names)
 }

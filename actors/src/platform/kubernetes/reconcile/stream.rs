@@ -18,7 +18,9 @@ use crate::platform::kubernetes::conditions::{ConditionSet, STREAM};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
-use crate::resources::{CommonStatus, ConditionStatus, Gateway, KafkaGateway, Stream};
+use crate::resources::{
+    CommonStatus, ConditionStatus, Gateway, KafkaGateway, KafkaGatewaySpec, Stream,
+};
 
 const RESOURCE_AVAILABLE: &str = "ResourceAvailable";
 const BINDING_READY: &str = "BindingReady";
@@ -145,15 +147,17 @@ async fn provision(context: &Context, stream: &mut Stream) -> Result<Option<Stre
         }
     };
     STREAM.manage(conditions).mark_true(RESOURCE_AVAILABLE);
+    let kafka = kafka_cluster(context, &gateway).await?;
     Ok(Some(StreamCoordinates {
         gateway: provisioned.gateway,
         topic: provisioned.topic,
-        bootstrap_servers: bootstrap_servers(context, &gateway).await?,
+        bootstrap_servers: kafka.as_ref().map(|k| k.bootstrap_servers.clone()),
+        kafka_security: kafka.map(|k| k.security()),
     }))
 }
 
 /// The Kafka cluster behind a KafkaGateway's Gateway, which processors then reach directly.
-async fn bootstrap_servers(context: &Context, gateway: &Gateway) -> Result<Option<String>> {
+async fn kafka_cluster(context: &Context, gateway: &Gateway) -> Result<Option<KafkaGatewaySpec>> {
     let labels = gateway.labels();
     if labels.get(GATEWAY_TYPE_LABEL).map(String::as_str) != Some(GatewayType::Kafka.as_str()) {
         return Ok(None);
@@ -167,5 +171,5 @@ async fn bootstrap_servers(context: &Context, gateway: &Gateway) -> Result<Optio
         .get_opt(name)
         .await
         .map_err(|e| ReconcileError::api("get", format!("KafkaGateway {namespace}/{name}"), e))?;
-    Ok(kafka.map(|k| k.spec.bootstrap_servers))
+    Ok(kafka.map(|k| k.spec))
 }

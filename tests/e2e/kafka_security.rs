@@ -1,0 +1,90 @@
+//! A KafkaGateway with SASL on a real broker: `riff local run` reads the credentials from a
+//! `kind: Secret` document of the manifests, provisions, reads and writes over SCRAM-SHA-512;
+//! with a wrong password it says the authentication failed, keeps running and retrying, and
+//! never logs a secret value.
+
+use std::time::Duration;
+
+use crate::kafka_support::*;
+use crate::support::{Manifests, ProcessorYaml, Runtime};
+
+const USER: &str = "alice";
+const PASSWORD: &str = "s3cret-7f3a";
+
+/// A Secret `kafka-creds` holding `password`, a KafkaGateway `franz` on `bootstrap`
+/// authenticating with it, streams `numbers` and `squares`, and a processor squaring.
+fn scram_yaml(bootstrap: &str, password: &str) -> String {
+    let gateway = format!(
+        "apiVersion: v1
+kind: Secret
+metadata: {{name: kafka-creds}}
+stringData: {{user: {USER}, password: {password}}}
+---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: KafkaGateway
+metadata: {{name: franz}}
+spec:
+  bootstrapServers: '{bootstrap}'
+  sasl:
+    mechanism: SCRAM-SHA-512
+    user: {{name: kafka-creds, key: user}}
+    password: {{name: kafka-creds, key: password}}
+"
+    );
+    let streams = franz_with_streams(bootstrap, &["numbers", "squares"], 2);
+    let streams = streams
+        .split_once("---\n")
+        .expect("streams follow the gateway")
+        .1;
+    let processor = ProcessorYaml::sample(
+        "squarer",
+        "square",
+        &["numbers@earliest"],
+        &["squares"],
+        "{count: 1}",
+    );
+    format!("{gateway}---\n{streams}{}", processor.yaml())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scram_gateway_moves_records_and_a_wrong_password_says_authentication_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let tansu = Tansu::scram(dir.path(), USER, PASSWORD);
+    let bootstrap = tansu.bootstrap();
+
+    let manifests = Manifests::new(&[("all.yaml", &scram_yaml(&bootstrap, PASSWORD))]);
+    let riff = Runtime::start_with(&[manifests.path()], &tansu_args());
+    let kafka = Plain::with_properties(
+        &bootstrap,
+        &[
+            ("security.protocol", "sasl_plaintext"),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", USER),
+            ("sasl.password", PASSWORD),
+        ],
+    );
+    kafka.produce_numbers("default_numbers", 1..=3).await;
+    let squares = kafka
+        .read("default_squares", 3, Duration::from_secs(60))
+        .await;
+    let mut values: Vec<_> = squares.iter().map(|r| r.value.clone()).collect();
+    values.sort();
+    assert_eq!(values, ["1", "4", "9"]);
+    drop(riff);
+
+    let wrong = "wrong-password-9c1e";
+    let manifests = Manifests::new(&[("all.yaml", &scram_yaml(&bootstrap, wrong))]);
+    let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
+    let line = riff.wait_for_log("authentication failed", Duration::from_secs(60));
+    assert!(
+        line.contains(&bootstrap),
+        "the line names the cluster: {line}"
+    );
+    // Still running, and still trying: the streams are provisioned again and again.
+    riff.wait_for_log("attempt=3", Duration::from_secs(60));
+    assert!(riff.running(), "riff keeps running: {:?}", riff.log());
+    let log = riff.log().join("\n");
+    for secret in [wrong, PASSWORD] {
+        assert!(!log.contains(secret), "a secret value was logged:\n{log}");
+    }
+}
