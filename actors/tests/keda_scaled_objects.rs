@@ -126,7 +126,7 @@ fn input(topic: &str, bootstrap_servers: Option<&str>, partitions: u32) -> Scale
 /// it from its `generateName`.
 fn scaled_object(inputs: &[ScaledInput]) -> Value {
     let mut scaled_object =
-        processor_scaled_object(&processor(), "p-processor-b8m4t", inputs, None)
+        processor_scaled_object(&processor(), "p-processor-b8m4t", inputs, None, None)
             .expect("a processor with inputs has a ScaledObject");
     let generate_name = scaled_object.metadata.generate_name.clone().unwrap();
     assert_eq!(generate_name, "p-processor-");
@@ -164,6 +164,34 @@ fn a_kafka_backed_processor_scaled_object_is_valid_for_keda() {
         })
     );
     assert_eq!(object["spec"]["maxReplicaCount"], 5);
+    validate(&object).unwrap_or_else(|e| panic!("KEDA's schema rejects {object:#}:\n{e}"));
+}
+
+#[test]
+fn an_authenticated_kafka_trigger_is_valid_for_keda() {
+    let mut secured = input("dev_in1", Some("kafka.kafka:9093"), 2);
+    secured.coordinates.kafka_security = Some(
+        serde_json::from_value(json!({
+            "sasl": {"mechanism": "SCRAM-SHA-256", "user": {"name": "c", "key": "u"},
+                     "password": {"name": "c", "key": "p"}},
+            "tls": {},
+        }))
+        .unwrap(),
+    );
+    let mut scaled_object = processor_scaled_object(
+        &processor(),
+        "p-processor-b8m4t",
+        &[secured],
+        Some("p-auth"),
+        None,
+    )
+    .unwrap();
+    scaled_object.metadata.name = Some("p-processor-z9d5w".into());
+    let object = serde_json::to_value(&scaled_object).unwrap();
+    let trigger = &object["spec"]["triggers"][0];
+    assert_eq!(trigger["authenticationRef"], json!({"name": "p-auth"}));
+    assert_eq!(trigger["metadata"]["sasl"], "scram_sha256");
+    assert_eq!(trigger["metadata"]["tls"], "enable");
     validate(&object).unwrap_or_else(|e| panic!("KEDA's schema rejects {object:#}:\n{e}"));
 }
 

@@ -81,7 +81,11 @@ async fn a_scram_gateway_moves_records_and_a_wrong_password_says_authentication_
         "the line names the cluster: {line}"
     );
     // Still running, and still trying: the streams are provisioned again and again.
-    riff.wait_for_log("attempt=3", Duration::from_secs(60));
+    let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
+    assert!(
+        retried.contains("authentication failed"),
+        "the retry says why: {retried}"
+    );
     assert!(riff.running(), "riff keeps running: {:?}", riff.log());
     let log = riff.log().join("\n");
     for secret in [wrong, PASSWORD] {

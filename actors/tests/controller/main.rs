@@ -3,6 +3,7 @@
 //! through its whole life, bad input, failing API calls, and leader election.
 
 mod gateways;
+mod kafka_security;
 mod leader;
 mod lifecycle;
 mod processors;

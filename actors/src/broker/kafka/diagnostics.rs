@@ -13,6 +13,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
+use crate::broker::BrokerError;
+
 /// How long a kind of problem stays quiet after its WARN line.
 const QUIET: Duration = Duration::from_secs(60);
 
@@ -22,6 +24,8 @@ const QUIET: Duration = Duration::from_secs(60);
 pub(super) struct Diagnostics {
     cluster: String,
     warned: Arc<Mutex<HashMap<String, Warned>>>,
+    /// The last authentication or TLS failure, which explains the timeouts that follow it.
+    refused: Arc<Mutex<Option<String>>>,
 }
 
 struct Warned {
@@ -35,6 +39,23 @@ impl Diagnostics {
         Diagnostics {
             cluster: bootstrap_servers.to_owned(),
             warned: Arc::default(),
+            refused: Arc::default(),
+        }
+    }
+
+    /// `error`, with the cluster's last authentication or TLS failure when there was one: an
+    /// operation that timed out because the cluster refused riff says why.
+    pub(super) fn explain(&self, error: BrokerError) -> BrokerError {
+        let refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        match (error, refused) {
+            (BrokerError::Unavailable(message), Some(cause)) => {
+                BrokerError::Unavailable(format!("{message} ({cause})"))
+            }
+            (error, _) => error,
         }
     }
 
@@ -95,15 +116,19 @@ impl ClientContext for Diagnostics {
         let kind = code.map_or_else(|| error.to_string(), |code| format!("{code:?}"));
         let cause = match code {
             Some(RDKafkaErrorCode::Authentication) => {
-                "authentication failed: check the gateway's sasl mechanism, user and password; "
+                "authentication failed: check the gateway's sasl mechanism, user and password"
             }
             Some(RDKafkaErrorCode::SSL) => {
                 "TLS failed: is the broker's certificate trusted (tls.caCert) and issued for \
-                 the host riff reaches it by? "
+                 the host riff reaches it by?"
             }
             _ => "",
         };
-        self.report(&kind, &format!("{cause}{error}: {reason}"));
+        if cause.is_empty() {
+            return self.report(&kind, &format!("{error}: {reason}"));
+        }
+        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(cause.to_owned());
+        self.report(&kind, &format!("{cause}; {error}: {reason}"));
     }
 }
 

@@ -175,7 +175,7 @@ impl Broker for KafkaBroker {
             .admin
             .create_topics([&new_topic], &options)
             .await
-            .map_err(unavailable)?;
+            .map_err(|error| self.diagnostics.explain(unavailable(error)))?;
         match results.into_iter().next() {
             Some(Ok(_)) => Ok(true),
             Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => Ok(false),

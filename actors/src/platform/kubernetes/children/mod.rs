@@ -167,7 +167,7 @@ mod tests {
             partitions: 4,
         }];
         let scaled_object =
-            processor::processor_scaled_object(&p, "p-processor-a", &inputs, None).unwrap();
+            processor::processor_scaled_object(&p, "p-processor-a", &inputs, None, None).unwrap();
         round_trips(&scaled_object);
         let yaml = serde_norway::to_string(&scaled_object).unwrap();
         assert!(

@@ -10,11 +10,16 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use super::scaled_object::{ScaleTargetRef, ScaleTrigger, ScaledObject, ScaledObjectSpec};
+use super::scaled_object::{
+    AuthenticationRef, ScaleTargetRef, ScaleTrigger, ScaledObject, ScaledObjectSpec,
+    SecretTargetRef, TriggerAuthentication, TriggerAuthenticationSpec,
+};
 use super::stream::StreamCoordinates;
 use super::{child_metadata, env, kafka_secret_volumes, labels, name, PROCESSOR_LABEL};
 use crate::processor::health::{STATUS_PORT, STATUS_PORT_NAME};
-use crate::resources::{Admission, Processor, Stream};
+use crate::resources::{
+    Admission, KafkaSecurityRefs, Processor, SaslMechanism, SecretKeyRef, Stream,
+};
 
 /// The ConfigMap in the system namespace holding the sidecar image.
 pub const PROCESSOR_IMAGE_CONFIG_MAP: &str = "riff-streaming-processor";
@@ -273,7 +278,9 @@ pub struct ScaledInput {
 }
 
 /// The ScaledObject of `processor`, scaling Deployment `deployment` on one trigger per input:
-/// `liiklus` through the gateway, or `kafka` straight on the cluster for a Kafka-backed input.
+/// `liiklus` through the gateway, or `kafka` straight on the cluster for a Kafka-backed input;
+/// the Kafka triggers on a cluster with TLS or SASL authenticate with TriggerAuthentication
+/// `authentication` (see [`processor_trigger_authentication`]).
 /// `inputs` follow `spec.inputs`; `None` when there are none.
 ///
 /// `maxReplicaCount` is riff's 30, but no more than the total partitions when every input is
@@ -283,6 +290,7 @@ pub fn processor_scaled_object(
     processor: &Processor,
     deployment: &str,
     inputs: &[ScaledInput],
+    authentication: Option<&str>,
     min_replicas: Option<i32>,
 ) -> Option<ScaledObject> {
     if inputs.is_empty() {
@@ -298,9 +306,21 @@ pub fn processor_scaled_object(
         let partitions: u64 = inputs.iter().map(|i| u64::from(i.partitions)).sum();
         max = max.min(i32::try_from(partitions).unwrap_or(i32::MAX));
     }
+    let authenticated = authentication.zip(trigger_security(inputs));
     let triggers = inputs
         .iter()
-        .map(|i| trigger(group, &i.coordinates))
+        .map(|input| {
+            let mut trigger = trigger(group, &input.coordinates);
+            let security = input.coordinates.kafka_security.as_ref();
+            if let Some((name, shared)) = authenticated.filter(|(_, s)| Some(*s) == security) {
+                let settings = kafka_trigger_security(shared).into_iter();
+                (trigger.metadata).extend(settings.map(|(key, value)| (key.to_owned(), value)));
+                trigger.authentication_ref = Some(AuthenticationRef {
+                    name: name.to_owned(),
+                });
+            }
+            trigger
+        })
         .collect();
     let spec = ScaledObjectSpec {
         scale_target_ref: ScaleTargetRef {
@@ -345,7 +365,78 @@ fn trigger(group: &str, coordinates: &StreamCoordinates) -> ScaleTrigger {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect(),
+        authentication_ref: None,
     }
+}
+
+/// The Kafka cluster connection the processor's KEDA triggers authenticate with: that of its
+/// first input whose KafkaGateway has `tls` or `sasl`. (Inputs on clusters with other
+/// credentials are scaled without; KEDA's Kafka scaler takes one set per trigger, and one
+/// TriggerAuthentication is kept per processor.)
+fn trigger_security(inputs: &[ScaledInput]) -> Option<&KafkaSecurityRefs> {
+    inputs.iter().find_map(|input| {
+        (input.coordinates.kafka_security.as_ref()).filter(|security| !security.is_empty())
+    })
+}
+
+/// The TriggerAuthentication of `processor`'s Kafka triggers: the Kafka scaler's `username`,
+/// `password`, `ca`, `cert` and `key` as the Secret keys its KafkaGateway references. `None`
+/// when no input's cluster needs TLS or SASL.
+pub fn processor_trigger_authentication(
+    processor: &Processor,
+    inputs: &[ScaledInput],
+) -> Option<TriggerAuthentication> {
+    let security = trigger_security(inputs)?;
+    let mut refs = Vec::new();
+    let mut add = |parameter: &str, reference: &Option<SecretKeyRef>| {
+        if let Some(reference) = reference {
+            refs.push(SecretTargetRef {
+                parameter: parameter.to_owned(),
+                name: reference.name.clone(),
+                key: reference.key.clone(),
+            });
+        }
+    };
+    if let Some(sasl) = &security.sasl {
+        add("username", &Some(sasl.user.clone()));
+        add("password", &Some(sasl.password.clone()));
+    }
+    if let Some(tls) = security
+        .tls
+        .as_ref()
+        .filter(|tls| tls.enabled != Some(false))
+    {
+        add("ca", &tls.ca_cert);
+        add("cert", &tls.client_cert);
+        add("key", &tls.client_key);
+    }
+    let spec = TriggerAuthenticationSpec {
+        secret_target_ref: refs,
+    };
+    let mut authentication = TriggerAuthentication::new("", spec);
+    authentication.metadata = processor_child_metadata(processor);
+    Some(authentication)
+}
+
+/// The Kafka scaler's `sasl` and `tls` settings for `security`: no secret in them.
+fn kafka_trigger_security(security: &KafkaSecurityRefs) -> Vec<(&'static str, String)> {
+    let mut settings = Vec::new();
+    if let Some(sasl) = &security.sasl {
+        let mode = match sasl.mechanism {
+            SaslMechanism::Plain => "plaintext",
+            SaslMechanism::ScramSha256 => "scram_sha256",
+            SaslMechanism::ScramSha512 => "scram_sha512",
+        };
+        settings.push(("sasl", mode.to_owned()));
+    }
+    if security
+        .tls
+        .as_ref()
+        .is_some_and(|tls| tls.enabled != Some(false))
+    {
+        settings.push(("tls", "enable".to_owned()));
+    }
+    settings
 }
 
 #[cfg(test)]
@@ -651,7 +742,8 @@ mod tests {
     fn scaled_object_scales_the_deployment_on_liiklus_lag() {
         let inputs = [liiklus_input("dev_in1"), liiklus_input("dev_in2")];
         let scaled_object =
-            processor_scaled_object(&processor(), "p-processor-abcde", &inputs, None).unwrap();
+            processor_scaled_object(&processor(), "p-processor-abcde", &inputs, None, None)
+                .unwrap();
         let trigger = |topic: &str| {
             json!({"type": "liiklus", "metadata": {
                 "address": "franz-gateway-x.dev.svc.cluster.local:6565", "group": "p", "topic": topic,
@@ -677,13 +769,16 @@ mod tests {
                 },
             })
         );
-        assert_eq!(processor_scaled_object(&processor(), "d", &[], None), None);
+        assert_eq!(
+            processor_scaled_object(&processor(), "d", &[], None, None),
+            None
+        );
     }
 
     #[test]
     fn kafka_inputs_scale_on_consumer_lag_up_to_their_partitions() {
         let inputs = [kafka_input("dev_in1", 3), kafka_input("dev_in2", 2)];
-        let spec = processor_scaled_object(&processor(), "d", &inputs, None)
+        let spec = processor_scaled_object(&processor(), "d", &inputs, None, None)
             .unwrap()
             .spec;
         assert_eq!(spec.max_replica_count, 5);
@@ -697,12 +792,12 @@ mod tests {
             }})
         );
         let many = [kafka_input("dev_in1", 64)];
-        let spec = processor_scaled_object(&processor(), "d", &many, None)
+        let spec = processor_scaled_object(&processor(), "d", &many, None, None)
             .unwrap()
             .spec;
         assert_eq!(spec.max_replica_count, 30);
         let mixed = [kafka_input("dev_in1", 1), liiklus_input("dev_in2")];
-        let spec = processor_scaled_object(&processor(), "d", &mixed, None)
+        let spec = processor_scaled_object(&processor(), "d", &mixed, None, None)
             .unwrap()
             .spec;
         assert_eq!(spec.max_replica_count, 30);
@@ -714,11 +809,11 @@ mod tests {
     #[test]
     fn max_replicas_is_never_below_min() {
         let inputs = [kafka_input("dev_in1", 1)];
-        let spec = processor_scaled_object(&processor(), "d", &inputs, Some(2))
+        let spec = processor_scaled_object(&processor(), "d", &inputs, None, Some(2))
             .unwrap()
             .spec;
         assert_eq!((spec.min_replica_count, spec.max_replica_count), (2, 2));
-        let spec = processor_scaled_object(&processor(), "d", &inputs, Some(0))
+        let spec = processor_scaled_object(&processor(), "d", &inputs, None, Some(0))
             .unwrap()
             .spec;
         assert_eq!((spec.min_replica_count, spec.max_replica_count), (0, 1));

@@ -1,4 +1,5 @@
-//! KEDA 2's `ScaledObject` (`keda.sh/v1alpha1`), as far as a processor uses it.
+//! KEDA 2's `ScaledObject` and `TriggerAuthentication` (`keda.sh/v1alpha1`), as far as a
+//! processor uses them.
 
 use std::collections::BTreeMap;
 
@@ -46,4 +47,41 @@ pub struct ScaleTrigger {
     pub type_: String,
     /// The scaler's settings.
     pub metadata: BTreeMap<String, String>,
+    /// The TriggerAuthentication giving the scaler its credentials.
+    #[serde(
+        default,
+        rename = "authenticationRef",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authentication_ref: Option<AuthenticationRef>,
+}
+
+/// A [`TriggerAuthentication`] of the trigger's namespace, by name.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuthenticationRef {
+    pub name: String,
+}
+
+/// Where a scaler's credentials come from: keys of Secrets, never values.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[kube(
+    group = "keda.sh",
+    version = "v1alpha1",
+    kind = "TriggerAuthentication",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerAuthenticationSpec {
+    /// Scaler parameters read from Secrets.
+    pub secret_target_ref: Vec<SecretTargetRef>,
+}
+
+/// One scaler parameter (e.g. the Kafka scaler's `password`) read from a key of a Secret.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretTargetRef {
+    pub parameter: String,
+    pub name: String,
+    pub key: String,
 }

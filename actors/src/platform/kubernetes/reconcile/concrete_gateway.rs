@@ -52,10 +52,18 @@ impl Reconciled for KafkaGateway {
         &mut self.status_mut().common
     }
     /// Secrets are not watched: a gateway whose `tls` or `sasl` references Secrets is looked
-    /// at again every 15 s, so a Secret created or fixed later is noticed.
+    /// at again, every 5 s while one is missing (so that it recovers soon after the Secret is
+    /// created), every minute otherwise (a Secret deleted later is reported).
     fn resync(&self) -> Option<std::time::Duration> {
-        let secured = !self.spec.security().is_empty();
-        secured.then_some(std::time::Duration::from_secs(15))
+        if self.spec.security().is_empty() {
+            return None;
+        }
+        let conditions = self.status.as_ref().map(|s| &s.common.conditions[..]);
+        let missing = conditions.unwrap_or_default().iter().any(|c| {
+            c.type_ == GATEWAY_READY
+                && [SECRET_NOT_FOUND, SECRET_KEY_NOT_FOUND].contains(&&*c.reason)
+        });
+        Some(std::time::Duration::from_secs(if missing { 5 } else { 60 }))
     }
     async fn steps(context: &Context, object: &mut Self) -> Result<()> {
         steps(context, object).await?;
@@ -67,6 +75,10 @@ impl Reconciled for KafkaGateway {
         Ok(())
     }
 }
+
+/// GatewayReady's reasons when a Secret a KafkaGateway references is missing, or its key is.
+const SECRET_NOT_FOUND: &str = "SecretNotFound";
+const SECRET_KEY_NOT_FOUND: &str = "SecretKeyNotFound";
 
 /// A Secret key a KafkaGateway references that does not exist.
 struct MissingSecret {
@@ -92,7 +104,7 @@ async fn missing_secret(
             .map_err(|e| ReconcileError::api("get", what, e))?;
         let Some(secret) = secret else {
             return Ok(Some(MissingSecret {
-                reason: "SecretNotFound",
+                reason: SECRET_NOT_FOUND,
                 message: format!("Secret {:?} not found", reference.name),
             }));
         };
@@ -104,7 +116,7 @@ async fn missing_secret(
         let in_strings = (secret.string_data.as_ref()).is_some_and(|data| data.contains_key(key));
         if !in_data && !in_strings {
             return Ok(Some(MissingSecret {
-                reason: "SecretKeyNotFound",
+                reason: SECRET_KEY_NOT_FOUND,
                 message: format!("Secret {:?} has no key {:?}", reference.name, reference.key),
             }));
         }

@@ -18,10 +18,10 @@ use super::{
     DEPLOYMENT_READY,
 };
 use crate::platform::kubernetes::children::processor::{
-    processor_deployment, processor_scaled_object, ScaledInput, PROCESSOR_IMAGE_CONFIG_MAP,
-    PROCESSOR_IMAGE_KEY,
+    processor_deployment, processor_scaled_object, processor_trigger_authentication, ScaledInput,
+    PROCESSOR_IMAGE_CONFIG_MAP, PROCESSOR_IMAGE_KEY,
 };
-use crate::platform::kubernetes::children::scaled_object::ScaledObject;
+use crate::platform::kubernetes::children::scaled_object::{ScaledObject, TriggerAuthentication};
 use crate::platform::kubernetes::children::stream::StreamCoordinates;
 use crate::platform::kubernetes::children::PROCESSOR_LABEL;
 use crate::platform::kubernetes::conditions::{ConditionSet, PROCESSOR};
@@ -113,6 +113,19 @@ impl Reconciled for Processor {
             _ => None,
         };
         let snapshot = processor.clone();
+        let authentication = owned::generated(
+            context,
+            &parent,
+            (PROCESSOR_LABEL, &name),
+            |_: Option<&TriggerAuthentication>| {
+                processor_trigger_authentication(&snapshot, inputs.as_deref()?)
+            },
+        )
+        .await?;
+        let authentication = match &authentication {
+            Owned::Present(authentication) => Some(authentication.name_any()),
+            _ => None,
+        };
         let min_replicas = context.min_replicas;
         let scaled_object = owned::generated(
             context,
@@ -123,6 +136,7 @@ impl Reconciled for Processor {
                     &snapshot,
                     deployment_name.as_deref()?,
                     inputs.as_deref()?,
+                    authentication.as_deref(),
                     Some(min_replicas),
                 )
             },
