@@ -73,8 +73,12 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
     use riff_actors::platform::kubernetes::children::{gateway, processor, stream};
     use riff_actors::resources::{Gateway, KafkaGateway, Processor, Stream};
 
+    // A gateway with TLS and SCRAM: its pod and the processor's mount the Secrets they name.
     let kafka: KafkaGateway = serde_norway::from_str(
-        "metadata: {name: franz, namespace: dev}\nspec: {bootstrapServers: 'kafka:9092'}\n\
+        "metadata: {name: franz, namespace: dev}\n\
+         spec: {bootstrapServers: 'kafka:9093', tls: {caCert: {name: kafka-ca, key: ca.crt}}, \
+         sasl: {mechanism: SCRAM-SHA-512, user: {name: creds, key: user}, \
+         password: {name: creds, key: password}}}\n\
          status: {address: {url: 'http://franz-gateway-a.dev.svc.cluster.local'}}\n",
     )
     .unwrap();
@@ -94,9 +98,10 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
     let coordinates = stream::StreamCoordinates {
         gateway: "franz-gateway-a.dev.svc.cluster.local:6565".into(),
         topic: "dev_in".into(),
-        bootstrap_servers: Some("kafka:9092".into()),
-        kafka_security: None,
+        bootstrap_servers: Some("kafka:9093".into()),
+        kafka_security: Some(kafka.spec.security()),
     };
+    let secrets = ["creds".to_owned(), "kafka-ca".to_owned()];
     let p: Processor = serde_norway::from_str(
         "metadata: {name: p, namespace: dev}\nspec: {inputs: [{stream: in}], outputs: [{stream: in}], \
          window: {duration: 5s}, template: {spec: {containers: [{image: fn}]}}}\n\
@@ -120,7 +125,8 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
         serde_json::to_value(stream::binding_secret(&stream, &coordinates).unwrap()).unwrap(),
         named(
             serde_json::to_value(
-                processor::processor_deployment(&p, "riff:0.1.0", &[stream], &[], None).unwrap(),
+                processor::processor_deployment(&p, "riff:0.1.0", &[stream], &secrets, None)
+                    .unwrap(),
             )
             .unwrap(),
             "p-processor-a",
