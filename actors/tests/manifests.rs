@@ -101,7 +101,13 @@ fn the_children_the_controller_creates_match_the_kubernetes_schemas() {
         bootstrap_servers: Some("kafka:9093".into()),
         kafka_security: Some(kafka.spec.security()),
     };
-    let secrets = ["creds".to_owned(), "kafka-ca".to_owned()];
+    let secrets: Vec<_> = kafka
+        .spec
+        .security()
+        .secret_refs()
+        .into_iter()
+        .cloned()
+        .collect();
     let p: Processor = serde_norway::from_str(
         "metadata: {name: p, namespace: dev}\nspec: {inputs: [{stream: in}], outputs: [{stream: in}], \
          window: {duration: 5s}, template: {spec: {containers: [{image: fn}]}}}\n\

@@ -118,14 +118,6 @@ impl KafkaSecurityRefs {
         refs
     }
 
-    /// The Secrets to mount, each once, sorted.
-    pub fn secret_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.secret_refs().iter().map(|r| r.name.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names
-    }
-
     /// Field errors under `spec`: references need a name and a key; a client certificate needs
     /// its key.
     pub fn validate(&self) -> FieldErrors {
@@ -206,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn the_secrets_to_mount_are_listed_once_and_disabled_tls_needs_none() {
+    fn the_keys_to_mount_are_listed_and_disabled_tls_needs_none() {
         let mut refs = KafkaSecurityRefs {
             tls: Some(KafkaTls {
                 ca_cert: Some(key("ca", "ca.crt")),
@@ -218,9 +210,14 @@ mod tests {
                 password: key("creds", "password"),
             }),
         };
-        assert_eq!(refs.secret_names(), ["ca", "creds"]);
+        let names = |refs: &KafkaSecurityRefs| {
+            let refs = refs.secret_refs().into_iter();
+            refs.map(|r| format!("{}/{}", r.name, r.key))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&refs), ["ca/ca.crt", "creds/user", "creds/password"]);
         refs.tls.as_mut().unwrap().enabled = Some(false);
-        assert_eq!(refs.secret_names(), ["creds"]);
+        assert_eq!(names(&refs), ["creds/user", "creds/password"]);
         assert!(!refs.is_empty());
         assert!(KafkaSecurityRefs::default().is_empty());
     }

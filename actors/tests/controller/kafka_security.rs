@@ -96,8 +96,11 @@ async fn a_secured_kafka_gateway_mounts_its_secrets_and_names_the_one_missing() 
     );
     assert_eq!(
         pod["volumes"],
-        json!([{"name": "kafka-secret-0", "secret": {"secretName": "kafka-ca"}},
-               {"name": "kafka-secret-1", "secret": {"secretName": "kafka-creds"}}])
+        json!([{"name": "kafka-secret-0", "secret": {"secretName": "kafka-ca",
+                    "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+               {"name": "kafka-secret-1", "secret": {"secretName": "kafka-creds",
+                    "items": [{"key": "password", "path": "password"},
+                              {"key": "user", "path": "user"}]}}])
     );
     assert_eq!(
         pod["containers"][0]["volumeMounts"],

@@ -96,7 +96,7 @@ pub fn kafka_gateway(parent: &KafkaGateway, images: &GatewayImages) -> Gateway {
         GatewayType::Kafka,
         images,
         gateway_env,
-        kafka_secret_volumes(&security.secret_names()),
+        kafka_secret_volumes(security.secret_refs()),
     )
 }
 

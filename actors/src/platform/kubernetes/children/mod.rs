@@ -11,10 +11,11 @@ pub mod stream;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, SecretVolumeSource, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{EnvVar, KeyToPath, SecretVolumeSource, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::broker::kafka::MOUNTED_SECRETS;
+use crate::resources::SecretKeyRef;
 
 /// Labels a gateway's Service, Deployment and pods with the Gateway's name.
 pub const GATEWAY_LABEL: &str = "streaming.projectriff.io/gateway";
@@ -48,14 +49,24 @@ fn child_metadata(parent: &ObjectMeta, labels: BTreeMap<String, String>) -> Obje
 }
 
 /// An environment variable with a literal value.
-/// The volumes of the Secrets a KafkaGateway's `tls` and `sasl` reference (`names`, sorted),
+/// The volumes of the Secrets a KafkaGateway's `tls` and `sasl` reference, each holding only
+/// the referenced keys (a missing key holds the pod before it starts, rather than crashing it),
 /// and their read-only mounts at `/var/riff/kafka-secrets/<secret>`, where `riff gateway` and
-/// `riff processor` read them.
-fn kafka_secret_volumes(names: &[&str]) -> (Vec<Volume>, Vec<VolumeMount>) {
-    names
-        .iter()
+/// `riff processor` read them. `refs` in any order.
+fn kafka_secret_volumes<'a>(
+    refs: impl IntoIterator<Item = &'a SecretKeyRef>,
+) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let mut keys: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for reference in refs {
+        let secret = keys.entry(&reference.name).or_default();
+        if !secret.contains(&reference.key.as_str()) {
+            secret.push(&reference.key);
+        }
+    }
+    keys.into_iter()
         .enumerate()
-        .map(|(index, secret)| {
+        .map(|(index, (secret, mut keys))| {
+            keys.sort_unstable();
             let volume = format!("kafka-secret-{index}");
             let mount = VolumeMount {
                 name: volume.clone(),
@@ -63,10 +74,16 @@ fn kafka_secret_volumes(names: &[&str]) -> (Vec<Volume>, Vec<VolumeMount>) {
                 read_only: Some(true),
                 ..VolumeMount::default()
             };
+            let items = keys.into_iter().map(|key| KeyToPath {
+                key: key.to_owned(),
+                path: key.to_owned(),
+                ..KeyToPath::default()
+            });
             let volume = Volume {
                 name: volume,
                 secret: Some(SecretVolumeSource {
-                    secret_name: Some((*secret).to_owned()),
+                    secret_name: Some(secret.to_owned()),
+                    items: Some(items.collect()),
                     ..SecretVolumeSource::default()
                 }),
                 ..Volume::default()

@@ -56,7 +56,7 @@ fn processor_child_metadata(processor: &Processor) -> ObjectMeta {
 /// container 0 running `status.latestImage` on port 8081, and an appended `processor` sidecar
 /// running `processor_image` with the streams' bindings mounted. `streams` are the resolved input
 /// and output streams, in any order; `current_replicas` is the existing Deployment's count (1 on
-/// create), kept so that KEDA owns it. `kafka_secrets` are the Secrets the streams' Kafka
+/// create), kept so that KEDA owns it. `kafka_secrets` are the Secret keys the streams' Kafka
 /// clusters need (TLS, SASL), mounted in the sidecar.
 ///
 /// `None` when there is no latest image or sidecar image, or a bound stream is not in `streams`.
@@ -64,7 +64,7 @@ pub fn processor_deployment(
     processor: &Processor,
     processor_image: &str,
     streams: &[Stream],
-    kafka_secrets: &[String],
+    kafka_secrets: &[SecretKeyRef],
     current_replicas: Option<i32>,
 ) -> Option<Deployment> {
     let latest_image = processor.status.as_ref()?.latest_image.as_deref();
@@ -96,8 +96,7 @@ pub fn processor_deployment(
         .chain(dead_letter)
         .collect();
 
-    let names: Vec<&str> = kafka_secrets.iter().map(String::as_str).collect();
-    let (secret_volumes, secret_mounts) = kafka_secret_volumes(&names);
+    let (secret_volumes, secret_mounts) = kafka_secret_volumes(kafka_secrets);
     let mut template = spec.template.clone().unwrap_or_default();
     let labels = processor_labels(&processor);
     let pod_metadata = template.metadata.get_or_insert_with(ObjectMeta::default);

@@ -29,7 +29,7 @@ use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::processor::health::{StatusReport, STATUS_PORT_NAME};
-use crate::resources::{CommonStatus, Processor, Stream};
+use crate::resources::{CommonStatus, Processor, SecretKeyRef, Stream};
 
 const STREAMS_READY: &str = "StreamsReady";
 const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
@@ -375,14 +375,14 @@ async fn coordinates(context: &Context, stream: &Stream) -> Result<Option<Stream
     Ok(secret.as_ref().and_then(StreamCoordinates::from_secret))
 }
 
-/// The Secrets the processor's pod mounts for the Kafka clusters of its streams (their
+/// The Secret keys the processor's pod mounts for the Kafka clusters of its streams (their
 /// KafkaGateways' `tls` and `sasl`), sorted, each once.
 async fn kafka_secrets(
     context: &Context,
     processor: &Processor,
     streams: &[Stream],
-) -> Result<Vec<String>> {
-    let mut names = Vec::new();
+) -> Result<Vec<SecretKeyRef>> {
+    let mut refs = Vec::new();
     for name in processor.spec.stream_names() {
         let Some(stream) = streams.iter().find(|s| s.name_any() == name) else {
             continue;
@@ -391,10 +391,10 @@ async fn kafka_secrets(
             .await?
             .and_then(|c| c.kafka_security)
         {
-            names.extend(security.secret_names().into_iter().map(str::to_owned));
+            refs.extend(security.secret_refs().into_iter().cloned());
         }
     }
-    names.sort_unstable();
-    names.dedup();
-    Ok(names)
+    refs.sort_unstable();
+    refs.dedup();
+    Ok(refs)
 }
