@@ -1,12 +1,14 @@
-//! A KafkaGateway with SASL on a real broker: `riff local run` reads the credentials from a
-//! `kind: Secret` document of the manifests, provisions, reads and writes over SCRAM-SHA-512;
-//! with a wrong password it says the authentication failed, keeps running and retrying, and
-//! never logs a secret value.
+//! A KafkaGateway with SASL or TLS on a real broker: `riff local run` reads the credentials or
+//! the CA certificate from a `kind: Secret` document of the manifests, provisions, reads and
+//! writes over SCRAM-SHA-512 or TLS; with a wrong password it says the authentication failed,
+//! with an untrusted CA that TLS failed; either way it keeps running and retrying, and never
+//! logs a secret value.
 
 use std::time::Duration;
 
 use crate::kafka_support::*;
 use crate::support::{Manifests, ProcessorYaml, Runtime};
+use crate::tls_proxy::{Ca, TlsProxy};
 
 const USER: &str = "alice";
 const PASSWORD: &str = "s3cret-7f3a";
@@ -31,6 +33,12 @@ spec:
     password: {{name: kafka-creds, key: password}}
 "
     );
+    with_squarer(&gateway, bootstrap)
+}
+
+/// `gateway` (YAML documents ending with the KafkaGateway `franz` on `bootstrap`), then streams
+/// `numbers` and `squares` on it and a processor squaring.
+fn with_squarer(gateway: &str, bootstrap: &str) -> String {
     let streams = franz_with_streams(bootstrap, &["numbers", "squares"], 2);
     let streams = streams
         .split_once("---\n")
@@ -90,5 +98,77 @@ async fn a_scram_gateway_moves_records_and_a_wrong_password_says_authentication_
     let log = riff.log().join("\n");
     for secret in [wrong, PASSWORD] {
         assert!(!log.contains(secret), "a secret value was logged:\n{log}");
+    }
+}
+
+/// A Secret `kafka-ca` holding `ca_pem`, a KafkaGateway `franz` on `bootstrap` trusting it,
+/// streams `numbers` and `squares`, and a processor squaring.
+fn tls_yaml(bootstrap: &str, ca_pem: &str) -> String {
+    let ca_pem: String = ca_pem.lines().map(|line| format!("    {line}\n")).collect();
+    let gateway = format!(
+        "apiVersion: v1
+kind: Secret
+metadata: {{name: kafka-ca}}
+stringData:
+  ca.crt: |
+{ca_pem}---
+apiVersion: streaming.projectriff.io/v1alpha1
+kind: KafkaGateway
+metadata: {{name: franz}}
+spec:
+  bootstrapServers: '{bootstrap}'
+  tls: {{caCert: {{name: kafka-ca, key: ca.crt}}}}
+"
+    );
+    with_squarer(&gateway, bootstrap)
+}
+
+/// tansu has no TLS listener: a TLS-terminating proxy, whose certificate (for `IP:127.0.0.1`)
+/// a test CA signed, stands in front of it, and tansu advertises the proxy so that every
+/// connection after the bootstrap one goes through TLS too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tls_gateway_moves_records_and_an_untrusted_ca_says_tls_failed() {
+    let ca = Ca::new("riff e2e CA");
+    let listener = TlsProxy::listener();
+    let tansu = Tansu::memory_advertising(listener.local_addr().unwrap().port());
+    let proxy = TlsProxy::start(listener, ca.server(), &tansu.bootstrap());
+    let bootstrap = proxy.address();
+
+    let manifests = Manifests::new(&[("all.yaml", &tls_yaml(&bootstrap, ca.pem()))]);
+    let riff = Runtime::start_with(&[manifests.path()], &tansu_args());
+    let kafka = Plain::with_properties(
+        &bootstrap,
+        &[("security.protocol", "ssl"), ("ssl.ca.pem", ca.pem())],
+    );
+    kafka.produce_numbers("default_numbers", 1..=3).await;
+    let squares = kafka
+        .read("default_squares", 3, Duration::from_secs(60))
+        .await;
+    let mut values: Vec<_> = squares.iter().map(|r| r.value.clone()).collect();
+    values.sort();
+    assert_eq!(values, ["1", "4", "9"]);
+    drop(riff);
+
+    let stranger = Ca::new("another CA");
+    let manifests = Manifests::new(&[("all.yaml", &tls_yaml(&bootstrap, stranger.pem()))]);
+    let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
+    let line = riff.wait_for_log("TLS failed", Duration::from_secs(60));
+    assert!(
+        line.contains(&bootstrap),
+        "the line names the cluster: {line}"
+    );
+    // Still running, and still trying: the streams are provisioned again and again.
+    let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
+    assert!(
+        retried.contains("TLS failed"),
+        "the retry says why: {retried}"
+    );
+    assert!(riff.running(), "riff keeps running: {:?}", riff.log());
+    let log = riff.log().join("\n");
+    assert!(!log.contains("-----BEGIN"), "a PEM was logged:\n{log}");
+    for pem in [ca.pem(), stranger.pem()] {
+        for line in pem.lines().filter(|line| !line.starts_with("-----")) {
+            assert!(!log.contains(line), "a PEM line was logged:\n{log}");
+        }
     }
 }

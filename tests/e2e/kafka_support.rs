@@ -31,12 +31,23 @@ pub struct Tansu {
     dir: PathBuf,
     /// Clients must authenticate (SASL SCRAM).
     authentication: bool,
+    /// The port the broker tells clients to reach it on, when not its own (a proxy's).
+    advertised_port: Option<u16>,
 }
 
 impl Tansu {
     /// A broker keeping everything in memory.
     pub fn memory() -> Tansu {
         Tansu::start("memory://tansu/", std::env::temp_dir())
+    }
+
+    /// A broker keeping everything in memory that tells clients to reach it on loopback port
+    /// `advertised_port` (a proxy in front of it) rather than on its own port.
+    pub fn memory_advertising(advertised_port: u16) -> Tansu {
+        let mut tansu = Tansu::new("memory://tansu/", std::env::temp_dir());
+        tansu.advertised_port = Some(advertised_port);
+        tansu.restart();
+        tansu
     }
 
     /// A broker keeping its data in the SQLite file `tansu.db` of `dir` (survives restarts).
@@ -70,15 +81,21 @@ impl Tansu {
     }
 
     fn start(storage: &str, dir: PathBuf) -> Tansu {
-        let mut tansu = Tansu {
+        let mut tansu = Tansu::new(storage, dir);
+        tansu.restart();
+        tansu
+    }
+
+    /// A broker not started yet.
+    fn new(storage: &str, dir: PathBuf) -> Tansu {
+        Tansu {
             child: None,
             port: free_port(),
             storage: storage.into(),
             dir,
             authentication: false,
-        };
-        tansu.restart();
-        tansu
+            advertised_port: None,
+        }
     }
 
     /// `host:port` for `bootstrapServers`.
@@ -105,13 +122,17 @@ impl Tansu {
     pub fn restart(&mut self) {
         self.stop();
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!(
+            "tcp://127.0.0.1:{}",
+            self.advertised_port.unwrap_or(self.port)
+        );
         let child = Command::new(tansu_binary())
             .args([
                 "broker",
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
             ])
             .args(["--storage-engine", &self.storage])
             .args(self.authentication.then_some("--authentication"))

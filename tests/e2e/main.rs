@@ -15,3 +15,4 @@ mod sidecar;
 mod start_positions;
 mod streaming_cli;
 mod support;
+mod tls_proxy;

@@ -114,21 +114,33 @@ impl ClientContext for Diagnostics {
     fn error(&self, error: KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
         let kind = code.map_or_else(|| error.to_string(), |code| format!("{code:?}"));
-        let cause = match code {
-            Some(RDKafkaErrorCode::Authentication) => {
-                "authentication failed: check the gateway's sasl mechanism, user and password"
-            }
-            Some(RDKafkaErrorCode::SSL) => {
-                "TLS failed: is the broker's certificate trusted (tls.caCert) and issued for \
-                 the host riff reaches it by?"
-            }
-            _ => "",
-        };
-        if cause.is_empty() {
+        let Some(cause) = refusal(code, reason) else {
             return self.report(&kind, &format!("{error}: {reason}"));
-        }
+        };
         *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(cause.to_owned());
         self.report(&kind, &format!("{cause}; {error}: {reason}"));
+    }
+}
+
+/// Why the cluster refused riff, when a librdkafka error of `code` with `reason` says so.
+/// librdkafka reports a broker certificate it cannot verify with the SSL code when the
+/// handshake fails after its first step, but as a transport failure (OpenSSL's text alone:
+/// `error:0A000086:SSL routines::certificate verify failed`) when the very first step already
+/// fails, which on a quick connection it often does.
+fn refusal(code: Option<RDKafkaErrorCode>, reason: &str) -> Option<&'static str> {
+    const TLS: &str = "TLS failed: is the broker's certificate trusted (tls.caCert) and issued \
+                       for the host riff reaches it by?";
+    match code {
+        Some(RDKafkaErrorCode::Authentication) => {
+            Some("authentication failed: check the gateway's sasl mechanism, user and password")
+        }
+        Some(RDKafkaErrorCode::SSL) => Some(TLS),
+        Some(RDKafkaErrorCode::BrokerTransportFailure)
+            if reason.contains("certificate verify failed") =>
+        {
+            Some(TLS)
+        }
+        _ => None,
     }
 }
 
@@ -153,6 +165,29 @@ mod tests {
             Some(59)
         );
         assert_eq!(diagnostics.throttle("AllBrokersDown", minute_later), None);
+    }
+
+    #[test]
+    fn an_unverified_certificate_is_a_tls_failure_whichever_way_librdkafka_reports_it() {
+        // Both as librdkafka 2.12 with OpenSSL 3 words them.
+        let handshake = "ssl://127.0.0.1:9093/bootstrap: SSL handshake failed: \
+            error:0A000086:SSL routines::certificate verify failed: broker certificate could \
+            not be verified, verify that ssl.ca.location is correctly configured or root CA \
+            certificates are installed (install ca-certificates package) (after 6ms in state \
+            SSL_HANDSHAKE)";
+        let connect = "ssl://127.0.0.1:9093/bootstrap: error:0A000086:SSL routines::\
+            certificate verify failed (after 3ms in state SSL_HANDSHAKE)";
+        for (code, reason) in [
+            (RDKafkaErrorCode::SSL, handshake),
+            (RDKafkaErrorCode::BrokerTransportFailure, connect),
+        ] {
+            let cause = refusal(Some(code), reason).expect("a refusal");
+            assert!(cause.starts_with("TLS failed"), "{code:?}: {cause}");
+        }
+        let refused = "ssl://127.0.0.1:9093/bootstrap: Connect to ipv4#127.0.0.1:9093 failed: \
+            Connection refused (after 0ms in state CONNECT)";
+        let transport = RDKafkaErrorCode::BrokerTransportFailure;
+        assert_eq!(refusal(Some(transport), refused), None);
     }
 
     #[test]
