@@ -96,6 +96,9 @@ enum Local {
         /// manifests do not declare them: file `<dir>/<secret>/<key>`.
         #[arg(long)]
         secret_dir: Option<PathBuf>,
+        /// Where `GET /metrics` serves every processor's Prometheus metrics (`off`: nowhere).
+        #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_metrics_address)]
+        metrics_address: MetricsAddress,
     },
     /// Publish one message to a stream of a running embedded gateway.
     Publish {
@@ -158,6 +161,19 @@ fn parse_kafka_property(property: &str) -> Result<(String, String), String> {
     Ok((key, value))
 }
 
+/// `--metrics-address`: an address, or `off`.
+#[derive(Clone, Debug)]
+struct MetricsAddress(Option<SocketAddr>);
+
+fn parse_metrics_address(value: &str) -> Result<MetricsAddress, String> {
+    match value {
+        "off" => Ok(MetricsAddress(None)),
+        address => (address.parse())
+            .map(|address| MetricsAddress(Some(address)))
+            .map_err(|error| format!("{address:?} is not host:port or off: {error}")),
+    }
+}
+
 /// `ns/stream` or `stream` (namespace `default`) → the in-memory gateway topic.
 fn topic_of(stream: &str) -> String {
     let (namespace, name) = stream.split_once('/').unwrap_or(("default", stream));
@@ -207,6 +223,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             shutdown_timeout,
             kafka_properties,
             secret_dir,
+            metrics_address,
         } => {
             let options = riff_actors::local::LocalOptions {
                 gateway_address,
@@ -214,6 +231,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 shutdown_timeout: Duration::from_secs(shutdown_timeout),
                 kafka_properties,
                 secret_dir,
+                metrics_address: metrics_address.0,
                 ..Default::default()
             };
             riff_actors::local::run(&files, options, shutdown_signal()).await

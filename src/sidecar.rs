@@ -14,7 +14,8 @@
 //! `DELIVERY_BACKOFF_JITTER`, `DELIVERY_TIMEOUT` and the `dead_letter` binding; a Kafka binding's
 //! `secret/kafkaSecurity` (its KafkaGateway's `tls` and `sasl` references, JSON) is resolved from
 //! the Secrets mounted under `KAFKA_SECRETS_DIR` (default `/var/riff/kafka-secrets`). `GET /status` on
-//! `STATUS_ADDRESS` (default `0.0.0.0:8090`) reports a record reading stopped at.
+//! `STATUS_ADDRESS` (default `0.0.0.0:8090`) reports a record reading stopped at, and `GET
+//! /metrics` there the processor's Prometheus metrics (labelled with `POD_NAMESPACE`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use anyhow::{bail, Context as _};
 use riff_actors::broker::kafka::{KafkaBroker, KafkaSecurity, KafkaSettings, MOUNTED_SECRETS};
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
+use riff_actors::metrics::ProcessorMetrics;
 use riff_actors::processor::health::STATUS_PORT;
 use riff_actors::processor::{self, Capacity, Health, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::{BackoffPolicy, DeliveryPolicy, ResolvedDelivery, Window};
@@ -207,8 +209,10 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         (env.get("STATUS_ADDRESS").cloned()).unwrap_or_else(|| format!("0.0.0.0:{STATUS_PORT}"));
     let bound = (health.serve(&status_address).await)
         .with_context(|| format!("cannot serve the status endpoint on {status_address}"))?;
-    tracing::info!(address = %bound, "serving GET /status");
+    tracing::info!(address = %bound, "serving GET /status and GET /metrics");
+    let namespace = env.get("POD_NAMESPACE").cloned().unwrap_or_default();
     let config = PipelineConfig {
+        metrics: ProcessorMetrics::new(&namespace, &settings.group),
         resource: format!("processor {}", settings.group),
         group: settings.group,
         inputs,

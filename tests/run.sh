@@ -2,7 +2,8 @@
 # Runs the whole test suite on a fresh machine. Installs what the tests need when it is absent:
 # the riff node function invoker (npm), tansu 0.6.0, a Kafka-compatible broker with its memory
 # and SQLite storage engines (built from crates.io with one fix by tests/tansu/install.sh, about
-# 12 minutes once), the confluent-kafka Python client (PyPI), and kubernetes-validate (PyPI), which checks deploy/ against the Kubernetes
+# 12 minutes once), the confluent-kafka and prometheus-client Python packages (PyPI; the
+# latter's OpenMetrics parser checks /metrics), and kubernetes-validate (PyPI), which checks deploy/ against the Kubernetes
 # schemas offline. Then builds every binary the end-to-end tests start, and tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,10 @@ tests/tansu/install.sh
 
 if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check confluent-kafka
+fi
+
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check prometheus-client
 fi
 
 if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then

@@ -9,12 +9,14 @@
 //! - [`platform`]: the Kubernetes platform (controller, children, reconcilers).
 //! - [`message`], [`content_type`]: the message model and content-type rules.
 //! - [`supervision`]: backoff and the supervision log lines.
+//! - [`metrics`]: the process's Prometheus metrics and `GET /metrics`.
 
 pub mod broker;
 pub mod content_type;
 pub mod gateway;
 pub mod local;
 pub mod message;
+pub mod metrics;
 pub mod platform;
 pub mod processor;
 pub mod resources;

@@ -9,6 +9,7 @@ use futures::{Stream, StreamExt};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::message::Message;
+use riff_actors::metrics::ProcessorMetrics;
 use riff_actors::processor::Health;
 use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
 use riff_actors::resources::{ResolvedDelivery, ResolvedWindow};
@@ -105,6 +106,7 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
     };
     PipelineConfig {
         resource: "processor test/p".into(),
+        metrics: ProcessorMetrics::new("test", "p"),
         group: "p".into(),
         inputs: vec![input("in"), input("in2")],
         outputs: vec![OutputBinding {

@@ -3,7 +3,7 @@
 //! gateways, streams and processors, logs one JSON line per reconcile outcome and failure, serves
 //! its probes and metrics, and exits cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,18 +62,6 @@ fn ready(api: &FakeApiServer, plural: &str, name: &str) -> Option<()> {
         .iter()
         .any(|c| c["type"] == "Ready" && c["status"] == "True")
         .then_some(())
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        connection,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    connection.read_to_string(&mut answer).unwrap();
-    answer
 }
 
 /// The image ConfigMaps of `riff-system`, as `deploy/images.yaml` installs them.
@@ -178,9 +166,9 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
             .pop()
     });
 
-    assert!(http_get(probes, "/healthz").starts_with("HTTP/1.1 200"));
-    assert!(http_get(probes, "/readyz").starts_with("HTTP/1.1 200"));
-    let metrics = http_get(probes, "/metrics");
+    assert_eq!(http(probes, "GET", "/healthz", "").0, 200);
+    assert_eq!(http(probes, "GET", "/readyz", "").0, 200);
+    let (_, metrics) = http(probes, "GET", "/metrics", "");
     let value = |series: &str| -> f64 {
         let line = metrics
             .lines()

@@ -8,6 +8,7 @@ mod kafka;
 mod kafka_security;
 mod kafka_support;
 mod live_edits;
+mod metrics;
 mod node_invoker;
 mod pipeline;
 mod recovery;

@@ -5,14 +5,6 @@ use std::time::Duration;
 
 use crate::support::*;
 
-fn square_processor(function: &str, window: &str, env: &str) -> String {
-    let processor = ProcessorYaml {
-        env,
-        ..ProcessorYaml::sample("squarer", function, &["numbers"], &["squares"], window)
-    };
-    gateway_and_streams(&["numbers", "squares"]) + &processor.yaml()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_the_function_mid_window_loses_nothing() {
     let yaml = square_processor("square", "{duration: 2s}", "[]");

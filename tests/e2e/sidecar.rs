@@ -1,7 +1,6 @@
 //! The cluster processes, run as riff-era Deployments run them: `riff gateway` and the
 //! `riff processor` sidecar configured by riff's env vars and `/var/riff/bindings` layout.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
@@ -24,22 +23,6 @@ fn wait_for_port(port: u16) {
         Duration::from_secs(20),
         || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
     );
-}
-
-/// An HTTP/1.1 exchange with the provisioner API on loopback `port`: `(status, body)`.
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        connection,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    connection.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
 }
 
 /// `PUT /default/<stream>` on the provisioner with our JSON body extension; the answer's body.

@@ -1,7 +1,7 @@
 //! Test support: a `riff local run` child process, a gateway client and YAML helpers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -90,6 +90,8 @@ pub fn gateway_and_streams(streams: &[&str]) -> String {
 pub struct Runtime {
     child: Child,
     pub gateway: String,
+    /// The port of its `GET /metrics`.
+    pub metrics_port: u16,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -136,9 +138,11 @@ impl Runtime {
     /// Starts `riff local run -f <paths> <args>` on free ports without waiting.
     pub fn spawn_with(paths: &[&Path], args: &[&str]) -> Runtime {
         let gateway = format!("127.0.0.1:{}", free_port());
+        let metrics_port = free_port();
         let mut command = Command::new(riff());
         command
             .args(["local", "run", "--gateway-address", &gateway])
+            .args(["--metrics-address", &format!("127.0.0.1:{metrics_port}")])
             .args(args);
         command.args([
             "--provisioner-address",
@@ -165,6 +169,7 @@ impl Runtime {
         Runtime {
             child,
             gateway,
+            metrics_port,
             log,
         }
     }
@@ -226,6 +231,13 @@ impl Runtime {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Its metrics (`GET /metrics`), as OpenMetrics text.
+    pub fn metrics(&self) -> String {
+        let (status, text) = http(self.metrics_port, "GET", "/metrics", "");
+        assert_eq!(status, 200, "{text}");
+        text
     }
 
     /// Whether the process still runs.
@@ -556,6 +568,32 @@ pub fn riff_gateway(grpc: u16, http: u16, kafka: Option<&str>) -> Command {
             .env("kafka_bootstrapServers", servers);
     }
     command
+}
+
+/// An in-memory gateway, streams `numbers` and `squares`, and processor `squarer` running
+/// `function` in `window` with container `env` (YAML).
+pub fn square_processor(function: &str, window: &str, env: &str) -> String {
+    let processor = ProcessorYaml {
+        env,
+        ..ProcessorYaml::sample("squarer", function, &["numbers"], &["squares"], window)
+    };
+    gateway_and_streams(&["numbers", "squares"]) + &processor.yaml()
+}
+
+/// An HTTP/1.1 exchange with a server on loopback `port`: `(status, body)`.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
 }
 
 /// Polls `check` until it answers, for at most `timeout`.

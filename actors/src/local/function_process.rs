@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
+use crate::metrics::ProcessorMetrics;
 use crate::supervision::{self, Backoff};
 
 /// How long a function must have run for its restart backoff to start over.
@@ -45,6 +46,7 @@ pub struct StopFunction;
 /// exponential backoff. The function's output is logged line by line under its processor.
 pub struct FunctionProcessActor {
     command: FunctionCommand,
+    metrics: ProcessorMetrics,
     backoff: Backoff,
     started_at: Instant,
     terminate: Option<oneshot::Sender<()>>,
@@ -53,10 +55,11 @@ pub struct FunctionProcessActor {
 }
 
 impl FunctionProcessActor {
-    /// An actor that will run `command` once started.
-    pub fn new(command: FunctionCommand) -> Self {
+    /// An actor that will run `command` once started; its restarts count in `metrics`.
+    pub fn new(command: FunctionCommand, metrics: ProcessorMetrics) -> Self {
         FunctionProcessActor {
             command,
+            metrics,
             backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(30)),
             started_at: Instant::now(),
             terminate: None,
@@ -171,6 +174,7 @@ impl Handler<Exited> for FunctionProcessActor {
         );
         ctx.run_later(delay, |actor, ctx| {
             if !actor.stopping {
+                actor.metrics.function_restarted();
                 actor.spawn(ctx);
             }
         });

@@ -38,6 +38,8 @@ pub struct LocalOptions {
     pub kafka_properties: Vec<(String, String)>,
     /// Where Secrets the manifests do not declare are read: `<dir>/<secret>/<key>`.
     pub secret_dir: Option<PathBuf>,
+    /// Where `GET /metrics` is served (every processor's metrics), if anywhere.
+    pub metrics_address: Option<SocketAddr>,
 }
 
 impl Default for LocalOptions {
@@ -49,6 +51,7 @@ impl Default for LocalOptions {
             capacity: Capacity::default(),
             kafka_properties: Vec::new(),
             secret_dir: None,
+            metrics_address: Some(([127, 0, 0, 1], 9090).into()),
         }
     }
 }
@@ -70,6 +73,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut fingerprint = manifest::fingerprint(paths);
     let secret_dir = options.secret_dir.clone();
+    if let Some(address) = options.metrics_address {
+        serve_metrics(address).await;
+    }
     let mut running = Running::new(options);
     running.apply(checked_plan(paths, &secret_dir)?).await?;
     let (gateways, streams, processors) = running.counts();
@@ -117,6 +123,27 @@ fn checked_plan(paths: &[PathBuf], secret_dir: &Option<PathBuf>) -> anyhow::Resu
     let resources = manifest::load(paths)?;
     manifest::check_references(&resources)?;
     Plan::new(&resources, secret_dir.clone())
+}
+
+/// Serves `GET /metrics` on `address` in the background. An address in use is a warning, not
+/// an error: two `riff local run` on one machine both run, the second without metrics.
+async fn serve_metrics(address: SocketAddr) {
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            return tracing::warn!(
+                %address, %error,
+                "cannot serve GET /metrics; choose another --metrics-address"
+            )
+        }
+    };
+    let bound = listener.local_addr().unwrap_or(address);
+    tracing::info!(address = %bound, "serving GET /metrics");
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, crate::metrics::router()).await {
+            tracing::error!(%error, "the metrics endpoint stopped");
+        }
+    });
 }
 
 /// `address` with its port shifted by `index` (port 0 stays 0: any free port).

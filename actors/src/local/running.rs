@@ -19,6 +19,7 @@ use super::{free_port, nth_port, Key, LocalOptions};
 use crate::broker::kafka::{KafkaBroker, KafkaSettings};
 use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
+use crate::metrics::ProcessorMetrics;
 use crate::processor::{self, Health, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
 
 struct RunningGateway {
@@ -229,7 +230,8 @@ impl Running {
 
     fn start_processor(&self, plan: ProcessorPlan) -> anyhow::Result<RunningProcessor> {
         let port = free_port()?;
-        let function = FunctionProcessActor::new(plan.command(port)).start();
+        let metrics = ProcessorMetrics::new(&plan.key.0, &plan.key.1);
+        let function = FunctionProcessActor::new(plan.command(port), metrics.clone()).start();
         let binding = |key: &Key| {
             self.streams
                 .get(key)
@@ -272,6 +274,7 @@ impl Running {
             capacity: self.options.capacity,
             delivery: plan.delivery.clone(),
             health: Health::default(),
+            metrics,
             dead_letter: plan.dead_letter.as_ref().map(|key| {
                 let stream = binding(key);
                 OutputBinding {

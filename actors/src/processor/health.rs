@@ -70,11 +70,12 @@ impl Health {
         *self.0.lock() = stalled;
     }
 
-    /// Serves [`Health::router`] on `address` in the background; fails if it cannot bind.
+    /// Serves [`Health::router`] and the process's metrics (`GET /metrics`) on `address` in
+    /// the background; fails if it cannot bind.
     pub async fn serve(&self, address: &str) -> std::io::Result<std::net::SocketAddr> {
         let listener = tokio::net::TcpListener::bind(address).await?;
         let bound = listener.local_addr()?;
-        let router = self.router();
+        let router = self.router().merge(crate::metrics::router());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
                 tracing::error!(%error, "the status endpoint stopped");

@@ -16,6 +16,7 @@ use super::{InputBinding, OutputBinding, PipelineConfig};
 use crate::broker::{BrokerError, Delivery};
 use crate::content_type;
 use crate::message::Record;
+use crate::metrics::ProcessorMetrics;
 
 /// Subscribes to one input topic and forwards its records to the window actor, each with the
 /// handle that commits its position and holds its share of the pipeline's capacity, so that a
@@ -37,6 +38,7 @@ pub struct InputActor {
     reading: Option<SpawnHandle>,
     /// The group assigned this member its partitions (and their start positions) once.
     assigned: bool,
+    metrics: ProcessorMetrics,
 }
 
 impl InputActor {
@@ -61,6 +63,7 @@ impl InputActor {
             commits: None,
             reading: None,
             assigned: false,
+            metrics: config.metrics.clone(),
         }
     }
 
@@ -118,6 +121,12 @@ impl Actor for InputActor {
                 .into_actor(self)
                 .map(|subscription, actor, ctx| match subscription {
                     Ok(subscription) => {
+                        let binding = &actor.binding;
+                        let broker = binding.broker.clone();
+                        let (alias, group) = (&binding.name, &actor.group);
+                        actor
+                            .metrics
+                            .track_lag(alias, broker, &binding.topic, group);
                         let topic = actor.binding.topic.clone();
                         let committer = Arc::from(subscription.committer);
                         actor.commits = Some(Commits::new(topic, committer));
@@ -162,13 +171,14 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
             .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
         let (binding, dead_letters) = (self.binding.clone(), self.dead_letters.clone());
-        let group = self.group.clone();
+        let (group, metrics) = (self.group.clone(), self.metrics.clone());
         // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
                 for step in steps {
                     match step {
                         Step::Forward(records) => {
+                            metrics.read(&binding.name, records.len());
                             let mut held = Vec::with_capacity(records.len());
                             for record in records {
                                 let permit = match capacity.try_acquire(&record) {
@@ -198,8 +208,10 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                             }
                         }
                         Step::DeadLetter(record, reason) => {
+                            metrics.read(&binding.name, 1);
                             let stream = dead_letters.as_ref();
-                            dead_letter(stream, &binding, record, GivenUp::Refused(reason)).await?
+                            dead_letter(stream, &binding, record, GivenUp::Refused(reason)).await?;
+                            metrics.dead_lettered();
                         }
                     }
                 }

@@ -22,6 +22,7 @@ use super::messages::{
 };
 use super::OutputBinding;
 use crate::message::Message;
+use crate::metrics::ProcessorMetrics;
 
 /// Batches of frames buffered between the pipeline and the gRPC call.
 const CALL_BUFFER: usize = 16;
@@ -50,6 +51,7 @@ pub struct InvokerActor {
     next_client: usize,
     start: StartFrame,
     outputs: Vec<OutputBinding>,
+    metrics: ProcessorMetrics,
     report: Recipient<CallEnded>,
     calls: HashMap<WindowId, Call>,
     running: Vec<JoinHandle<()>>,
@@ -64,6 +66,7 @@ impl InvokerActor {
         channels: Vec<Channel>,
         start: StartFrame,
         outputs: Vec<OutputBinding>,
+        metrics: ProcessorMetrics,
         report: Recipient<CallEnded>,
     ) -> Self {
         InvokerActor {
@@ -71,6 +74,7 @@ impl InvokerActor {
             next_client: 0,
             start,
             outputs,
+            metrics,
             report,
             calls: HashMap::new(),
             running: Vec::new(),
@@ -129,7 +133,8 @@ impl Handler<StartCall> for InvokerActor {
         let turn = self.turn.take();
         let (handed_over, next_turn) = oneshot::channel();
         self.turn = Some(next_turn);
-        let call = invoke(client, requests, self.outputs.clone(), turn);
+        let outputs = (self.outputs.clone(), self.metrics.clone());
+        let call = invoke(client, requests, outputs, turn);
         let report = self.report.clone();
         self.running.retain(|running| !running.is_finished());
         // Polled outside this actor's context so that outputs keep flowing while a SendFrames
@@ -232,7 +237,7 @@ const PUBLISH_BATCH: usize = 1024;
 async fn invoke(
     mut client: RiffClient<Channel>,
     requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
-    outputs: Vec<OutputBinding>,
+    (outputs, metrics): (Vec<OutputBinding>, ProcessorMetrics),
     turn: Option<Turn>,
 ) -> Result<Acknowledged, CallFailure> {
     let opened = client.invoke(requests).await;
@@ -269,8 +274,13 @@ async fn invoke(
             let count = messages.len();
             unacknowledged += count;
             let published = output.broker.publish_all(&output.topic, messages);
+            let (metrics, alias) = (metrics.clone(), output.name.clone());
             acknowledgements.push(published.map(move |ack| {
-                ack.map(|()| count).map_err(|error| {
+                ack.map(|()| {
+                    metrics.written(&alias, count);
+                    count
+                })
+                .map_err(|error| {
                     CallFailure::infrastructure(format!(
                         "publishing to output {index} failed: {error}"
                     ))

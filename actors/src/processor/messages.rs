@@ -84,6 +84,8 @@ pub struct CallFailure {
     /// started yet, restarting) or the broker refused the outputs. Such failures are retried
     /// without counting against `delivery.maxAttempts`.
     pub counted: bool,
+    /// The call ran past `delivery.timeout` (counted).
+    pub timed_out: bool,
 }
 
 impl CallFailure {
@@ -92,6 +94,15 @@ impl CallFailure {
         CallFailure {
             reason: reason.into(),
             counted: true,
+            timed_out: false,
+        }
+    }
+
+    /// A call that ran past its timeout: counted as an attempt.
+    pub fn timeout(reason: impl Into<String>) -> Self {
+        CallFailure {
+            timed_out: true,
+            ..CallFailure::function(reason)
         }
     }
 
@@ -100,6 +111,7 @@ impl CallFailure {
         CallFailure {
             reason: reason.into(),
             counted: false,
+            timed_out: false,
         }
     }
 }

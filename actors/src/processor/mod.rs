@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::broker::{Broker, OffsetReset};
+use crate::metrics::ProcessorMetrics;
 use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 pub use capacity::Capacity;
@@ -101,6 +102,8 @@ pub struct PipelineConfig {
     pub dead_letter: Option<OutputBinding>,
     /// Where the pipeline reports a record it stopped at.
     pub health: Health,
+    /// The processor's metrics.
+    pub metrics: ProcessorMetrics,
 }
 
 impl PipelineConfig {
@@ -187,15 +190,16 @@ impl ProcessorActor {
         let capacity = InFlight::new(config.capacity);
         let processor = ctx.address();
         self.subscribed = 0;
-        let (channels, start, outputs) = (
+        let (channels, start, outputs, metrics) = (
             self.channels.clone(),
             config.start_frame(),
             config.outputs.clone(),
+            config.metrics.clone(),
         );
         let mut invoker = None;
         let window = WindowActor::create(|window_ctx| {
             let report = window_ctx.address().recipient();
-            let started = InvokerActor::new(channels, start, outputs, report).start();
+            let started = InvokerActor::new(channels, start, outputs, metrics, report).start();
             invoker = Some(started.clone());
             let max_units = capacity.window_units();
             WindowActor::new(config, max_units, started)
@@ -316,6 +320,7 @@ impl Handler<Stop> for ProcessorActor {
     /// supervised actor that stops while still addressed is restarted.
     fn handle(&mut self, _: Stop, _: &mut Context<Self>) {
         self.halted = true;
+        self.config.metrics.forget();
         if let Some(pipeline) = self.pipeline.take() {
             pipeline.stop();
             supervision::stopped(&self.config.resource, "processor");

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use riff_protocol::riff::InputFrame;
@@ -22,6 +23,7 @@ use super::messages::{
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
 use crate::message::Record;
+use crate::metrics::ProcessorMetrics;
 use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 
@@ -67,6 +69,8 @@ struct Window {
     parts: VecDeque<Range<usize>>,
     /// A record failed every attempt and there is no dead-letter stream: reading stops here.
     parked: bool,
+    /// When its current call started.
+    called_at: Option<Instant>,
 }
 
 impl Window {
@@ -95,6 +99,7 @@ pub struct WindowActor {
     group: String,
     /// Where a record reading stopped at is reported.
     health: Health,
+    metrics: ProcessorMetrics,
     /// Failed attempts of earlier runs, by the (input, partition, offset) of the first record
     /// of their window.
     prior: HashMap<(usize, u32, u64), u32>,
@@ -128,6 +133,7 @@ impl WindowActor {
             dead_letter: config.dead_letter.clone(),
             group: config.group.clone(),
             health: config.health.clone(),
+            metrics: config.metrics.clone(),
             prior: HashMap::new(),
             max_units,
             invoker,
@@ -166,6 +172,7 @@ impl WindowActor {
             failures: 0,
             parts: VecDeque::new(),
             parked: false,
+            called_at: None,
         });
         id
     }
@@ -215,7 +222,7 @@ impl WindowActor {
         ctx.run_later(timeout, move |actor, ctx| {
             if actor.current(id, attempt, Stage::Calling).is_some() {
                 let reason = format!("timed out: the call ran {timeout:?} after its window closed");
-                actor.failed(id, CallFailure::function(reason), ctx);
+                actor.failed(id, CallFailure::timeout(reason), ctx);
             }
         });
     }
@@ -243,6 +250,7 @@ impl WindowActor {
         if !self.retry_pending {
             self.start_calls(ctx);
         }
+        self.report_in_flight();
     }
 
     /// Opens calls for the waiting windows, in order, up to [`CALLS_IN_FLIGHT`], replaying
@@ -256,6 +264,7 @@ impl WindowActor {
             };
             window.stage = Stage::Calling;
             window.attempt += 1;
+            window.called_at = Some(Instant::now());
             let (attempt, closed, isolating) =
                 (window.attempt, window.closed, !window.parts.is_empty());
             let frames = window.held[window.part()]
@@ -283,6 +292,7 @@ impl WindowActor {
     /// abandoned (their outputs must follow its outputs), then it is retried after a backoff;
     /// once its part failed every attempt, narrowed down or given up.
     fn failed(&mut self, id: WindowId, failure: CallFailure, ctx: &mut Context<Self>) {
+        self.metrics.call_failed(failure.counted, failure.timed_out);
         self.invoker.do_send(Abandon);
         let front = self.windows.front().map_or(id, |window| window.id);
         let mut calling = 0;
@@ -401,7 +411,10 @@ impl WindowActor {
                 return;
             }
             match moved {
-                Ok(()) => actor.part_done(id, ctx),
+                Ok(()) => {
+                    actor.metrics.dead_lettered();
+                    actor.part_done(id, ctx)
+                }
                 Err(error) => {
                     let delay = actor.backoff.next_delay();
                     let tries = actor.backoff.attempt();
@@ -441,6 +454,23 @@ impl WindowActor {
         }
         self.backoff.reset();
         self.settle(ctx);
+    }
+
+    /// Window `id`'s current call completed and its outputs were acknowledged: counted.
+    fn call_completed(&mut self, id: WindowId) {
+        let Some(window) = self.window_mut(id) else {
+            return;
+        };
+        let records = window.part().len();
+        let took = window.called_at.map(|at| at.elapsed()).unwrap_or_default();
+        self.metrics.call_completed(records, took);
+    }
+
+    /// The records held, and their payload bytes, for the in-flight gauges.
+    fn report_in_flight(&self) {
+        let records = self.windows.iter().map(|w| w.held.len() as u64).sum();
+        let bytes = self.windows.iter().map(|w| w.units).sum();
+        self.metrics.in_flight(records, bytes);
     }
 
     /// The stage of window `id` if a report about `attempt` is current.
@@ -541,7 +571,10 @@ impl Handler<CallEnded> for WindowActor {
                                 return;
                             }
                             match outcome {
-                                Ok(()) => actor.part_done(id, ctx),
+                                Ok(()) => {
+                                    actor.call_completed(id);
+                                    actor.part_done(id, ctx)
+                                }
                                 Err(failure) => actor.failed(id, failure, ctx),
                             }
                         }),

@@ -1,0 +1,336 @@
+//! The process's Prometheus metrics: one registry per process, rendered as OpenMetrics text at
+//! `GET /metrics` (the processor sidecar's status port, `riff local run --metrics-address`). Every
+//! family is labelled by namespace and processor, plus the input or output alias, the partition
+//! or the cause where it matters: never a key, an offset or an error text, so the label values
+//! stay bounded.
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::Router;
+use parking_lot::Mutex;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::broker::Broker;
+
+/// The content type of OpenMetrics text.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// A processor.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProcessorLabels {
+    pub namespace: String,
+    pub processor: String,
+}
+
+/// One input or output of a processor, by alias.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BindingLabels {
+    namespace: String,
+    processor: String,
+    stream: String,
+}
+
+/// One partition of a processor's input.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    namespace: String,
+    processor: String,
+    stream: String,
+    partition: u32,
+}
+
+/// Why a call failed: `function` (an error, a protocol violation, a crash), `timeout`, or
+/// `infrastructure` (the function unreachable, an output the broker refused).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailureLabels {
+    namespace: String,
+    processor: String,
+    cause: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// Every family of the process.
+struct Families {
+    registry: Registry,
+    records_read: Family<BindingLabels, Counter>,
+    records_written: Family<BindingLabels, Counter>,
+    calls: Family<ProcessorLabels, Counter>,
+    call_failures: Family<FailureLabels, Counter>,
+    call_seconds: HistogramFamily<ProcessorLabels>,
+    window_records: HistogramFamily<ProcessorLabels>,
+    dead_letters: Family<ProcessorLabels, Counter>,
+    function_restarts: Family<ProcessorLabels, Counter>,
+    in_flight_records: Family<ProcessorLabels, Gauge>,
+    in_flight_bytes: Family<ProcessorLabels, Gauge>,
+    consumer_lag: Family<PartitionLabels, Gauge>,
+    /// The inputs whose lag is looked up when the metrics are read.
+    lagging: Mutex<Vec<LagSource>>,
+}
+
+/// An input whose consumer lag is reported: its broker, topic and group.
+struct LagSource {
+    labels: BindingLabels,
+    broker: Arc<dyn Broker>,
+    topic: String,
+    group: String,
+}
+
+fn call_seconds() -> Histogram {
+    // 1 ms to about a minute.
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+fn window_records() -> Histogram {
+    // 1 to about a million records.
+    Histogram::new(exponential_buckets(1.0, 4.0, 11))
+}
+
+static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("riff");
+    let families = Families {
+        records_read: Family::default(),
+        records_written: Family::default(),
+        calls: Family::default(),
+        call_failures: Family::default(),
+        call_seconds: Family::new_with_constructor(call_seconds),
+        window_records: Family::new_with_constructor(window_records),
+        dead_letters: Family::default(),
+        function_restarts: Family::default(),
+        in_flight_records: Family::default(),
+        in_flight_bytes: Family::default(),
+        consumer_lag: Family::default(),
+        lagging: Mutex::default(),
+        registry: Registry::default(),
+    };
+    let f = &families;
+    let help = [
+        "Records read from an input stream",
+        "Records written to an output stream",
+        "Calls of the function that completed, one per window (or part of one)",
+        "Calls of the function that failed, by cause",
+        "Seconds from a call's start to its outputs' acknowledgement",
+        "Records per call",
+        "Records moved to the dead-letter stream",
+        "Restarts of the function process",
+        "Input records read and not yet committed",
+        "Payload bytes of the input records read and not yet committed",
+        "Records of an input partition not yet committed by the processor's group",
+    ];
+    registry.register("records_read", help[0], f.records_read.clone());
+    registry.register("records_written", help[1], f.records_written.clone());
+    registry.register("calls", help[2], f.calls.clone());
+    registry.register("call_failures", help[3], f.call_failures.clone());
+    registry.register("call_duration_seconds", help[4], f.call_seconds.clone());
+    registry.register("window_records", help[5], f.window_records.clone());
+    registry.register("dead_letters", help[6], f.dead_letters.clone());
+    registry.register("function_restarts", help[7], f.function_restarts.clone());
+    registry.register("in_flight_records", help[8], f.in_flight_records.clone());
+    registry.register("in_flight_bytes", help[9], f.in_flight_bytes.clone());
+    registry.register("consumer_lag", help[10], f.consumer_lag.clone());
+    Families {
+        registry,
+        ..families
+    }
+});
+
+/// The metrics of one processor, its labels bound.
+#[derive(Clone)]
+pub struct ProcessorMetrics {
+    labels: ProcessorLabels,
+}
+
+impl ProcessorMetrics {
+    /// The metrics of processor `name` of `namespace`.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        ProcessorMetrics {
+            labels: ProcessorLabels {
+                namespace: namespace.to_owned(),
+                processor: name.to_owned(),
+            },
+        }
+    }
+
+    fn binding(&self, stream: &str) -> BindingLabels {
+        BindingLabels {
+            namespace: self.labels.namespace.clone(),
+            processor: self.labels.processor.clone(),
+            stream: stream.to_owned(),
+        }
+    }
+
+    /// `records` were read from input `alias`.
+    pub fn read(&self, alias: &str, records: usize) {
+        let counter = FAMILIES.records_read.get_or_create(&self.binding(alias));
+        counter.inc_by(records as u64);
+    }
+
+    /// `records` were written to output `alias`.
+    pub fn written(&self, alias: &str, records: usize) {
+        let counter = FAMILIES.records_written.get_or_create(&self.binding(alias));
+        counter.inc_by(records as u64);
+    }
+
+    /// A call of `records` records completed after `took`.
+    pub fn call_completed(&self, records: usize, took: Duration) {
+        FAMILIES.calls.get_or_create(&self.labels).inc();
+        let seconds = FAMILIES.call_seconds.get_or_create(&self.labels);
+        seconds.observe(took.as_secs_f64());
+        let sizes = FAMILIES.window_records.get_or_create(&self.labels);
+        sizes.observe(records as f64);
+    }
+
+    /// A call failed: `counted` against the records (the function's fault), or a timeout.
+    pub fn call_failed(&self, counted: bool, timed_out: bool) {
+        let cause = match (timed_out, counted) {
+            (true, _) => "timeout",
+            (false, true) => "function",
+            (false, false) => "infrastructure",
+        };
+        let labels = FailureLabels {
+            namespace: self.labels.namespace.clone(),
+            processor: self.labels.processor.clone(),
+            cause,
+        };
+        FAMILIES.call_failures.get_or_create(&labels).inc();
+    }
+
+    /// A record went to the dead-letter stream.
+    pub fn dead_lettered(&self) {
+        FAMILIES.dead_letters.get_or_create(&self.labels).inc();
+    }
+
+    /// The function process was restarted.
+    pub fn function_restarted(&self) {
+        FAMILIES.function_restarts.get_or_create(&self.labels).inc();
+    }
+
+    /// Now `records` input records, holding `bytes` of payload, are read and not committed.
+    pub fn in_flight(&self, records: u64, bytes: u64) {
+        let gauge = FAMILIES.in_flight_records.get_or_create(&self.labels);
+        gauge.set(i64::try_from(records).unwrap_or(i64::MAX));
+        let gauge = FAMILIES.in_flight_bytes.get_or_create(&self.labels);
+        gauge.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Input `alias` is `topic` on `broker`, read as `group`: its lag is looked up on each read
+    /// of the metrics (never in the background: an idle processor costs the broker nothing).
+    pub fn track_lag(&self, alias: &str, broker: Arc<dyn Broker>, topic: &str, group: &str) {
+        let labels = self.binding(alias);
+        let mut lagging = FAMILIES.lagging.lock();
+        lagging.retain(|source| source.labels != labels);
+        lagging.push(LagSource {
+            labels,
+            broker,
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+        });
+    }
+
+    /// The processor stopped: its lag is no longer looked up.
+    pub fn forget(&self) {
+        let mut lagging = FAMILIES.lagging.lock();
+        lagging.retain(|source| {
+            source.labels.namespace != self.labels.namespace
+                || source.labels.processor != self.labels.processor
+        });
+    }
+}
+
+/// Looks up the lag of every tracked input: end offset minus committed position, per
+/// partition (a partition never committed lags by all its records).
+async fn refresh_lag() {
+    let sources: Vec<_> = FAMILIES
+        .lagging
+        .lock()
+        .iter()
+        .map(|s| {
+            (
+                s.labels.clone(),
+                s.broker.clone(),
+                s.topic.clone(),
+                s.group.clone(),
+            )
+        })
+        .collect();
+    for (labels, broker, topic, group) in sources {
+        let (Ok(ends), Ok(committed)) = (
+            broker.end_offsets(&topic).await,
+            broker.committed(&topic, &group).await,
+        ) else {
+            continue; // the broker did not answer: the last values stay
+        };
+        for (partition, end) in ends {
+            let lag = match committed.get(&partition) {
+                Some(&position) => end.saturating_sub(position),
+                None => end + 1,
+            };
+            let labels = PartitionLabels {
+                namespace: labels.namespace.clone(),
+                processor: labels.processor.clone(),
+                stream: labels.stream.clone(),
+                partition,
+            };
+            let gauge = FAMILIES.consumer_lag.get_or_create(&labels);
+            gauge.set(i64::try_from(lag).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// The metrics as OpenMetrics text, lag looked up first.
+pub async fn render() -> String {
+    refresh_lag().await;
+    let mut text = String::new();
+    encode(&mut text, &FAMILIES.registry).expect("writing to a String cannot fail");
+    text
+}
+
+/// `GET /metrics`.
+pub fn router() -> Router {
+    Router::new().route(
+        "/metrics",
+        get(|| async { ([(CONTENT_TYPE, OPENMETRICS)], render().await) }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn counters_and_histograms_render_as_openmetrics_with_bounded_labels() {
+        let metrics = ProcessorMetrics::new("dev", "metrics-test");
+        metrics.read("in", 3);
+        metrics.written("out", 2);
+        metrics.call_completed(3, Duration::from_millis(20));
+        metrics.call_failed(true, false);
+        metrics.call_failed(false, true);
+        metrics.dead_lettered();
+        metrics.in_flight(5, 500);
+        let text = render().await;
+        let labels = r#"namespace="dev",processor="metrics-test""#;
+        for line in [
+            format!(r#"riff_records_read_total{{{labels},stream="in"}} 3"#),
+            format!(r#"riff_records_written_total{{{labels},stream="out"}} 2"#),
+            format!(r#"riff_calls_total{{{labels}}} 1"#),
+            format!(r#"riff_call_failures_total{{{labels},cause="function"}} 1"#),
+            format!(r#"riff_call_failures_total{{{labels},cause="timeout"}} 1"#),
+            format!(r#"riff_call_duration_seconds_count{{{labels}}} 1"#),
+            format!(r#"riff_window_records_sum{{{labels}}} 3.0"#),
+            format!(r#"riff_dead_letters_total{{{labels}}} 1"#),
+            format!(r#"riff_in_flight_bytes{{{labels}}} 500"#),
+        ] {
+            assert!(text.contains(&line), "{line} in:\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+}

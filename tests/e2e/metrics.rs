@@ -1,0 +1,147 @@
+//! `GET /metrics` of `riff local run` during real runs: the counters equal what flowed, the lag
+//! is 0 once caught up, the histograms count the calls, a failing function raises the failure
+//! counter, and the text parses as OpenMetrics with Python's `prometheus_client` parser.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::kafka_support::*;
+use crate::support::{eventually, square_processor, Manifests, Runtime};
+
+/// One sample: metric name, labels, value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses `text` with `prometheus_client`'s OpenMetrics parser (which refuses what is not
+/// OpenMetrics); every sample.
+fn openmetrics(text: &str) -> Vec<Sample> {
+    const PARSE: &str = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for sample in family.samples:
+        print(json.dumps([sample.name, sample.labels, sample.value]))
+"#;
+    let mut python = Command::new("python3")
+        .args(["-c", PARSE])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = python.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "not OpenMetrics: {}\n{text}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The sum of the samples named `name` whose labels include `labels`.
+fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(.., value)| value)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn local_metrics_count_what_flowed_on_kafka_and_parse_as_openmetrics() {
+    let scene = Scene::new(Tansu::memory(), 2, "square", "{count: 10}");
+    let riff = scene.run();
+    let kafka = scene.plain();
+    kafka.produce_numbers("default_numbers", 1..=100).await;
+    let squares = kafka
+        .read("default_squares", 100, Duration::from_secs(60))
+        .await;
+    assert_eq!(squares.len(), 100);
+
+    let squarer = ("processor", "squarer");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let samples = loop {
+        let text = riff.metrics();
+        let samples = openmetrics(&text);
+        let lag = total(&samples, "riff_consumer_lag", &[squarer]);
+        let written = total(&samples, "riff_records_written_total", &[squarer]);
+        if lag == 0.0 && written >= 100.0 {
+            break samples;
+        }
+        let waited = std::time::Instant::now() < deadline;
+        assert!(
+            waited,
+            "not caught up (lag {lag}, written {written}):\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let read = total(
+        &samples,
+        "riff_records_read_total",
+        &[squarer, ("stream", "numbers")],
+    );
+    assert_eq!(read, 100.0, "each record read once");
+    let written = [squarer, ("stream", "squares"), ("namespace", "default")];
+    assert_eq!(
+        total(&samples, "riff_records_written_total", &written),
+        100.0
+    );
+    let calls = total(&samples, "riff_calls_total", &[squarer]);
+    assert_eq!(
+        total(&samples, "riff_call_duration_seconds_count", &[squarer]),
+        calls
+    );
+    assert_eq!(
+        total(&samples, "riff_window_records_sum", &[squarer]),
+        100.0
+    );
+    assert!(
+        calls >= 10.0,
+        "windows of at most 10 records: {calls} calls"
+    );
+    let lag_partitions = samples
+        .iter()
+        .filter(|(name, labels, _)| name == "riff_consumer_lag" && labels["stream"] == "numbers")
+        .count();
+    assert_eq!(lag_partitions, 2, "one lag per input partition");
+    assert_eq!(total(&samples, "riff_call_failures_total", &[squarer]), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_function_raises_the_failure_counter() {
+    let env = "[{name: FAIL_INVOCATIONS, value: \"2\"}]";
+    let yaml = square_processor("flaky-square", "{count: 3}", env);
+    let manifests = Manifests::new(&[("all.yaml", &yaml)]);
+    let riff = Runtime::start(&[manifests.path()]);
+    riff.client()
+        .await
+        .publish_numbers("numbers", [2, 3, 4])
+        .await;
+    let squarer = ("processor", "squarer");
+    let samples = eventually("the window completed", Duration::from_secs(30), || {
+        let samples = openmetrics(&riff.metrics());
+        (total(&samples, "riff_calls_total", &[squarer]) == 1.0).then_some(samples)
+    });
+    let failed = [squarer, ("cause", "function")];
+    assert_eq!(total(&samples, "riff_call_failures_total", &failed), 2.0);
+    assert_eq!(
+        total(&samples, "riff_records_written_total", &[squarer]),
+        3.0
+    );
+}
