@@ -92,6 +92,7 @@ async fn a_processor_runs_its_function_beside_the_sidecar_scaled_by_keda() {
             ("OUTPUT_NAMES", "out"),
             ("GROUP", "p"),
             ("FUNCTION", "localhost:8081"),
+            ("POD_NAMESPACE", "default"),
         ]
     );
     let (input, output) = (uid(&cluster, "in"), uid(&cluster, "out"));

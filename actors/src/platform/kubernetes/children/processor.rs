@@ -104,6 +104,17 @@ pub fn processor_deployment(
         .labels
         .get_or_insert_with(BTreeMap::new)
         .extend(labels.clone());
+    // The sidecar's metrics, for Prometheus' pod discovery.
+    let port = STATUS_PORT.to_string();
+    let scrape = [
+        ("prometheus.io/scrape", "true"),
+        ("prometheus.io/port", &port),
+        ("prometheus.io/path", "/metrics"),
+    ];
+    pod_metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .extend(scrape.map(|(key, value)| (key.to_owned(), value.to_owned())));
     let pod = template.spec.get_or_insert_with(Default::default);
     let function = &mut pod.containers[0];
     function.image = Some(latest_image.to_owned());
@@ -157,7 +168,8 @@ pub fn processor_deployment(
     })
 }
 
-/// riff's sidecar environment, in riff's order, then our window and delivery extensions.
+/// riff's sidecar environment, in riff's order, then our window and delivery extensions and the
+/// namespace (`POD_NAMESPACE`, the metrics' label).
 fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
     let spec = &processor.spec;
     let join = |values: Vec<&str>| values.join(",");
@@ -207,6 +219,9 @@ fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
             }
         }
     }
+    // Our metrics' namespace label.
+    let namespace = processor.metadata.namespace.as_deref().unwrap_or("default");
+    vars.push(env("POD_NAMESPACE", namespace));
     vars
 }
 
@@ -523,7 +538,8 @@ mod tests {
                     "selector": {"matchLabels": {"streaming.projectriff.io/processor": "p"}},
                     "template": {
                         "metadata": {
-                            "annotations": {},
+                            "annotations": {"prometheus.io/scrape": "true",
+                                "prometheus.io/port": "8090", "prometheus.io/path": "/metrics"},
                             "labels": {"app": "a", "team": "t", "streaming.projectriff.io/processor": "p"},
                         },
                         "spec": {
@@ -546,6 +562,7 @@ mod tests {
                                         {"name": "OUTPUT_NAMES", "value": "o"},
                                         {"name": "GROUP", "value": "p"},
                                         {"name": "FUNCTION", "value": "localhost:8081"},
+                                        {"name": "POD_NAMESPACE", "value": "dev"},
                                     ],
                                     "ports": [{"name": "riff-status", "containerPort": 8090}],
                                     "volumeMounts": [
@@ -638,7 +655,13 @@ mod tests {
             .collect();
         assert_eq!(
             env[4..],
-            ["GROUP", "FUNCTION", "WINDOW_DURATION", "WINDOW_COUNT"]
+            [
+                "GROUP",
+                "FUNCTION",
+                "WINDOW_DURATION",
+                "WINDOW_COUNT",
+                "POD_NAMESPACE"
+            ]
         );
         let window: Vec<_> = sidecar.env.iter().flatten().skip(6).collect();
         assert_eq!(window[0].value.as_deref(), Some("10s"));
@@ -680,6 +703,7 @@ mod tests {
                 ("DELIVERY_BACKOFF_INITIAL", "10ms"),
                 ("DELIVERY_BACKOFF_JITTER", "false"),
                 ("DELIVERY_TIMEOUT", "5s"),
+                ("POD_NAMESPACE", "dev"),
             ]
         );
         let mounts: Vec<_> = (sidecar.volume_mounts.iter().flatten())
