@@ -54,14 +54,42 @@ fn with_squarer(gateway: &str, bootstrap: &str) -> String {
     format!("{gateway}---\n{streams}{}", processor.yaml())
 }
 
+/// Runs `yaml` and checks that 1, 2 and 3 come out squared, produced and read by `kafka`.
+async fn squares_flow(yaml: &str, kafka: &Plain) {
+    let manifests = Manifests::new(&[("all.yaml", yaml)]);
+    let _riff = Runtime::start_with(&[manifests.path()], &tansu_args());
+    kafka.produce_numbers("default_numbers", 1..=3).await;
+    let squares = kafka
+        .read("default_squares", 3, Duration::from_secs(60))
+        .await;
+    let mut values: Vec<_> = squares.iter().map(|r| r.value.clone()).collect();
+    values.sort();
+    assert_eq!(values, ["1", "4", "9"]);
+}
+
+/// Runs `yaml`, whose gateway the cluster at `bootstrap` refuses: a log line names the cluster
+/// and says `cause`, the streams' provisioning is retried saying it too, and riff keeps
+/// running. Returns the log.
+fn refused(yaml: &str, bootstrap: &str, cause: &str) -> String {
+    let manifests = Manifests::new(&[("all.yaml", yaml)]);
+    let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
+    let line = riff.wait_for_log(cause, Duration::from_secs(60));
+    assert!(
+        line.contains(bootstrap),
+        "the line names the cluster: {line}"
+    );
+    let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
+    assert!(retried.contains(cause), "the retry says why: {retried}");
+    assert!(riff.running(), "riff keeps running: {:?}", riff.log());
+    riff.log().join("\n")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scram_gateway_moves_records_and_a_wrong_password_says_authentication_failed() {
     let dir = tempfile::tempdir().unwrap();
     let tansu = Tansu::scram(dir.path(), USER, PASSWORD);
     let bootstrap = tansu.bootstrap();
 
-    let manifests = Manifests::new(&[("all.yaml", &scram_yaml(&bootstrap, PASSWORD))]);
-    let riff = Runtime::start_with(&[manifests.path()], &tansu_args());
     let kafka = Plain::with_properties(
         &bootstrap,
         &[
@@ -71,31 +99,14 @@ async fn a_scram_gateway_moves_records_and_a_wrong_password_says_authentication_
             ("sasl.password", PASSWORD),
         ],
     );
-    kafka.produce_numbers("default_numbers", 1..=3).await;
-    let squares = kafka
-        .read("default_squares", 3, Duration::from_secs(60))
-        .await;
-    let mut values: Vec<_> = squares.iter().map(|r| r.value.clone()).collect();
-    values.sort();
-    assert_eq!(values, ["1", "4", "9"]);
-    drop(riff);
+    squares_flow(&scram_yaml(&bootstrap, PASSWORD), &kafka).await;
 
     let wrong = "wrong-password-9c1e";
-    let manifests = Manifests::new(&[("all.yaml", &scram_yaml(&bootstrap, wrong))]);
-    let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
-    let line = riff.wait_for_log("authentication failed", Duration::from_secs(60));
-    assert!(
-        line.contains(&bootstrap),
-        "the line names the cluster: {line}"
+    let log = refused(
+        &scram_yaml(&bootstrap, wrong),
+        &bootstrap,
+        "authentication failed",
     );
-    // Still running, and still trying: the streams are provisioned again and again.
-    let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
-    assert!(
-        retried.contains("authentication failed"),
-        "the retry says why: {retried}"
-    );
-    assert!(riff.running(), "riff keeps running: {:?}", riff.log());
-    let log = riff.log().join("\n");
     for secret in [wrong, PASSWORD] {
         assert!(!log.contains(secret), "a secret value was logged:\n{log}");
     }
@@ -134,37 +145,18 @@ async fn a_tls_gateway_moves_records_and_an_untrusted_ca_says_tls_failed() {
     let proxy = TlsProxy::start(listener, ca.server(), &tansu.bootstrap());
     let bootstrap = proxy.address();
 
-    let manifests = Manifests::new(&[("all.yaml", &tls_yaml(&bootstrap, ca.pem()))]);
-    let riff = Runtime::start_with(&[manifests.path()], &tansu_args());
     let kafka = Plain::with_properties(
         &bootstrap,
         &[("security.protocol", "ssl"), ("ssl.ca.pem", ca.pem())],
     );
-    kafka.produce_numbers("default_numbers", 1..=3).await;
-    let squares = kafka
-        .read("default_squares", 3, Duration::from_secs(60))
-        .await;
-    let mut values: Vec<_> = squares.iter().map(|r| r.value.clone()).collect();
-    values.sort();
-    assert_eq!(values, ["1", "4", "9"]);
-    drop(riff);
+    squares_flow(&tls_yaml(&bootstrap, ca.pem()), &kafka).await;
 
     let stranger = Ca::new("another CA");
-    let manifests = Manifests::new(&[("all.yaml", &tls_yaml(&bootstrap, stranger.pem()))]);
-    let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
-    let line = riff.wait_for_log("TLS failed", Duration::from_secs(60));
-    assert!(
-        line.contains(&bootstrap),
-        "the line names the cluster: {line}"
+    let log = refused(
+        &tls_yaml(&bootstrap, stranger.pem()),
+        &bootstrap,
+        "TLS failed",
     );
-    // Still running, and still trying: the streams are provisioned again and again.
-    let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
-    assert!(
-        retried.contains("TLS failed"),
-        "the retry says why: {retried}"
-    );
-    assert!(riff.running(), "riff keeps running: {:?}", riff.log());
-    let log = riff.log().join("\n");
     assert!(!log.contains("-----BEGIN"), "a PEM was logged:\n{log}");
     for pem in [ca.pem(), stranger.pem()] {
         for line in pem.lines().filter(|line| !line.starts_with("-----")) {
