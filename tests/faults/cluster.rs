@@ -2,7 +2,7 @@
 //! configured as a riff-era Deployment configures it (env and CNB bindings), reading and writing
 //! the Kafka-backed streams straight on Kafka (the bindings hold `bootstrapServers`).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::kafka::PARTITIONS;
 use crate::scenarios::{Broker, Engine, Report};
-use crate::support::{eventually, free_port, riff, riff_gateway, sibling_binary};
+use crate::support::{eventually, free_port, http, riff, riff_gateway, sibling_binary};
 use crate::{Row, GROUP, INPUT, OUTPUT};
 
 /// A child process whose stderr is kept (and echoed), killed when dropped.
@@ -74,18 +74,9 @@ fn wait_for_port(port: u16) {
 /// answer (`gateway`, `topic`).
 fn provision(port: u16, stream: &str) -> serde_json::Value {
     let body = format!("{{\"partitions\":{PARTITIONS},\"contentType\":\"application/json\"}}");
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        connection,
-        "PUT /default/{stream} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    connection.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-    assert!(head.starts_with("HTTP/1.1 201"), "{answer}");
-    serde_json::from_str(body.trim()).unwrap()
+    let (status, answer) = http(port, "PUT", &format!("/default/{stream}"), &body);
+    assert_eq!(status, 201, "{answer}");
+    serde_json::from_str(answer.trim()).unwrap()
 }
 
 /// Writes binding `name` as riff's controller mounts it, with the Kafka cluster's address.
