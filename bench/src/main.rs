@@ -336,6 +336,20 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 policy.note(),
             );
         }
+        // The same without metrics: what serving them costs (they are on by default).
+        let off = ["--metrics-address", "off"];
+        let result = scenarios::riff_kafka_with(tansu, n, 4, "{duration: 1s}", &off);
+        if let (Some(without), Some(one)) = (bench.run("riff, metrics off", result), &one_second) {
+            bench.figure(
+                "Kafka pass-through, 1 s windows, metrics on (the default)".into(),
+                one.rate(),
+                "`--metrics-address off`",
+                without.rate(),
+                "msg/s",
+                Some("≥ 0.97"),
+                without.note(),
+            );
+        }
         let result = scenarios::riff_kafka(tansu, n, 1, "{duration: 1s}");
         if let (Some(one), Some(four)) = (bench.run("riff, 1 partition", result), &one_second) {
             bench.figure(

@@ -220,12 +220,23 @@ pub fn riff_kafka(
     partitions: i32,
     window: &str,
 ) -> anyhow::Result<Run> {
+    riff_kafka_with(tansu, count, partitions, window, &[])
+}
+
+/// [`riff_kafka`] with more `riff local run` arguments `args`.
+pub fn riff_kafka_with(
+    tansu: &Path,
+    count: usize,
+    partitions: i32,
+    window: &str,
+    args: &[&str],
+) -> anyhow::Result<Run> {
     let broker = Tansu::start(tansu);
     let bootstrap = &broker.bootstrap;
     kafka::create_topic(bootstrap, INPUT, partitions)?;
     kafka::create_topic(bootstrap, OUTPUT, partitions)?;
     let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-    let mut riff = Riff::start(&yaml, &riff::tansu_properties())?;
+    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), args)?;
     kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
