@@ -96,7 +96,8 @@ enum Local {
         /// manifests do not declare them: file `<dir>/<secret>/<key>`.
         #[arg(long)]
         secret_dir: Option<PathBuf>,
-        /// Where `GET /metrics` serves every processor's Prometheus metrics (`off`: nowhere).
+        /// Where `GET /metrics` serves every processor's Prometheus metrics (`off`: none are
+        /// kept).
         #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_metrics_address)]
         metrics_address: MetricsAddress,
     },

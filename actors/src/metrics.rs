@@ -4,6 +4,7 @@
 //! or the cause where it matters: never a key, an offset or an error text, so the label values
 //! stay bounded.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -143,6 +144,18 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
     }
 });
 
+/// Whether the process counts at all: not when it serves no metrics.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// The process serves no metrics: nothing is counted from now on.
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
+
+fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
 /// The metrics of one processor, its labels bound.
 #[derive(Clone)]
 pub struct ProcessorMetrics {
@@ -170,18 +183,27 @@ impl ProcessorMetrics {
 
     /// `records` were read from input `alias`.
     pub fn read(&self, alias: &str, records: usize) {
+        if !enabled() {
+            return;
+        }
         let counter = FAMILIES.records_read.get_or_create(&self.binding(alias));
         counter.inc_by(records as u64);
     }
 
     /// `records` were written to output `alias`.
     pub fn written(&self, alias: &str, records: usize) {
+        if !enabled() {
+            return;
+        }
         let counter = FAMILIES.records_written.get_or_create(&self.binding(alias));
         counter.inc_by(records as u64);
     }
 
     /// A call of `records` records completed after `took`.
     pub fn call_completed(&self, records: usize, took: Duration) {
+        if !enabled() {
+            return;
+        }
         FAMILIES.calls.get_or_create(&self.labels).inc();
         let seconds = FAMILIES.call_seconds.get_or_create(&self.labels);
         seconds.observe(took.as_secs_f64());
@@ -191,6 +213,9 @@ impl ProcessorMetrics {
 
     /// A call failed: `counted` against the records (the function's fault), or a timeout.
     pub fn call_failed(&self, counted: bool, timed_out: bool) {
+        if !enabled() {
+            return;
+        }
         let cause = match (timed_out, counted) {
             (true, _) => "timeout",
             (false, true) => "function",
@@ -206,16 +231,25 @@ impl ProcessorMetrics {
 
     /// A record went to the dead-letter stream.
     pub fn dead_lettered(&self) {
+        if !enabled() {
+            return;
+        }
         FAMILIES.dead_letters.get_or_create(&self.labels).inc();
     }
 
     /// The function process was restarted.
     pub fn function_restarted(&self) {
+        if !enabled() {
+            return;
+        }
         FAMILIES.function_restarts.get_or_create(&self.labels).inc();
     }
 
     /// Now `records` input records, holding `bytes` of payload, are read and not committed.
     pub fn in_flight(&self, records: u64, bytes: u64) {
+        if !enabled() {
+            return;
+        }
         let gauge = FAMILIES.in_flight_records.get_or_create(&self.labels);
         gauge.set(i64::try_from(records).unwrap_or(i64::MAX));
         let gauge = FAMILIES.in_flight_bytes.get_or_create(&self.labels);
@@ -225,6 +259,9 @@ impl ProcessorMetrics {
     /// Input `alias` is `topic` on `broker`, read as `group`: its lag is looked up on each read
     /// of the metrics (never in the background: an idle processor costs the broker nothing).
     pub fn track_lag(&self, alias: &str, broker: Arc<dyn Broker>, topic: &str, group: &str) {
+        if !enabled() {
+            return;
+        }
         let labels = self.binding(alias);
         let mut lagging = FAMILIES.lagging.lock();
         lagging.retain(|source| source.labels != labels);

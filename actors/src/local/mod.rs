@@ -73,8 +73,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let mut fingerprint = manifest::fingerprint(paths);
     let secret_dir = options.secret_dir.clone();
-    if let Some(address) = options.metrics_address {
-        serve_metrics(address).await;
+    match options.metrics_address {
+        Some(address) => serve_metrics(address).await,
+        None => crate::metrics::disable(),
     }
     let mut running = Running::new(options);
     running.apply(checked_plan(paths, &secret_dir)?).await?;
