@@ -156,20 +156,60 @@ fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// The metrics of one processor, its labels bound.
+/// The metrics of one processor: its series, created once (every update is an atomic add).
 #[derive(Clone)]
 pub struct ProcessorMetrics {
     labels: ProcessorLabels,
+    calls: Counter,
+    call_seconds: Histogram,
+    window_records: Histogram,
+    /// By cause: function, timeout, infrastructure.
+    failures: [Counter; 3],
+    dead_letters: Counter,
+    function_restarts: Counter,
+    in_flight_records: Gauge,
+    in_flight_bytes: Gauge,
+}
+
+/// The records of one input or output of a processor.
+#[derive(Clone)]
+pub struct StreamCounter(Counter);
+
+impl StreamCounter {
+    /// `records` more.
+    pub fn add(&self, records: usize) {
+        if enabled() {
+            self.0.inc_by(records as u64);
+        }
+    }
 }
 
 impl ProcessorMetrics {
     /// The metrics of processor `name` of `namespace`.
     pub fn new(namespace: &str, name: &str) -> Self {
-        ProcessorMetrics {
-            labels: ProcessorLabels {
+        let labels = ProcessorLabels {
+            namespace: namespace.to_owned(),
+            processor: name.to_owned(),
+        };
+        let f = &*FAMILIES;
+        let failure = |cause| {
+            let labels = FailureLabels {
                 namespace: namespace.to_owned(),
                 processor: name.to_owned(),
-            },
+                cause,
+            };
+            f.call_failures.get_or_create(&labels).clone()
+        };
+        ProcessorMetrics {
+            calls: f.calls.get_or_create(&labels).clone(),
+            call_seconds: f.call_seconds.get_or_create(&labels).clone(),
+            window_records: f.window_records.get_or_create(&labels).clone(),
+            failures: ["function", "timeout", "infrastructure"].map(failure),
+            dead_letters: f.dead_letters.get_or_create(&labels).clone(),
+            function_restarts: f.function_restarts.get_or_create(&labels).clone(),
+            in_flight_records: f.in_flight_records.get_or_create(&labels).clone(),
+            in_flight_bytes: f.in_flight_bytes.get_or_create(&labels).clone(),
+            labels,
         }
     }
 
@@ -181,22 +221,24 @@ impl ProcessorMetrics {
         }
     }
 
-    /// `records` were read from input `alias`.
-    pub fn read(&self, alias: &str, records: usize) {
-        if !enabled() {
-            return;
-        }
-        let counter = FAMILIES.records_read.get_or_create(&self.binding(alias));
-        counter.inc_by(records as u64);
+    /// The records read from input `alias`.
+    pub fn reads(&self, alias: &str) -> StreamCounter {
+        StreamCounter(
+            FAMILIES
+                .records_read
+                .get_or_create(&self.binding(alias))
+                .clone(),
+        )
     }
 
-    /// `records` were written to output `alias`.
-    pub fn written(&self, alias: &str, records: usize) {
-        if !enabled() {
-            return;
-        }
-        let counter = FAMILIES.records_written.get_or_create(&self.binding(alias));
-        counter.inc_by(records as u64);
+    /// The records written to output `alias` (acknowledged by the broker).
+    pub fn writes(&self, alias: &str) -> StreamCounter {
+        StreamCounter(
+            FAMILIES
+                .records_written
+                .get_or_create(&self.binding(alias))
+                .clone(),
+        )
     }
 
     /// A call of `records` records completed after `took`.
@@ -204,11 +246,9 @@ impl ProcessorMetrics {
         if !enabled() {
             return;
         }
-        FAMILIES.calls.get_or_create(&self.labels).inc();
-        let seconds = FAMILIES.call_seconds.get_or_create(&self.labels);
-        seconds.observe(took.as_secs_f64());
-        let sizes = FAMILIES.window_records.get_or_create(&self.labels);
-        sizes.observe(records as f64);
+        self.calls.inc();
+        self.call_seconds.observe(took.as_secs_f64());
+        self.window_records.observe(records as f64);
     }
 
     /// A call failed: `counted` against the records (the function's fault), or a timeout.
@@ -217,43 +257,35 @@ impl ProcessorMetrics {
             return;
         }
         let cause = match (timed_out, counted) {
-            (true, _) => "timeout",
-            (false, true) => "function",
-            (false, false) => "infrastructure",
+            (true, _) => 1,
+            (false, true) => 0,
+            (false, false) => 2,
         };
-        let labels = FailureLabels {
-            namespace: self.labels.namespace.clone(),
-            processor: self.labels.processor.clone(),
-            cause,
-        };
-        FAMILIES.call_failures.get_or_create(&labels).inc();
+        self.failures[cause].inc();
     }
 
     /// A record went to the dead-letter stream.
     pub fn dead_lettered(&self) {
-        if !enabled() {
-            return;
+        if enabled() {
+            self.dead_letters.inc();
         }
-        FAMILIES.dead_letters.get_or_create(&self.labels).inc();
     }
 
     /// The function process was restarted.
     pub fn function_restarted(&self) {
-        if !enabled() {
-            return;
+        if enabled() {
+            self.function_restarts.inc();
         }
-        FAMILIES.function_restarts.get_or_create(&self.labels).inc();
     }
 
     /// Now `records` input records, holding `bytes` of payload, are read and not committed.
     pub fn in_flight(&self, records: u64, bytes: u64) {
-        if !enabled() {
-            return;
+        if enabled() {
+            self.in_flight_records
+                .set(i64::try_from(records).unwrap_or(i64::MAX));
+            self.in_flight_bytes
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
-        let gauge = FAMILIES.in_flight_records.get_or_create(&self.labels);
-        gauge.set(i64::try_from(records).unwrap_or(i64::MAX));
-        let gauge = FAMILIES.in_flight_bytes.get_or_create(&self.labels);
-        gauge.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Input `alias` is `topic` on `broker`, read as `group`: its lag is looked up on each read
@@ -346,8 +378,8 @@ mod tests {
     #[tokio::test]
     async fn counters_and_histograms_render_as_openmetrics_with_bounded_labels() {
         let metrics = ProcessorMetrics::new("dev", "metrics-test");
-        metrics.read("in", 3);
-        metrics.written("out", 2);
+        metrics.reads("in").add(3);
+        metrics.writes("out").add(2);
         metrics.call_completed(3, Duration::from_millis(20));
         metrics.call_failed(true, false);
         metrics.call_failed(false, true);

@@ -16,7 +16,7 @@ use super::{InputBinding, OutputBinding, PipelineConfig};
 use crate::broker::{BrokerError, Delivery};
 use crate::content_type;
 use crate::message::Record;
-use crate::metrics::ProcessorMetrics;
+use crate::metrics::{ProcessorMetrics, StreamCounter};
 
 /// Subscribes to one input topic and forwards its records to the window actor, each with the
 /// handle that commits its position and holds its share of the pipeline's capacity, so that a
@@ -39,6 +39,8 @@ pub struct InputActor {
     /// The group assigned this member its partitions (and their start positions) once.
     assigned: bool,
     metrics: ProcessorMetrics,
+    /// The records read.
+    reads: StreamCounter,
 }
 
 impl InputActor {
@@ -53,6 +55,7 @@ impl InputActor {
     ) -> Self {
         InputActor {
             index,
+            reads: config.metrics.reads(&binding.name),
             binding,
             dead_letters: config.dead_letter.clone(),
             group: config.group.clone(),
@@ -171,14 +174,15 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
             .expect("records come after the subscription");
         let (capacity, window, input) = (self.capacity.clone(), self.window.clone(), self.index);
         let (binding, dead_letters) = (self.binding.clone(), self.dead_letters.clone());
-        let (group, metrics) = (self.group.clone(), self.metrics.clone());
+        let (group, metrics, reads) =
+            (self.group.clone(), self.metrics.clone(), self.reads.clone());
         // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
                 for step in steps {
                     match step {
                         Step::Forward(records) => {
-                            metrics.read(&binding.name, records.len());
+                            reads.add(records.len());
                             let mut held = Vec::with_capacity(records.len());
                             for record in records {
                                 let permit = match capacity.try_acquire(&record) {
@@ -208,7 +212,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                             }
                         }
                         Step::DeadLetter(record, reason) => {
-                            metrics.read(&binding.name, 1);
+                            reads.add(1);
                             let stream = dead_letters.as_ref();
                             dead_letter(stream, &binding, record, GivenUp::Refused(reason)).await?;
                             metrics.dead_lettered();

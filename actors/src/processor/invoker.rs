@@ -22,7 +22,7 @@ use super::messages::{
 };
 use super::OutputBinding;
 use crate::message::Message;
-use crate::metrics::ProcessorMetrics;
+use crate::metrics::{ProcessorMetrics, StreamCounter};
 
 /// Batches of frames buffered between the pipeline and the gRPC call.
 const CALL_BUFFER: usize = 16;
@@ -51,7 +51,8 @@ pub struct InvokerActor {
     next_client: usize,
     start: StartFrame,
     outputs: Vec<OutputBinding>,
-    metrics: ProcessorMetrics,
+    /// The records written to each output.
+    writes: Vec<StreamCounter>,
     report: Recipient<CallEnded>,
     calls: HashMap<WindowId, Call>,
     running: Vec<JoinHandle<()>>,
@@ -73,8 +74,8 @@ impl InvokerActor {
             clients: channels.into_iter().map(RiffClient::new).collect(),
             next_client: 0,
             start,
+            writes: outputs.iter().map(|o| metrics.writes(&o.name)).collect(),
             outputs,
-            metrics,
             report,
             calls: HashMap::new(),
             running: Vec::new(),
@@ -133,7 +134,7 @@ impl Handler<StartCall> for InvokerActor {
         let turn = self.turn.take();
         let (handed_over, next_turn) = oneshot::channel();
         self.turn = Some(next_turn);
-        let outputs = (self.outputs.clone(), self.metrics.clone());
+        let outputs = (self.outputs.clone(), self.writes.clone());
         let call = invoke(client, requests, outputs, turn);
         let report = self.report.clone();
         self.running.retain(|running| !running.is_finished());
@@ -237,7 +238,7 @@ const PUBLISH_BATCH: usize = 1024;
 async fn invoke(
     mut client: RiffClient<Channel>,
     requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
-    (outputs, metrics): (Vec<OutputBinding>, ProcessorMetrics),
+    (outputs, writes): (Vec<OutputBinding>, Vec<StreamCounter>),
     turn: Option<Turn>,
 ) -> Result<Acknowledged, CallFailure> {
     let opened = client.invoke(requests).await;
@@ -274,10 +275,10 @@ async fn invoke(
             let count = messages.len();
             unacknowledged += count;
             let published = output.broker.publish_all(&output.topic, messages);
-            let (metrics, alias) = (metrics.clone(), output.name.clone());
+            let written = writes[index].clone();
             acknowledgements.push(published.map(move |ack| {
                 ack.map(|()| {
-                    metrics.written(&alias, count);
+                    written.add(count);
                     count
                 })
                 .map_err(|error| {
