@@ -710,6 +710,64 @@ fn dry_run_prints_the_yaml_and_creates_nothing() {
     assert!(cluster.object("kafkagateways", "franz").is_none());
 }
 
+// Our TLS and SASL extension: references to Secret keys, never values.
+#[test]
+fn kafka_gateway_create_takes_tls_and_sasl_as_secret_keys() {
+    let cluster = Cluster::start();
+    let yaml = dry_run(
+        &cluster,
+        &[
+            "kafka-gateway",
+            "create",
+            "franz",
+            "--bootstrap-servers",
+            "kafka:9093",
+            "--tls-ca-cert",
+            "kafka-ca/ca.crt",
+            "--sasl-mechanism",
+            "SCRAM-SHA-512",
+            "--sasl-user",
+            "creds/user",
+            "--sasl-password",
+            "creds/password",
+        ],
+    );
+    let object: Value = serde_norway::from_str(yaml.trim_start_matches("---\n")).unwrap();
+    assert_eq!(
+        object["spec"],
+        json!({"bootstrapServers": "kafka:9093",
+               "tls": {"caCert": {"name": "kafka-ca", "key": "ca.crt"}},
+               "sasl": {"mechanism": "SCRAM-SHA-512", "user": {"name": "creds", "key": "user"},
+                        "password": {"name": "creds", "key": "password"}}})
+    );
+    let refused = |args: &[&str], needle: &str| {
+        let base = [
+            "kafka-gateway",
+            "create",
+            "franz",
+            "--bootstrap-servers",
+            "k:9093",
+        ];
+        let run = cluster.riff(&[&base[..], args].concat());
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains(needle), "{args:?}: {}", run.stderr);
+    };
+    refused(
+        &[
+            "--sasl-mechanism",
+            "GSSAPI",
+            "--sasl-user",
+            "c/u",
+            "--sasl-password",
+            "c/p",
+        ],
+        "is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    );
+    refused(&["--sasl-mechanism", "PLAIN"], "--sasl-user");
+    refused(&["--tls-ca-cert", "kafka-ca"], "is not <secret>/<key>");
+    refused(&["--tls-client-cert", "c/crt"], "--tls-client-key");
+}
+
 /// `riff streaming <args> --dry-run`'s YAML, which must create nothing on `cluster`.
 fn dry_run(cluster: &Cluster, args: &[&str]) -> String {
     let run = cluster.riff(&[args, &["--dry-run"]].concat());

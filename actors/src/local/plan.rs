@@ -439,4 +439,31 @@ mod tests {
         assert_eq!(command.program, "node");
         assert_eq!(command.args, ["server.js"]);
     }
+
+    #[test]
+    fn a_kafka_gateway_resolves_its_secrets_from_the_manifests_or_names_the_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("all.yaml");
+        let gateway = "apiVersion: streaming.projectriff.io/v1alpha1\nkind: KafkaGateway\n\
+            metadata: {name: franz}\nspec: {bootstrapServers: 'k:9093', sasl: {mechanism: PLAIN, \
+            user: {name: creds, key: user}, password: {name: creds, key: password}}}\n";
+        let secret = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: creds}\n\
+            stringData: {user: alice}\n";
+        std::fs::write(&file, format!("{gateway}{secret}")).unwrap();
+        let loaded = crate::resources::load(std::slice::from_ref(&file)).unwrap();
+        let error = Plan::new(&loaded, None).err().unwrap().to_string();
+        assert!(error.contains("KafkaGateway default/franz"), "{error}");
+        assert!(
+            error.contains(r#"Secret "creds" has no key "password""#),
+            "{error}"
+        );
+
+        let secret = secret.replace("{user: alice}", "{user: alice, password: s3cret}");
+        std::fs::write(&file, format!("{gateway}{secret}")).unwrap();
+        let loaded = crate::resources::load(std::slice::from_ref(&file)).unwrap();
+        let plan = Plan::new(&loaded, None).unwrap();
+        let kafka = plan.gateways[0].kafka.as_ref().unwrap();
+        assert_eq!(kafka.bootstrap_servers, "k:9093");
+        assert!(!format!("{:?}", kafka.security).contains("s3cret"));
+    }
 }
