@@ -24,8 +24,9 @@ const QUIET: Duration = Duration::from_secs(60);
 pub(super) struct Diagnostics {
     cluster: String,
     warned: Arc<Mutex<HashMap<String, Warned>>>,
-    /// The last authentication or TLS failure, which explains the timeouts that follow it.
-    refused: Arc<Mutex<Option<String>>>,
+    /// The last authentication or TLS failure and when it happened, which explains the
+    /// timeouts that follow it.
+    refused: Arc<Mutex<Option<(Instant, &'static str)>>>,
 }
 
 struct Warned {
@@ -43,15 +44,14 @@ impl Diagnostics {
         }
     }
 
-    /// `error`, with the cluster's last authentication or TLS failure when there was one: an
-    /// operation that timed out because the cluster refused riff says why.
+    /// `error`, with the cluster's authentication or TLS failure when there was one in the
+    /// last minute: an operation that timed out because the cluster refused riff says why.
     pub(super) fn explain(&self, error: BrokerError) -> BrokerError {
-        let refused = self
-            .refused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match (error, refused) {
+        let refused = *self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = refused
+            .filter(|(at, _)| at.elapsed() < QUIET)
+            .map(|(_, cause)| cause);
+        match (error, recent) {
             (BrokerError::Unavailable(message), Some(cause)) => {
                 BrokerError::Unavailable(format!("{message} ({cause})"))
             }
@@ -117,7 +117,7 @@ impl ClientContext for Diagnostics {
         let Some(cause) = refusal(code, reason) else {
             return self.report(&kind, &format!("{error}: {reason}"));
         };
-        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some(cause.to_owned());
+        *self.refused.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), cause));
         self.report(&kind, &format!("{cause}; {error}: {reason}"));
     }
 }
