@@ -230,13 +230,37 @@ impl Store {
             object.remove("status");
         }
         object.insert("metadata".into(), Value::Object(metadata));
-        Ok(self.commit(
+        let created = self.commit(
             resource,
             &namespace,
             &name,
             Value::Object(object),
             EventType::Added,
-        ))
+        );
+        // Kubernetes' garbage collector also deletes a dependent created after every one of its
+        // owners was gone (a controller's pass still running when its resource was deleted).
+        if self.orphaned(&created) {
+            let (removed, gone) = self.delete_object(resource, &namespace, &name, created.clone());
+            if gone {
+                self.collect_garbage(&removed);
+            }
+        }
+        Ok(created)
+    }
+
+    /// Whether `object` has owners and none of them exists.
+    fn orphaned(&self, object: &Value) -> bool {
+        let owners: Vec<&str> = (object["metadata"]["ownerReferences"].as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["uid"].as_str())
+            .collect();
+        let live = |uid: &str| {
+            (self.objects.values())
+                .flat_map(|objects| objects.values())
+                .any(|o| o["metadata"]["uid"].as_str() == Some(uid))
+        };
+        !owners.is_empty() && !owners.iter().any(|uid| live(uid))
     }
 
     /// Replaces an object (PUT on an item or its `status`, or `put_object` of an existing name).

@@ -19,6 +19,29 @@ fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
 }
 
+// As Kubernetes' garbage collector: a dependent created once its owner is gone (a controller's
+// pass still running when its resource was deleted) is collected too.
+#[tokio::test]
+async fn a_dependent_created_after_its_owner_was_deleted_is_collected() {
+    let server = FakeApiServer::start();
+    let client = server.client("default");
+    let config_maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    let secrets: Api<Secret> = Api::default_namespaced(client);
+    let parent = config_maps
+        .create(&PostParams::default(), &config_map("parent"))
+        .await
+        .unwrap();
+    config_maps
+        .delete("parent", &DeleteParams::default())
+        .await
+        .unwrap();
+    secrets
+        .create(&PostParams::default(), &owned_by("late", &[&parent]))
+        .await
+        .unwrap();
+    assert!(secrets.get_opt("late").await.unwrap().is_none());
+}
+
 #[tokio::test]
 async fn deleting_an_owner_garbage_collects_its_dependents() {
     let server = FakeApiServer::start();
