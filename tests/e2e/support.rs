@@ -53,6 +53,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A free loopback port whose next port is free too (a second gateway of `riff local run` takes
+/// the next one), below the ephemeral range, where outgoing connections take their ports.
+pub fn free_port_pair() -> u16 {
+    let bindable = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    loop {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if bindable(port) && bindable(port + 1) {
+            return port;
+        }
+    }
+}
+
 /// A folder of YAML files for one test.
 pub struct Manifests {
     pub dir: tempfile::TempDir,
@@ -137,7 +149,7 @@ impl Runtime {
 
     /// Starts `riff local run -f <paths> <args>` on free ports without waiting.
     pub fn spawn_with(paths: &[&Path], args: &[&str]) -> Runtime {
-        let gateway = format!("127.0.0.1:{}", free_port());
+        let gateway = format!("127.0.0.1:{}", free_port_pair());
         let metrics_port = free_port();
         let mut command = Command::new(riff());
         command
