@@ -16,4 +16,5 @@ mod sidecar;
 mod start_positions;
 mod streaming_cli;
 mod support;
+mod test_broker;
 mod tls_proxy;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the test broker: tansu 0.6.0 with its memory and SQLite storage engines, built from
-# the crates.io sources with the patches of this directory, into $CARGO_HOME/tansu-0.6.0-riff1
+# the crates.io sources with the patches of this directory, into $CARGO_HOME/tansu-0.6.0-riff2
 # (the suffix names the patch set: a new patch gets a new suffix, so an older build is never
 # reused). About 12 minutes once; nothing when the binary is there.
 #
@@ -11,9 +11,16 @@
 # nothing). Kafka returns the batch holding the offset and the client skips the records before
 # it; so does the patched engine. riff commits the position after each window, which may fall
 # anywhere in a batch: unpatched, the fault-injection suite loses records to the broker.
+#
+# fetch-continues-after-the-last-batch.patch: a fetch is answered by reading storage in rounds
+# until nothing new comes; each round started at the offset asked for plus the records returned
+# so far. After a fetch from inside a batch, that overshoots by the records of the first batch
+# before the offset, and when a batch of fewer records arrived in between, the next round skipped
+# it: the consumer never received it (the fault-injection suite lost one input batch, 8 or 12
+# records, in about half of its runs). The next round now starts after the last batch returned.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="${CARGO_HOME:-$HOME/.cargo}/tansu-0.6.0-riff1"
+root="${CARGO_HOME:-$HOME/.cargo}/tansu-0.6.0-riff2"
 [ -x "$root/bin/tansu" ] && exit 0
 
 work="$(mktemp -d)"
@@ -25,7 +32,9 @@ fetch() { # crate version sha256
 }
 fetch tansu 0.6.0 4fdd85473ec265140488cf8d55e82b844f5c051c8916fabdd4a71156ac053f6d
 fetch tansu-storage 0.6.0 720d2ed8e6010c70f7f06e5af5a7274ebbf6e42fdcd9e46de542b10dc4d2f35d
-patch --quiet -d "$work/tansu-storage-0.6.0" -p1 < "$here/fetch-from-inside-a-batch.patch"
+for fix in fetch-from-inside-a-batch fetch-continues-after-the-last-batch; do
+  patch --quiet -d "$work/tansu-storage-0.6.0" -p1 < "$here/$fix.patch"
+done
 
 # The binary crate builds with the patched storage crate and otherwise exactly its own lock file.
 printf '\n[patch.crates-io]\ntansu-storage = { path = "../tansu-storage-0.6.0" }\n' \
