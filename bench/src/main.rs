@@ -45,7 +45,8 @@ struct Args {
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
     /// partitions, CPU, RSS), count1
     /// (count-1 windows and latency), latency (with --latency-rate), memory (in-memory pass-through and time-averager),
-    /// footprint (idle and overload RSS), controller, protocol. Default: all.
+    /// footprint (idle and overload RSS), controller, protocol. Default: all. Also, never by
+    /// default: pass-through (riff's 1 s Kafka pass-through alone, for profiles and A/B runs).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// How the plain copy (the Kafka baseline) commits; default: both ways, the best is the
@@ -262,6 +263,15 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
             format!("plain rdkafka copy, {}", copy.label)
         });
     let plain = plain.as_str();
+
+    // Not in the default set: riff's 1 s Kafka pass-through alone, for profiles and A/B runs.
+    if args.only.iter().any(|g| g == "pass-through") {
+        if let Err(error) = scenarios::riff_kafka(tansu, (n / 10).max(1), 4, "{duration: 1s}") {
+            eprintln!("riff warm-up: {error:#}");
+        }
+        let result = scenarios::riff_kafka(tansu, n, 4, "{duration: 1s}");
+        bench.run("riff, {duration: 1s} windows", result);
+    }
 
     if runs("kafka") {
         let mut best = (0.0, String::new());

@@ -81,7 +81,7 @@ impl InputActor {
 }
 
 /// The most records read at once and forwarded to the window together.
-const READ_BATCH: usize = 1024;
+pub(super) const READ_BATCH: usize = 1024;
 
 /// Hands `records` of input `input` to the window actor.
 async fn forward(

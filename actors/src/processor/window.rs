@@ -16,6 +16,7 @@ use super::ack::{AckHandle, Commits};
 use super::attempts;
 use super::dead_letter::{dead_letter, GivenUp};
 use super::health::{Health, Stalled};
+use super::input::READ_BATCH;
 use super::invoker::{input_frame, InvokerActor};
 use super::messages::{
     Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
@@ -116,6 +117,10 @@ pub struct WindowActor {
     calling: usize,
     /// How many records the last window held: room reserved for the next.
     last_size: usize,
+    /// The emptied record list of the last committed window, reused by the next window: a
+    /// window of a busy second holds hundreds of thousands of records, and a fresh list of that
+    /// size costs a page fault per page and copies as it grows.
+    spare: Vec<Held>,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -143,6 +148,7 @@ impl WindowActor {
             next_call: 0,
             calling: 0,
             last_size: 0,
+            spare: Vec::new(),
             backoff: config.delivery.backoff.into(),
             drained: Vec::new(),
             draining: false,
@@ -161,9 +167,11 @@ impl WindowActor {
             .bounds
             .duration
             .map(|duration| ctx.run_later(duration, move |actor, ctx| actor.close(id, ctx)));
+        let mut held = std::mem::take(&mut self.spare);
+        held.reserve(self.last_size);
         self.windows.push_back(Window {
             id,
-            held: Vec::with_capacity(self.last_size),
+            held,
             units: 0,
             closed: false,
             stage: Stage::Waiting,
@@ -235,7 +243,12 @@ impl WindowActor {
                 self.windows.push_front(front);
                 break;
             }
-            AckHandle::ack_all(front.held.into_iter().map(|held| held.ack));
+            let mut held = front.held;
+            AckHandle::ack_all(held.drain(..).map(|held| held.ack));
+            // Kept unless far larger than windows are now.
+            if held.capacity() <= 2 * self.last_size.max(READ_BATCH) {
+                self.spare = held;
+            }
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
             // Reported once the completed windows' positions are committed.

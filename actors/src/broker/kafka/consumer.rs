@@ -219,6 +219,10 @@ fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_typ
             match polled {
                 None => break,
                 Some(Ok(record)) => {
+                    // Room for a whole batch once records come (an idle poll allocates nothing).
+                    if batch.capacity() < READ_BATCH {
+                        batch.reserve_exact(READ_BATCH - batch.len());
+                    }
                     let mut record = records::decode(&record);
                     if record.message.content_type.is_empty() {
                         record.message.content_type = content_type.clone().unwrap_or_default();
