@@ -68,14 +68,14 @@ impl Drop for Tansu {
 }
 
 /// The tansu binary path's default: where tests/tansu/install.sh puts it (tansu 0.6.0 with the
-/// fetch fixes the tests need, `$CARGO_HOME/tansu-0.6.0-riff2/bin/tansu`).
+/// fetch fixes the tests need, `$CARGO_HOME/tansu-0.6.0-riff3/bin/tansu`).
 pub fn default_tansu() -> PathBuf {
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
         });
-    home.join("tansu-0.6.0-riff2/bin/tansu")
+    home.join("tansu-0.6.0-riff3/bin/tansu")
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -45,8 +45,10 @@ async fn read_squares_of(kafka: &Plain, expected: &BTreeSet<u64>, timeout: Durat
     read.sort_unstable();
     let expected: Vec<u64> = expected.iter().copied().collect();
     assert_eq!(
-        read, expected,
-        "exactly the squares of the expected numbers, once each"
+        read,
+        expected,
+        "exactly the squares of the expected numbers, once each; repeated: {}",
+        repeats(&records)
     );
 }
 

@@ -15,21 +15,6 @@ fn squares(records: &[KafkaRecord]) -> (BTreeSet<u64>, usize) {
     (distinct, records.len())
 }
 
-/// The values read more than once, each with its copies' `partition:offset` and `ce-id`.
-fn repeats(records: &[KafkaRecord]) -> String {
-    let mut copies: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for record in records {
-        let id = record.headers.get("ce-id").map_or("-", String::as_str);
-        let copy = format!("{}:{} (ce-id {id})", record.partition, record.offset);
-        copies.entry(record.value.trim()).or_default().push(copy);
-    }
-    let repeated = copies.into_iter().filter(|(_, copies)| copies.len() > 1);
-    let repeated: Vec<String> = repeated
-        .map(|(value, copies)| format!("{value} at {}", copies.join(", ")))
-        .collect();
-    repeated.join("; ")
-}
-
 fn squares_of(numbers: impl IntoIterator<Item = u64>) -> BTreeSet<u64> {
     numbers.into_iter().map(|n| n * n).collect()
 }

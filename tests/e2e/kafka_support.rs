@@ -162,7 +162,7 @@ impl Drop for Tansu {
 }
 
 /// Where tests/tansu/install.sh puts the test broker, under `$CARGO_HOME`.
-const TANSU: &str = "tansu-0.6.0-riff2/bin/tansu";
+const TANSU: &str = "tansu-0.6.0-riff3/bin/tansu";
 
 /// The tansu binary installed by tests/run.sh.
 fn tansu_binary() -> PathBuf {
@@ -417,4 +417,19 @@ pub fn squarer_on_kafka(bootstrap: &str, partitions: u32, function: &str, window
         window,
     );
     yaml + &processor.yaml()
+}
+
+/// The values read more than once, each with its copies' `partition:offset` and `ce_id`.
+pub fn repeats(records: &[KafkaRecord]) -> String {
+    let mut copies: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for record in records {
+        let id = record.headers.get("ce_id").map_or("-", String::as_str);
+        let copy = format!("{}:{} (ce_id {id})", record.partition, record.offset);
+        copies.entry(record.value.trim()).or_default().push(copy);
+    }
+    let repeated = copies.into_iter().filter(|(_, copies)| copies.len() > 1);
+    let repeated: Vec<String> = repeated
+        .map(|(value, copies)| format!("{value} at {}", copies.join(", ")))
+        .collect();
+    repeated.join("; ")
 }

@@ -1,7 +1,7 @@
 //! The test broker fetches as Kafka does where riff depends on it. riff commits the position
 //! after each window, which may fall inside a record batch, so a consumer resuming from a
-//! committed position fetches from inside a batch. tansu 0.6.0 mishandled such fetches twice
-//! (tests/tansu/install.sh patches both): these fail on a stock tansu.
+//! committed position fetches from inside a batch. tansu 0.6.0 mishandled such fetches
+//! (tests/tansu/install.sh patches it; its notes say how): these fail on a stock tansu.
 
 use std::time::Duration;
 

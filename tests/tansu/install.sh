@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the test broker: tansu 0.6.0 with its memory and SQLite storage engines, built from
-# the crates.io sources with the patches of this directory, into $CARGO_HOME/tansu-0.6.0-riff2
+# the crates.io sources with the patches of this directory, into $CARGO_HOME/tansu-0.6.0-riff3
 # (the suffix names the patch set: a new patch gets a new suffix, so an older build is never
 # reused). About 12 minutes once; nothing when the binary is there.
 #
@@ -10,7 +10,11 @@
 # confluent-kafka consumer: 10 records produced in one batch, a fetch from offset 5 returns
 # nothing). Kafka returns the batch holding the offset and the client skips the records before
 # it; so does the patched engine. riff commits the position after each window, which may fall
-# anywhere in a batch: unpatched, the fault-injection suite loses records to the broker.
+# anywhere in a batch. The patched engine also serves only batches that follow one another from
+# the offset asked for: a produce makes its offsets visible before it stores its batch, so a
+# fetch can find a batch missing while a later one is stored; serving the later one skipped the
+# missing batch, and serving the batch before the offset (when the batch at the offset was not
+# stored yet) repeated records (delivery::a_poison_record... saw one input record 3 to 13 times).
 #
 # fetch-continues-after-the-last-batch.patch: a fetch is answered by reading storage in rounds
 # until nothing new comes; each round started at the offset asked for plus the records returned
@@ -20,7 +24,7 @@
 # records, in about half of its runs). The next round now starts after the last batch returned.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="${CARGO_HOME:-$HOME/.cargo}/tansu-0.6.0-riff2"
+root="${CARGO_HOME:-$HOME/.cargo}/tansu-0.6.0-riff3"
 [ -x "$root/bin/tansu" ] && exit 0
 
 work="$(mktemp -d)"

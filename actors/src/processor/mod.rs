@@ -17,6 +17,7 @@ mod attempts;
 mod capacity;
 mod dead_letter;
 pub mod health;
+mod held;
 mod input;
 mod invoker;
 pub mod messages;

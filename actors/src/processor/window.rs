@@ -16,24 +16,16 @@ use super::ack::{AckHandle, Commits};
 use super::attempts;
 use super::dead_letter::{dead_letter, GivenUp};
 use super::health::{Health, Stalled};
-use super::input::READ_BATCH;
+use super::held::{Held, HeldRecords};
 use super::invoker::{input_frame, InvokerActor};
 use super::messages::{
     Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
     StartCall, Stop, WindowId,
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
-use crate::message::Record;
 use crate::metrics::ProcessorMetrics;
 use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
-
-/// One input record held by a window until the window is committed.
-struct Held {
-    input: usize,
-    record: Record,
-    ack: AckHandle,
-}
 
 /// Where a window is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +45,7 @@ enum Stage {
 /// A window of input records, invoked as one call.
 struct Window {
     id: WindowId,
-    held: Vec<Held>,
+    held: HeldRecords,
     /// The payload bytes its records hold of the pipeline's capacity.
     units: u64,
     /// No more records join this window.
@@ -117,10 +109,6 @@ pub struct WindowActor {
     calling: usize,
     /// How many records the last window held: room reserved for the next.
     last_size: usize,
-    /// The emptied record list of the last committed window, reused by the next window: a
-    /// window of a busy second holds hundreds of thousands of records, and a fresh list of that
-    /// size costs a page fault per page and copies as it grows.
-    spare: Vec<Held>,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -148,7 +136,6 @@ impl WindowActor {
             next_call: 0,
             calling: 0,
             last_size: 0,
-            spare: Vec::new(),
             backoff: config.delivery.backoff.into(),
             drained: Vec::new(),
             draining: false,
@@ -167,11 +154,9 @@ impl WindowActor {
             .bounds
             .duration
             .map(|duration| ctx.run_later(duration, move |actor, ctx| actor.close(id, ctx)));
-        let mut held = std::mem::take(&mut self.spare);
-        held.reserve(self.last_size);
         self.windows.push_back(Window {
             id,
-            held,
+            held: HeldRecords::with_capacity(self.last_size),
             units: 0,
             closed: false,
             stage: Stage::Waiting,
@@ -243,12 +228,7 @@ impl WindowActor {
                 self.windows.push_front(front);
                 break;
             }
-            let mut held = front.held;
-            AckHandle::ack_all(held.drain(..).map(|held| held.ack));
-            // Kept unless far larger than windows are now.
-            if held.capacity() <= 2 * self.last_size.max(READ_BATCH) {
-                self.spare = held;
-            }
+            AckHandle::ack_all(front.held.into_acks());
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
             // Reported once the completed windows' positions are committed.
@@ -280,8 +260,7 @@ impl WindowActor {
             window.called_at = Some(Instant::now());
             let (attempt, closed, isolating) =
                 (window.attempt, window.closed, !window.parts.is_empty());
-            let frames = window.held[window.part()]
-                .iter()
+            let frames = (window.held.range(window.part()))
                 .map(|held| input_frame(held.input, &held.record.message))
                 .collect();
             self.invoker.do_send(StartCall {
@@ -356,7 +335,7 @@ impl WindowActor {
             return;
         };
         let mut starts: HashMap<(usize, u32), u64> = HashMap::new();
-        for held in &window.held {
+        for held in window.held.iter() {
             let key = (held.input, held.record.partition);
             let offset = starts.entry(key).or_insert(held.record.offset);
             *offset = (*offset).min(held.record.offset);
@@ -388,7 +367,7 @@ impl WindowActor {
         let (resource, stream) = (self.resource.clone(), self.dead_letter.clone());
         let max_delay = self.backoff.max();
         let window = self.window_mut(id).expect("a given-up window is held");
-        let (held, attempts) = (&window.held[window.part().start], window.failures);
+        let (held, attempts) = (window.held.get(window.part().start), window.failures);
         let (input, record) = (held.input, held.record.clone());
         let input = self.inputs[input].clone();
         let window = self.window_mut(id).expect("a given-up window is held");
