@@ -18,7 +18,6 @@ pub(super) struct Held {
 }
 
 /// A window's records, in arrival order.
-#[derive(Default)]
 pub(super) struct HeldRecords {
     chunks: Vec<Vec<Held>>,
     len: usize,
@@ -39,9 +38,8 @@ impl HeldRecords {
 
     pub fn push(&mut self, held: Held) {
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < chunk.capacity() || chunk.len() < READ_BATCH => {
-                chunk.push(held)
-            }
+            // The first chunk grows to a whole chunk; the later ones are made whole.
+            Some(chunk) if chunk.len() < READ_BATCH.max(chunk.capacity()) => chunk.push(held),
             _ => {
                 let mut chunk = Vec::with_capacity(READ_BATCH);
                 chunk.push(held);
@@ -53,14 +51,9 @@ impl HeldRecords {
 
     /// Record number `index`.
     pub fn get(&self, index: usize) -> &Held {
-        let mut index = index;
-        for chunk in &self.chunks {
-            if index < chunk.len() {
-                return &chunk[index];
-            }
-            index -= chunk.len();
-        }
-        panic!("record {index} beyond the {} held", self.len)
+        self.iter()
+            .nth(index)
+            .unwrap_or_else(|| panic!("record {index} beyond the {} held", self.len))
     }
 
     /// The records of `range`, in order.
