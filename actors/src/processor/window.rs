@@ -112,7 +112,8 @@ pub struct WindowActor {
     /// The records all windows hold, and their payload bytes: kept as they change, since
     /// summing over the windows at each change costs as much as the windows are many (100 000
     /// count-1 windows under load).
-    held: (u64, u64),
+    held_records: u64,
+    held_units: u64,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -140,7 +141,8 @@ impl WindowActor {
             next_call: 0,
             calling: 0,
             last_size: 0,
-            held: (0, 0),
+            held_records: 0,
+            held_units: 0,
             backoff: config.delivery.backoff.into(),
             drained: Vec::new(),
             draining: false,
@@ -233,8 +235,8 @@ impl WindowActor {
                 self.windows.push_front(front);
                 break;
             }
-            self.held.0 -= front.held.len() as u64;
-            self.held.1 -= front.units;
+            self.held_records -= front.held.len() as u64;
+            self.held_units -= front.units;
             AckHandle::ack_all(front.held.into_acks());
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
@@ -467,7 +469,7 @@ impl WindowActor {
 
     /// The records held, and their payload bytes, for the in-flight gauges.
     fn report_in_flight(&self) {
-        self.metrics.in_flight(self.held.0, self.held.1);
+        self.metrics.in_flight(self.held_records, self.held_units);
     }
 
     /// The stage of window `id` if a report about `attempt` is current.
@@ -508,8 +510,8 @@ impl Handler<Inbound> for WindowActor {
                 frames.push(input_frame(input, &record.message));
             }
             window.units += ack.units();
-            self.held.0 += 1;
-            self.held.1 += ack.units();
+            self.held_records += 1;
+            self.held_units += ack.units();
             let commits = ack.commits();
             if !self.commits.iter().any(|seen| Arc::ptr_eq(seen, commits)) {
                 self.commits.push(Arc::clone(commits));

@@ -19,54 +19,67 @@ fn config_map(name: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
 }
 
+/// A fresh API server with ConfigMaps as owners and Secrets as their dependents.
+struct Owners {
+    _server: FakeApiServer,
+    config_maps: Api<ConfigMap>,
+    secrets: Api<Secret>,
+}
+
+impl Owners {
+    fn start() -> Owners {
+        let server = FakeApiServer::start();
+        let client = server.client("default");
+        Owners {
+            config_maps: Api::default_namespaced(client.clone()),
+            secrets: Api::default_namespaced(client),
+            _server: server,
+        }
+    }
+
+    /// Creates ConfigMap `name`.
+    async fn owner(&self, name: &str) -> ConfigMap {
+        let params = PostParams::default();
+        self.config_maps
+            .create(&params, &config_map(name))
+            .await
+            .unwrap()
+    }
+
+    /// Creates Secret `name`, owned by `owners`.
+    async fn dependent(&self, name: &str, owners: &[&ConfigMap]) {
+        let params = PostParams::default();
+        self.secrets
+            .create(&params, &owned_by(name, owners))
+            .await
+            .unwrap();
+    }
+
+    async fn delete_owner(&self, name: &str) {
+        let params = DeleteParams::default();
+        self.config_maps.delete(name, &params).await.unwrap();
+    }
+}
+
 // As Kubernetes' garbage collector: a dependent created once its owner is gone (a controller's
 // pass still running when its resource was deleted) is collected too.
 #[tokio::test]
 async fn a_dependent_created_after_its_owner_was_deleted_is_collected() {
-    let server = FakeApiServer::start();
-    let client = server.client("default");
-    let config_maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
-    let secrets: Api<Secret> = Api::default_namespaced(client);
-    let parent = config_maps
-        .create(&PostParams::default(), &config_map("parent"))
-        .await
-        .unwrap();
-    config_maps
-        .delete("parent", &DeleteParams::default())
-        .await
-        .unwrap();
-    secrets
-        .create(&PostParams::default(), &owned_by("late", &[&parent]))
-        .await
-        .unwrap();
-    assert!(secrets.get_opt("late").await.unwrap().is_none());
+    let scene = Owners::start();
+    let parent = scene.owner("parent").await;
+    scene.delete_owner("parent").await;
+    scene.dependent("late", &[&parent]).await;
+    assert!(scene.secrets.get_opt("late").await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn deleting_an_owner_garbage_collects_its_dependents() {
-    let server = FakeApiServer::start();
-    let client = server.client("default");
-    let config_maps: Api<ConfigMap> = Api::default_namespaced(client.clone());
-    let secrets: Api<Secret> = Api::default_namespaced(client);
-    let parent = config_maps
-        .create(&PostParams::default(), &config_map("parent"))
-        .await
-        .unwrap();
-    let other = config_maps
-        .create(&PostParams::default(), &config_map("other"))
-        .await
-        .unwrap();
-    secrets
-        .create(&PostParams::default(), &owned_by("child", &[&parent]))
-        .await
-        .unwrap();
-    secrets
-        .create(
-            &PostParams::default(),
-            &owned_by("shared", &[&parent, &other]),
-        )
-        .await
-        .unwrap();
+    let scene = Owners::start();
+    let (config_maps, secrets) = (&scene.config_maps, &scene.secrets);
+    let parent = scene.owner("parent").await;
+    let other = scene.owner("other").await;
+    scene.dependent("child", &[&parent]).await;
+    scene.dependent("shared", &[&parent, &other]).await;
     // A grandchild: a ConfigMap owned by the child Secret.
     let child_uid = secrets.get("child").await.unwrap().metadata.uid.unwrap();
     let grandchild: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "grandchild",
@@ -77,10 +90,7 @@ async fn deleting_an_owner_garbage_collects_its_dependents() {
         .await
         .unwrap();
 
-    config_maps
-        .delete("parent", &DeleteParams::default())
-        .await
-        .unwrap();
+    scene.delete_owner("parent").await;
     assert!(secrets.get_opt("child").await.unwrap().is_none());
     assert!(config_maps.get_opt("grandchild").await.unwrap().is_none());
     assert!(
@@ -88,10 +98,7 @@ async fn deleting_an_owner_garbage_collects_its_dependents() {
         "a dependent with a live owner stays"
     );
 
-    config_maps
-        .delete("other", &DeleteParams::default())
-        .await
-        .unwrap();
+    scene.delete_owner("other").await;
     assert!(secrets.get_opt("shared").await.unwrap().is_none());
 }
 
