@@ -54,7 +54,8 @@ pub fn free_port() -> u16 {
 }
 
 /// A free loopback port whose next port is free too (a second gateway of `riff local run` takes
-/// the next one), below the ephemeral range, where outgoing connections take their ports.
+/// the next gateway and provisioner ports), below the ephemeral range, where outgoing
+/// connections take their ports.
 pub fn free_port_pair() -> u16 {
     let bindable = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
     loop {
@@ -149,7 +150,15 @@ impl Runtime {
 
     /// Starts `riff local run -f <paths> <args>` on free ports without waiting.
     pub fn spawn_with(paths: &[&Path], args: &[&str]) -> Runtime {
-        let gateway = format!("127.0.0.1:{}", free_port_pair());
+        // A second gateway takes the next port of both the gateway and the provisioner.
+        let gateway_port = free_port_pair();
+        let provisioner_port = loop {
+            let port = free_port_pair();
+            if port.abs_diff(gateway_port) > 1 {
+                break port;
+            }
+        };
+        let gateway = format!("127.0.0.1:{gateway_port}");
         let metrics_port = free_port();
         let mut command = Command::new(riff());
         command
@@ -158,7 +167,7 @@ impl Runtime {
             .args(args);
         command.args([
             "--provisioner-address",
-            &format!("127.0.0.1:{}", free_port()),
+            &format!("127.0.0.1:{provisioner_port}"),
         ]);
         for path in paths {
             command.arg("-f").arg(path);
