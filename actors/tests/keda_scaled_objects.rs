@@ -1,8 +1,8 @@
-//! The KEDA ScaledObjects the controller creates for processors are objects KEDA 2 accepts: one
-//! scaling on a Kafka-backed input (a `kafka` trigger) and one on a gateway-backed input (a
-//! `liiklus` trigger), built by `processor_scaled_object` and given a name, validate against the
-//! `openAPIV3Schema` of the served `v1alpha1` version of KEDA's own ScaledObject CRD, vendored in
-//! `deploy/keda/`. The check runs the Python package `jsonschema` (installed with
+//! The KEDA objects the controller creates for processors are objects KEDA 2 accepts: a
+//! ScaledObject scaling on a Kafka-backed input (a `kafka` trigger) and one on a gateway-backed
+//! input (a `liiklus` trigger), built by `processor_scaled_object` and given a name, and the
+//! TriggerAuthentication of a secured Kafka trigger, validate against the `openAPIV3Schema` of
+//! the served `v1alpha1` version of KEDA's own CRDs, vendored in `deploy/keda/`. The check runs the Python package `jsonschema` (installed with
 //! kubernetes-validate by `tests/run.sh`) and, like `kubectl apply`'s strict field validation,
 //! rejects fields the schema does not declare. Broken ScaledObjects are rejected, so the check
 //! can fail.
@@ -11,28 +11,26 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use riff_actors::platform::kubernetes::children::processor::{
-    processor_scaled_object, ScaledInput,
+    processor_scaled_object, processor_trigger_authentication, ScaledInput,
 };
 use riff_actors::platform::kubernetes::children::stream::StreamCoordinates;
 use riff_actors::resources::Processor;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The vendored CRD of KEDA's ScaledObject.
-fn crd_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/keda/keda.sh_scaledobjects.yaml")
-}
-
-/// The served version `version` of the ScaledObject CRD: its `openAPIV3Schema`.
-fn served_schema(version: &str) -> Value {
-    let text = std::fs::read_to_string(crd_path()).unwrap();
+/// The served version `version` of the vendored CRD of KEDA's `kind` (plural `plural`): its
+/// `openAPIV3Schema`.
+fn served_schema(kind: &str, plural: &str, version: &str) -> Value {
+    let path = format!("../deploy/keda/keda.sh_{plural}.yaml");
+    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap();
     let crd = serde_norway::Deserializer::from_str(&text)
         .map(|document| Value::deserialize(document).unwrap())
         .find(|o| o["kind"] == "CustomResourceDefinition")
         .expect("no CustomResourceDefinition in the vendored KEDA file");
-    assert_eq!(crd["metadata"]["name"], "scaledobjects.keda.sh");
+    assert_eq!(crd["metadata"]["name"], format!("{plural}.keda.sh"));
     assert_eq!(crd["spec"]["group"], "keda.sh");
-    assert_eq!(crd["spec"]["names"]["kind"], "ScaledObject");
+    assert_eq!(crd["spec"]["names"]["kind"], kind);
     let versions = crd["spec"]["versions"].as_array().unwrap();
     let served = versions
         .iter()
@@ -68,6 +66,8 @@ for error in errors:
 sys.exit(1 if errors else 0)
 "#;
 
+/// Validates `object` (a ScaledObject or a TriggerAuthentication, by its `kind`) against KEDA's
+/// CRD of its kind.
 fn validate(object: &Value) -> Result<(), String> {
     let installed = Command::new("python3")
         .args(["-c", "import jsonschema"])
@@ -81,7 +81,13 @@ fn validate(object: &Value) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let schema_file = dir.path().join("schema.json");
     let object_file = dir.path().join("object.json");
-    std::fs::write(&schema_file, served_schema("v1alpha1").to_string()).unwrap();
+    let schema = match object["kind"].as_str() {
+        Some("TriggerAuthentication") => {
+            served_schema("TriggerAuthentication", "triggerauthentications", "v1alpha1")
+        }
+        _ => served_schema("ScaledObject", "scaledobjects", "v1alpha1"),
+    };
+    std::fs::write(&schema_file, schema.to_string()).unwrap();
     std::fs::write(&object_file, object.to_string()).unwrap();
     let output = Command::new("python3")
         .args(["-c", VALIDATE])
@@ -167,17 +173,23 @@ fn a_kafka_backed_processor_scaled_object_is_valid_for_keda() {
     validate(&object).unwrap_or_else(|e| panic!("KEDA's schema rejects {object:#}:\n{e}"));
 }
 
-#[test]
-fn an_authenticated_kafka_trigger_is_valid_for_keda() {
+/// An input on a Kafka cluster with SCRAM and TLS, its credentials in Secret `c`.
+fn secured_input() -> ScaledInput {
     let mut secured = input("dev_in1", Some("kafka.kafka:9093"), 2);
     secured.coordinates.kafka_security = Some(
         serde_json::from_value(json!({
             "sasl": {"mechanism": "SCRAM-SHA-256", "user": {"name": "c", "key": "u"},
                      "password": {"name": "c", "key": "p"}},
-            "tls": {},
+            "tls": {"caCert": {"name": "c", "key": "ca.crt"}},
         }))
         .unwrap(),
     );
+    secured
+}
+
+#[test]
+fn an_authenticated_kafka_trigger_is_valid_for_keda() {
+    let secured = secured_input();
     let mut scaled_object = processor_scaled_object(
         &processor(),
         "p-processor-b8m4t",
@@ -193,6 +205,31 @@ fn an_authenticated_kafka_trigger_is_valid_for_keda() {
     assert_eq!(trigger["metadata"]["sasl"], "scram_sha256");
     assert_eq!(trigger["metadata"]["tls"], "enable");
     validate(&object).unwrap_or_else(|e| panic!("KEDA's schema rejects {object:#}:\n{e}"));
+}
+
+#[test]
+fn the_trigger_authentication_of_a_secured_kafka_trigger_is_valid_for_keda() {
+    let mut authentication = processor_trigger_authentication(&processor(), &[secured_input()])
+        .expect("a secured input's triggers authenticate");
+    authentication.metadata.name = Some("p-processor-z9d5w".into());
+    let object = serde_json::to_value(&authentication).unwrap();
+    assert_eq!(object["apiVersion"], "keda.sh/v1alpha1");
+    assert_eq!(
+        object["spec"]["secretTargetRef"],
+        json!([
+            {"parameter": "username", "name": "c", "key": "u"},
+            {"parameter": "password", "name": "c", "key": "p"},
+            {"parameter": "ca", "name": "c", "key": "ca.crt"},
+        ])
+    );
+    validate(&object).unwrap_or_else(|e| panic!("KEDA's schema rejects {object:#}:\n{e}"));
+    let mut broken = object;
+    broken["spec"]["secretTargetRef"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("parameter");
+    let errors = validate(&broken).expect_err("a secretTargetRef without parameter accepted");
+    assert!(errors.contains("'parameter' is a required property"), "{errors}");
 }
 
 #[test]

@@ -150,6 +150,43 @@ pub fn preload(bootstrap: &str, topic: &str, partitions: i32, count: usize, size
         .expect("the preload is acknowledged");
 }
 
+/// Produces the numbers `1..=count` (JSON, header `content-type: application/json`) to
+/// partition 0 of `topic`, and waits until all are acknowledged.
+pub fn preload_numbers(bootstrap: &str, topic: &str, count: usize) {
+    let producer = producer(bootstrap, "5");
+    for i in 1..=count {
+        send(&producer, topic, Some(0), i.to_string().as_bytes());
+    }
+    producer
+        .flush(Duration::from_secs(120))
+        .expect("the preload is acknowledged");
+}
+
+/// The payloads of the `partitions` partitions of `topic`, read from the beginning until
+/// `count` arrived and nothing more came for a second; fails after `limit`.
+pub fn read_payloads(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    count: usize,
+    limit: Duration,
+) -> anyhow::Result<Vec<Vec<u8>>> {
+    let consumer = from_beginning(bootstrap, &format!("bench-read-{topic}"), topic, partitions)?;
+    let deadline = Instant::now() + limit;
+    let (mut payloads, mut last) = (Vec::with_capacity(count), Instant::now());
+    while payloads.len() < count || last.elapsed() < Duration::from_secs(1) {
+        if Instant::now() > deadline {
+            bail!("{topic}: read {} of {count} records", payloads.len());
+        }
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message.context("reading back")?;
+            payloads.push(message.payload().unwrap_or_default().to_vec());
+            last = Instant::now();
+        }
+    }
+    Ok(payloads)
+}
+
 fn reader(bootstrap: &str, group: &str) -> BaseConsumer {
     ClientConfig::new()
         .set("bootstrap.servers", bootstrap)

@@ -45,7 +45,8 @@ struct Args {
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
     /// partitions, CPU, RSS), count1
     /// (count-1 windows and latency), latency (with --latency-rate), memory (in-memory pass-through and time-averager),
-    /// footprint (idle and overload RSS), controller, protocol. Default: all. Also, never by
+    /// poison (isolating a poison record), footprint (idle and overload RSS), controller,
+    /// protocol. Default: all. Also, never by
     /// default: pass-through (riff's 1 s Kafka pass-through alone, for profiles and A/B runs).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -460,6 +461,28 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 "ms",
                 Some("≤ 1.2 × the plain copy's"),
                 note,
+            );
+        }
+    }
+
+    if runs("poison") {
+        let count = 10_000;
+        let clean = bench.ok(
+            "one clean window",
+            scenarios::poison_isolation(tansu, count, None),
+        );
+        let poison = scenarios::poison_isolation(tansu, count, Some(count / 2 + 1));
+        if let (Some(clean), Some(isolated)) =
+            (clean, bench.ok("isolating a poison record", poison))
+        {
+            bench.figure(
+                format!("time to isolate one poison record in a window of {count} (Kafka, `maxAttempts: 3`, backoff 100 ms to 5 s, jittered)"),
+                isolated.as_secs_f64(),
+                "the same window without the poison record",
+                clean.as_secs_f64(),
+                "s",
+                None,
+                format!("the poison record alone on the dead-letter stream, the other {} squares written", count - 1),
             );
         }
     }

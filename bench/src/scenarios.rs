@@ -368,3 +368,54 @@ pub async fn riff_memory(
         tally,
     })
 }
+
+/// How long processor `isolate` (the `flaky-square` fixture, `delivery: {maxAttempts: 3,
+/// backoff: {initial: 100ms, max: 5s}, deadLetter: {stream: dead}}`) takes to complete one
+/// window of the numbers `1..=count` preloaded on one partition, from its partition assigned to
+/// its group's commit of the last record; with `poison`, a number the function fails on, which
+/// must end on the dead-letter stream alone while every other square is written.
+pub fn poison_isolation(
+    tansu: &Path,
+    count: usize,
+    poison: Option<usize>,
+) -> anyhow::Result<Duration> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = &broker.bootstrap;
+    kafka::create_topic(bootstrap, INPUT, 1)?;
+    kafka::create_topic(bootstrap, OUTPUT, 1)?;
+    let mut yaml = riff::streams(Gateway::Kafka(bootstrap), 1);
+    yaml += "---\napiVersion: streaming.projectriff.io/v1alpha1\nkind: Stream\nmetadata: {name: dead}\nspec: {gateway: {name: gw}, contentType: application/json, partitions: 1}\n";
+    let mut riff = Riff::start(&yaml, &riff::tansu_properties())?;
+    kafka::preload_numbers(bootstrap, INPUT, count);
+    let commits = Commits::new(bootstrap, INPUT, "isolate", 1);
+    let window = format!(
+        "{{count: {count}, duration: 60s}}\n  delivery: {{maxAttempts: 3, backoff: {{initial: 100ms, max: 5s}}, deadLetter: {{stream: dead}}}}"
+    );
+    let fail_on = poison.map(|n| n.to_string()).unwrap_or_default();
+    let env: Vec<(&str, &str)> = poison
+        .map(|_| ("FAIL_ON", fail_on.as_str()))
+        .into_iter()
+        .collect();
+    riff.add(
+        "processor.yaml",
+        &riff::processor("isolate", "flaky-square", &window, &env),
+    )?;
+    let start = riff.wait_for(
+        &format!("partitions assigned topic={INPUT}"),
+        Duration::from_secs(60),
+    )?;
+    let end = commits.wait_for(&[count as i64], STALL)?;
+    drop(riff);
+    let squares = count - usize::from(poison.is_some());
+    let written = kafka::read_payloads(bootstrap, OUTPUT, 1, squares, VERIFY)?;
+    if written.len() != squares {
+        bail!("{} squares written, {squares} expected", written.len());
+    }
+    if let Some(poison) = poison {
+        let dead = kafka::read_payloads(bootstrap, "default_dead", 1, 1, VERIFY)?;
+        if dead != [poison.to_string().into_bytes()] {
+            bail!("the dead-letter stream holds {dead:?}, not the poison record {poison} alone");
+        }
+    }
+    Ok(end - start)
+}
