@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 /// `openAPIV3Schema`.
 fn served_schema(kind: &str, plural: &str, version: &str) -> Value {
     let path = format!("../deploy/keda/keda.sh_{plural}.yaml");
-    let text = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap();
     let crd = serde_norway::Deserializer::from_str(&text)
         .map(|document| Value::deserialize(document).unwrap())
         .find(|o| o["kind"] == "CustomResourceDefinition")
@@ -82,9 +82,11 @@ fn validate(object: &Value) -> Result<(), String> {
     let schema_file = dir.path().join("schema.json");
     let object_file = dir.path().join("object.json");
     let schema = match object["kind"].as_str() {
-        Some("TriggerAuthentication") => {
-            served_schema("TriggerAuthentication", "triggerauthentications", "v1alpha1")
-        }
+        Some("TriggerAuthentication") => served_schema(
+            "TriggerAuthentication",
+            "triggerauthentications",
+            "v1alpha1",
+        ),
         _ => served_schema("ScaledObject", "scaledobjects", "v1alpha1"),
     };
     std::fs::write(&schema_file, schema.to_string()).unwrap();
@@ -229,7 +231,10 @@ fn the_trigger_authentication_of_a_secured_kafka_trigger_is_valid_for_keda() {
         .unwrap()
         .remove("parameter");
     let errors = validate(&broken).expect_err("a secretTargetRef without parameter accepted");
-    assert!(errors.contains("'parameter' is a required property"), "{errors}");
+    assert!(
+        errors.contains("'parameter' is a required property"),
+        "{errors}"
+    );
 }
 
 #[test]

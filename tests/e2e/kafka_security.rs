@@ -67,16 +67,16 @@ async fn squares_flow(yaml: &str, kafka: &Plain) {
     assert_eq!(values, ["1", "4", "9"]);
 }
 
-/// Runs `yaml`, whose gateway the cluster at `bootstrap` refuses: a log line names the cluster
-/// and says `cause`, the streams' provisioning is retried saying it too, and riff keeps
+/// Runs `yaml`, whose gateway `franz` the cluster at `bootstrap` refuses: a log line names the
+/// cluster and the gateway and says `cause`, the streams' provisioning is retried saying it too, and riff keeps
 /// running. Returns the log.
 fn refused(yaml: &str, bootstrap: &str, cause: &str) -> String {
     let manifests = Manifests::new(&[("all.yaml", yaml)]);
     let mut riff = Runtime::spawn_with(&[manifests.path()], &tansu_args());
     let line = riff.wait_for_log(cause, Duration::from_secs(60));
     assert!(
-        line.contains(bootstrap),
-        "the line names the cluster: {line}"
+        line.contains(bootstrap) && line.contains("gateway default/franz"),
+        "the line names the cluster and the gateway: {line}"
     );
     let retried = riff.wait_for_log("attempt=3", Duration::from_secs(60));
     assert!(retried.contains(cause), "the retry says why: {retried}");

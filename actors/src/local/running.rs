@@ -166,6 +166,7 @@ impl Running {
                 bootstrap_servers: kafka.bootstrap_servers.clone(),
                 security: kafka.security.clone(),
                 properties: self.options.kafka_properties.clone(),
+                serving: Some(plan.resource()),
             })?),
         };
         let actor = GatewayActor::bind(

@@ -14,6 +14,9 @@ pub struct KafkaSettings {
     pub security: KafkaSecurity,
     /// librdkafka properties applied to every client last (e.g. `session.timeout.ms=2000`).
     pub properties: Vec<(String, String)>,
+    /// What the clients serve (e.g. `gateway default/franz`), named in their log lines beside
+    /// the cluster when a process holds several.
+    pub serving: Option<String>,
 }
 
 /// Properties that would break at-least-once delivery, and why: riff commits a position only
@@ -108,6 +111,15 @@ impl KafkaSettings {
             bootstrap_servers: bootstrap_servers.into(),
             security: KafkaSecurity::default(),
             properties: Vec::new(),
+            serving: None,
+        }
+    }
+
+    /// The cluster as log lines name it: its bootstrap servers, and what its clients serve.
+    pub(super) fn cluster(&self) -> String {
+        match &self.serving {
+            Some(serving) => format!("{} ({serving})", self.bootstrap_servers),
+            None => self.bootstrap_servers.clone(),
         }
     }
 

@@ -35,10 +35,10 @@ struct Warned {
 }
 
 impl Diagnostics {
-    /// Diagnostics for the clients of the cluster at `bootstrap_servers`.
-    pub(super) fn new(bootstrap_servers: &str) -> Self {
+    /// Diagnostics for the clients of `cluster` (as [`super::KafkaSettings::cluster`] names it).
+    pub(super) fn new(cluster: &str) -> Self {
         Diagnostics {
-            cluster: bootstrap_servers.to_owned(),
+            cluster: cluster.to_owned(),
             warned: Arc::default(),
             refused: Arc::default(),
         }

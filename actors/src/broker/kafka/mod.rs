@@ -65,7 +65,7 @@ fn unavailable(error: KafkaError) -> BrokerError {
 impl KafkaBroker {
     /// Clients for the cluster of `settings`; connections are made lazily.
     pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
-        let diagnostics = Diagnostics::new(&settings.bootstrap_servers);
+        let diagnostics = Diagnostics::new(&settings.cluster());
         Ok(KafkaBroker {
             producer: OrderedQueue::new(
                 settings
