@@ -45,7 +45,8 @@ struct Args {
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
     /// partitions, CPU, RSS), count1
     /// (count-1 windows and latency), latency (with --latency-rate), memory (in-memory pass-through and time-averager),
-    /// poison (isolating a poison record), footprint (idle and overload RSS), controller,
+    /// poison (isolating a poison record), footprint (idle and overload RSS, idle Kafka
+    /// processors), idle (idle Kafka processors alone), controller,
     /// protocol. Default: all. Also, never by
     /// default: pass-through (riff's 1 s Kafka pass-through alone, for profiles and A/B runs).
     #[arg(long, value_delimiter = ',')]
@@ -539,6 +540,8 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 "sum of each process's peak (VmHWM)".into(),
             );
         }
+    }
+    if runs("footprint") || runs("idle") {
         let idle = footprint::idle_kafka(tansu, 100, &[]);
         let tuned = riff::tansu_properties();
         let tansu_idle = footprint::idle_kafka(tansu, 100, &tuned);
@@ -588,6 +591,8 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 String::new(),
             );
         }
+    }
+    if runs("footprint") {
         let (warm_up, duration) = (Duration::from_secs(15), Duration::from_secs(args.overload));
         let result = footprint::overload_rss(tansu, warm_up, duration);
         if let Some((late, early, progress)) = bench.ok("overload", result) {

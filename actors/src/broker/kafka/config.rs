@@ -78,9 +78,9 @@ pub fn check_property(key: &str, value: &str) -> Result<(), String> {
 pub const CONSUMER_DEFAULTS: &[(&str, &str, &str)] = &[
     (
         "fetch.wait.max.ms",
-        "500",
+        "1000",
         "an idle consumer long-polls: Kafka answers a fetch as soon as a record arrives, so this \
-         bounds only how often an idle processor asks (2 fetches a second, not 200)",
+         bounds only how often an idle processor asks (once a second, not 200 times)",
     ),
     (
         "session.timeout.ms",

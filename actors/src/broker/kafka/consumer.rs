@@ -3,6 +3,9 @@
 //!
 //! - The member is polled on a thread of its own: librdkafka runs rebalances inside `poll`,
 //!   and an assignment looks positions up on the broker, which must not block an async thread.
+//!   The thread sleeps while the member's queue is empty and librdkafka wakes it when the queue
+//!   fills (an idle member costs a wake-up a second, not a poll every few milliseconds: see
+//!   [`Wakeup`]).
 //! - A rebalance is delivered before any record polled after it, so a record never arrives for
 //!   a partition its reader does not know is assigned, and none arrives after its revocation.
 //! - A partition assigned without a committed position gets one before it is read: the start
@@ -10,12 +13,13 @@
 //!   `latest` means "from when the processor first read the partition", not "from every
 //!   restart": records read but not processed before a crash are read again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult};
@@ -32,8 +36,9 @@ use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription}
 const READ_AHEAD: usize = 8;
 /// The most records read in one batch.
 const READ_BATCH: usize = 1024;
-/// How long one poll waits for a record: also how soon a dropped subscription leaves the group.
-const POLL: Duration = Duration::from_millis(100);
+/// How long the reader sleeps at most while nothing arrives: librdkafka wants its member polled
+/// regularly (within `max.poll.interval.ms`), whether or not it was woken.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How long looking up or committing start positions may take during a rebalance.
 const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -42,7 +47,35 @@ const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub(super) struct GroupEvents {
     reset: OffsetReset,
     rebalances: Mutex<Vec<Result<Delivery, BrokerError>>>,
+    /// Events a poll served without returning them (rebalances, commit results): a poll that
+    /// returned nothing but served one did not find the queue empty.
+    served: AtomicU64,
+    wakeup: Arc<Wakeup>,
     diagnostics: Diagnostics,
+}
+
+/// Wakes the reader: librdkafka calls it when the member's queue goes from empty to not empty,
+/// and the subscription when it is dropped.
+#[derive(Default)]
+pub(super) struct Wakeup {
+    woken: Mutex<bool>,
+    ready: Condvar,
+}
+
+impl Wakeup {
+    fn wake(&self) {
+        *self.woken.lock() = true;
+        self.ready.notify_one();
+    }
+
+    /// Sleeps until woken (since the last wait), or `at_most`.
+    fn wait(&self, at_most: Duration) {
+        let mut woken = self.woken.lock();
+        if !*woken {
+            self.ready.wait_for(&mut woken, at_most);
+        }
+        *woken = false;
+    }
 }
 
 impl ClientContext for GroupEvents {
@@ -90,10 +123,16 @@ impl ConsumerContext for GroupEvents {
             error => {
                 tracing::warn!(?error, "consumer group rebalance failed");
                 _ = revoke(consumer, list, cooperative);
+                self.served.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         };
         self.rebalances.lock().push(delivery);
+        self.served.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn commit_callback(&self, _: KafkaResult<()>, _: &TopicPartitionList) {
+        self.served.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -168,16 +207,20 @@ pub(super) fn subscribe(
     content_type: Option<String>,
     diagnostics: Diagnostics,
 ) -> Result<(Arc<GroupConsumer>, Subscription), BrokerError> {
+    let wakeup = Arc::new(Wakeup::default());
     let events = GroupEvents {
         reset,
         rebalances: Mutex::default(),
+        served: AtomicU64::new(0),
+        wakeup: wakeup.clone(),
         diagnostics,
     };
-    let consumer: Arc<GroupConsumer> = Arc::new(
-        config
-            .create_with_context(events)
-            .map_err(super::unavailable)?,
-    );
+    let mut consumer: GroupConsumer = config
+        .create_with_context(events)
+        .map_err(super::unavailable)?;
+    let woken = wakeup.clone();
+    consumer.set_nonempty_callback(move || woken.wake());
+    let consumer = Arc::new(consumer);
     consumer.subscribe(&[topic]).map_err(super::unavailable)?;
     let (deliveries, delivered) = mpsc::channel(READ_AHEAD);
     let member = consumer.clone();
@@ -189,15 +232,42 @@ pub(super) fn subscribe(
         consumer: consumer.clone(),
         topic: topic.to_owned(),
     };
+    let reading = Reading {
+        batches: ReceiverStream::new(delivered),
+        wakeup,
+    };
     Ok((
         consumer,
         Subscription {
-            deliveries: ReceiverStream::new(delivered)
-                .flat_map(futures::stream::iter)
-                .boxed(),
+            deliveries: reading.flat_map(futures::stream::iter).boxed(),
             committer: Box::new(committer),
         },
     ))
+}
+
+/// The batches the reader hands over; dropped, it stops the reader at once (which then leaves
+/// the group).
+struct Reading {
+    batches: ReceiverStream<Polled>,
+    wakeup: Arc<Wakeup>,
+}
+
+impl futures::Stream for Reading {
+    type Item = Polled;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Polled>> {
+        self.batches.poll_next_unpin(cx)
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.batches.close();
+        self.wakeup.wake();
+    }
 }
 
 /// What one round of polling hands over: rebalances and records, in order.
@@ -205,18 +275,23 @@ type Polled = Vec<Result<Delivery, BrokerError>>;
 
 /// Polls the member until the subscription is dropped, delivering rebalances and records in the
 /// order they happened, what is ready at once together (up to [`READ_BATCH`] records: one
-/// hand-over between threads per batch, not per record). Broker errors are logged and retried by
-/// librdkafka; they never end the subscription.
+/// hand-over between threads per batch, not per record), and sleeping while the queue is
+/// empty. Broker errors are logged and retried by librdkafka; they never end the subscription.
+///
+/// Polls never wait inside librdkafka: rdkafka's poll loops until its timeout, spinning through
+/// the last millisecond (its timeout is rounded down to whole milliseconds), and a wake-up
+/// could not end it early.
 fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_type: Option<String>) {
+    let events = consumer.context();
     while !deliveries.is_closed() {
         let mut batch = Vec::new();
-        let mut wait = POLL;
         while batch.len() < READ_BATCH {
-            let polled = consumer.poll(wait);
-            wait = Duration::ZERO;
+            let served = events.served.load(Ordering::Relaxed);
+            let polled = consumer.poll(Duration::ZERO);
             // Rebalances run inside poll: they come before the record it returned.
-            batch.append(&mut consumer.context().rebalances.lock());
+            batch.append(&mut events.rebalances.lock());
             match polled {
+                None if events.served.load(Ordering::Relaxed) != served => continue,
                 None => break,
                 Some(Ok(record)) => {
                     // Room for a whole batch once records come (an idle poll allocates nothing).
@@ -236,7 +311,9 @@ fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_typ
                 }
             }
         }
-        if !batch.is_empty() && deliveries.blocking_send(batch).is_err() {
+        if batch.is_empty() {
+            events.wakeup.wait(IDLE_POLL);
+        } else if deliveries.blocking_send(batch).is_err() {
             return;
         }
     }

@@ -68,10 +68,15 @@ impl KafkaBroker {
         let diagnostics = Diagnostics::new(&settings.cluster());
         Ok(KafkaBroker {
             producer: OrderedQueue::new(
-                settings
-                    .producer()
-                    .create_with_context(diagnostics.clone())
-                    .map_err(unavailable)?,
+                queue::Producer::new(
+                    settings
+                        .producer()
+                        .create_with_context(diagnostics.clone())
+                        .map_err(unavailable)?,
+                )
+                .map_err(|error| {
+                    BrokerError::Unavailable(format!("cannot start a producer: {error}"))
+                })?,
             ),
             admin: settings
                 .admin()

@@ -7,14 +7,14 @@
 //! acknowledgement resolves once every record was delivered, or with the first failure.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
-use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
 use tokio::sync::oneshot;
 
 use super::diagnostics::Diagnostics;
@@ -98,8 +98,41 @@ impl ProducerContext for Diagnostics {
     }
 }
 
-/// The producer of a Kafka broker.
-pub(super) type Producer = ThreadedProducer<Diagnostics>;
+/// How long one poll for delivery reports lasts: also how long the polling thread outlives its
+/// producer.
+const DELIVERY_POLL: Duration = Duration::from_secs(1);
+
+/// The producer of a Kafka broker, its delivery reports served by a thread of its own as they
+/// arrive. (rdkafka's `ThreadedProducer` polls in 100 ms rounds and spins through the last
+/// millisecond of each, its timeout being rounded down to whole milliseconds: 1% of a core for
+/// an idle producer. Here a round lasts a second.)
+pub(super) struct Producer {
+    base: Arc<BaseProducer<Diagnostics>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Producer {
+    pub(super) fn new(base: BaseProducer<Diagnostics>) -> std::io::Result<Self> {
+        let (base, stop) = (Arc::new(base), Arc::new(AtomicBool::new(false)));
+        let (polled, stopped) = (base.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("riff-deliveries".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    polled.poll(DELIVERY_POLL);
+                }
+            })?;
+        Ok(Producer { base, stop })
+    }
+}
+
+/// The polling thread ends within [`DELIVERY_POLL`] (nothing waits for it), and the producer
+/// with it.
+impl Drop for Producer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
 
 /// One record waiting for room.
 struct Waiting {
@@ -191,8 +224,11 @@ fn try_send(
     if let Some(key) = key.as_deref() {
         record = record.key(key);
     }
-    producer.send(record).map_err(|(error, _)| match error {
-        KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
-        error => Some(super::unavailable(error)),
-    })
+    producer
+        .base
+        .send(record)
+        .map_err(|(error, _)| match error {
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
+            error => Some(super::unavailable(error)),
+        })
 }
