@@ -1,8 +1,9 @@
 //! The controller's convergence: gateways, streams and processors created at once, timed until
-//! every one is Ready, against the in-memory Kubernetes API (`fake-apiserver`) with a real
-//! provisioner API. The bench plays Kubernetes' deployment controller (it reports every
-//! Deployment available). Baseline: the same number of API writes the controller made, done
-//! one after another by one kube-rs client.
+//! every one is Ready. The controller is `riff system controller`, a process of its own (its CPU
+//! and peak RSS measured through `/proc`), against the in-memory Kubernetes API
+//! (`fake-apiserver`, in the bench's process) with a real provisioner API. The bench plays
+//! Kubernetes' deployment controller (it reports every Deployment available). Baseline: the
+//! same number of API writes the controller made, done one after another by one kube-rs client.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,16 +13,56 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::PostParams;
 use kube::Api;
 use riff_actors::broker::memory::MemoryBroker;
-use riff_actors::platform::kubernetes::context::Context;
-use riff_actors::platform::kubernetes::controller::{self, ControllerOptions};
-use riff_actors::platform::kubernetes::provisioner::Provisioner;
 use serde_json::{json, Value};
+
+use crate::function::sibling;
+use crate::measure::{cpu_seconds, rss_mib};
 
 const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
 
-/// Seconds until `resources` streams and as many processors are Ready, and seconds for the
-/// baseline's writes; also the number of writes.
-pub async fn convergence(resources: usize) -> (f64, f64, usize) {
+/// What converging cost.
+pub struct Convergence {
+    /// Seconds until every stream and processor was Ready.
+    pub seconds: f64,
+    /// Seconds of the baseline's writes.
+    pub baseline: f64,
+    /// API writes the controller made meanwhile.
+    pub writes: usize,
+    /// CPU seconds of the controller process meanwhile.
+    pub cpu: f64,
+    /// Peak resident MiB of the controller process.
+    pub peak_rss: f64,
+}
+
+/// `riff system controller` against `api` (through a kubeconfig in `dir`), with `provisioner`
+/// as every gateway's provisioner API; killed when dropped.
+struct Controller(std::process::Child);
+
+impl Controller {
+    fn start(api: &FakeApiServer, dir: &std::path::Path, provisioner: &str) -> Controller {
+        let kubeconfig = dir.join("kubeconfig");
+        api.write_kubeconfig(&kubeconfig, "default").unwrap();
+        let child = std::process::Command::new(sibling("riff"))
+            .args(["system", "controller", "--provisioner-address", provisioner])
+            .env("KUBECONFIG", &kubeconfig)
+            .env("SYSTEM_NAMESPACE", "riff-system")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("riff system controller starts");
+        Controller(child)
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        _ = self.0.kill();
+        _ = self.0.wait();
+    }
+}
+
+/// Converging `resources` streams and as many processors, and the baseline's writes.
+pub async fn convergence(resources: usize) -> Convergence {
     let api = FakeApiServer::start();
     for (name, key) in [
         ("riff-streaming-inmemory-gateway", "gatewayImage"),
@@ -42,20 +83,9 @@ pub async fn convergence(resources: usize) -> (f64, f64, usize) {
         listener,
         std::future::pending(),
     ));
-    let context = Context::new(
-        api.client("default"),
-        "riff-system",
-        Provisioner::resolving_to(provisioner),
-        None,
-    );
-    let options = ControllerOptions {
-        probes_address: None,
-        leader_election: false,
-        identity: "bench".into(),
-        lease_duration: Duration::from_secs(15),
-        namespace: None,
-    };
-    actix::spawn(controller::run(context, options, std::future::pending()));
+    let dir = tempfile::tempdir().unwrap();
+    let controller = Controller::start(&api, dir.path(), &provisioner.to_string());
+    let pid = controller.0.id();
     let object = |kind: &str, name: String, spec: Value| {
         json!({"apiVersion": STREAMING, "kind": kind,
                "metadata": {"name": name, "namespace": "default"}, "spec": spec})
@@ -68,6 +98,7 @@ pub async fn convergence(resources: usize) -> (f64, f64, usize) {
     wait_ready(&api, "gateways", 1).await;
 
     let writes_before = writes(&api);
+    let cpu_before = cpu_seconds(pid);
     let start = Instant::now();
     for i in 0..resources {
         let stream = object(
@@ -88,6 +119,9 @@ pub async fn convergence(resources: usize) -> (f64, f64, usize) {
     wait_ready(&api, "processors", resources).await;
     let converged = start.elapsed().as_secs_f64();
     let count = writes(&api) - writes_before;
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let peak_rss = rss_mib(pid).1;
+    drop(controller);
 
     let configmaps: Api<ConfigMap> = Api::namespaced(api.client("default"), "baseline");
     let start = Instant::now();
@@ -99,7 +133,13 @@ pub async fn convergence(resources: usize) -> (f64, f64, usize) {
             .await
             .unwrap();
     }
-    (converged, start.elapsed().as_secs_f64(), count)
+    Convergence {
+        seconds: converged,
+        baseline: start.elapsed().as_secs_f64(),
+        writes: count,
+        cpu,
+        peak_rss,
+    }
 }
 
 /// API writes so far (the bench's own direct writes do not go through HTTP).

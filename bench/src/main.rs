@@ -620,19 +620,26 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     }
 
     if runs("controller") {
-        let resources = 100;
-        let (converged, baseline, writes) = controller::convergence(resources).await;
-        bench.figure(
-            format!(
-                "controller: {resources} streams + {resources} processors from created to Ready"
-            ),
-            converged,
-            &format!("the same {writes} API writes, one kube-rs client in sequence"),
-            baseline,
-            "s",
-            None,
-            String::new(),
-        );
+        for resources in [100, 1000] {
+            let converged = controller::convergence(resources).await;
+            bench.figure(
+                format!(
+                    "controller: {resources} streams + {resources} processors from created to Ready"
+                ),
+                converged.seconds,
+                &format!(
+                    "the same {} API writes, one kube-rs client in sequence",
+                    converged.writes
+                ),
+                converged.baseline,
+                "s",
+                (resources == 1000).then_some("converges"),
+                format!(
+                    "the controller process: CPU {:.2} s, peak RSS {:.0} MiB",
+                    converged.cpu, converged.peak_rss
+                ),
+            );
+        }
     }
 
     if runs("protocol") {

@@ -104,6 +104,8 @@ pub enum PatchKind {
 pub struct Store {
     rv: u64,
     objects: HashMap<Resource, BTreeMap<(String, String), Value>>,
+    /// The uids of the stored objects: whether an owner still exists, without a scan.
+    uids: HashSet<String>,
     kinds: HashMap<Resource, String>,
     history: VecDeque<Event>,
     /// Pod container logs.
@@ -255,12 +257,7 @@ impl Store {
             .flatten()
             .filter_map(|r| r["uid"].as_str())
             .collect();
-        let live = |uid: &str| {
-            (self.objects.values())
-                .flat_map(|objects| objects.values())
-                .any(|o| o["metadata"]["uid"].as_str() == Some(uid))
-        };
-        !owners.is_empty() && !owners.iter().any(|uid| live(uid))
+        !owners.is_empty() && !owners.iter().any(|uid| self.uids.contains(*uid))
     }
 
     /// Replaces an object (PUT on an item or its `status`, or `put_object` of an existing name).
@@ -476,6 +473,15 @@ impl Store {
             .entry(resource.clone())
             .or_default()
             .insert((namespace.into(), name.into()), object.clone());
+        if let Some(uid) = previous
+            .as_ref()
+            .and_then(|p| p["metadata"]["uid"].as_str())
+        {
+            self.uids.remove(uid);
+        }
+        if let Some(uid) = object["metadata"]["uid"].as_str() {
+            self.uids.insert(uid.to_owned());
+        }
         self.record(resource, kind, object.clone(), previous);
         object
     }
@@ -503,6 +509,9 @@ impl Store {
     fn remove(&mut self, resource: &Resource, namespace: &str, name: &str) -> Option<Value> {
         let key = (namespace.to_string(), name.to_string());
         let mut object = self.objects.get_mut(resource)?.remove(&key)?;
+        if let Some(uid) = object["metadata"]["uid"].as_str() {
+            self.uids.remove(uid);
+        }
         self.rv += 1;
         object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
         self.record(resource, EventType::Deleted, object.clone(), None);
@@ -553,12 +562,6 @@ impl Store {
             .into_iter()
             .collect();
         while let Some(owner) = queue.pop() {
-            let live: HashSet<String> = self
-                .objects
-                .values()
-                .flat_map(|objects| objects.values())
-                .filter_map(|o| o["metadata"]["uid"].as_str().map(String::from))
-                .collect();
             let mut dependents = Vec::new();
             for (resource, objects) in &self.objects {
                 for ((namespace, name), object) in objects {
@@ -569,7 +572,7 @@ impl Store {
                         .filter_map(|r| r["uid"].as_str())
                         .collect();
                     if owners.contains(&owner.as_str())
-                        && owners.iter().all(|uid| !live.contains(*uid))
+                        && owners.iter().all(|uid| !self.uids.contains(*uid))
                     {
                         dependents.push((
                             resource.clone(),
