@@ -1,11 +1,14 @@
-//! Resident memory of `riff local run` (with its function processes): with 1 and with 100 idle
-//! processors, and over time under sustained overload (a producer faster than the processor).
+//! What many processors cost in one `riff local run`: resident memory (with the function
+//! processes) with 1 and with 100 idle processors, CPU of idle Kafka-backed ones, latency under
+//! a light load, and memory over time under sustained overload (a producer faster than the
+//! processor).
 
 use std::time::{Duration, Instant};
 
 use crate::kafka::{self, Commits, Tansu};
-use crate::measure::{cpu_seconds, rss_mib};
+use crate::measure::{cpu_seconds, percentile, rss_mib};
 use crate::riff::{self, Gateway, Riff};
+use crate::scenarios::Percentiles;
 
 /// YAML: gateway, streams `in` and `out`, and `processors` processors `p<i>` running
 /// `pass-through` from `in` to `out` with count-1 windows.
@@ -118,4 +121,36 @@ pub fn idle_kafka(
         threads: threads(riff.pid()),
         startup,
     })
+}
+
+/// p50 and p99 latency (ms) of `processors` processors (count-1 windows, all reading `in`, on
+/// a fresh tansu, librdkafka `properties`) under `rate` stamped records a second on `in` for
+/// `seconds`: every processor copies every record, from its stamp to its arrival on `out`.
+pub fn light_load_latency(
+    tansu: &std::path::Path,
+    processors: usize,
+    properties: &[&str],
+    rate: f64,
+    seconds: u64,
+) -> anyhow::Result<Percentiles> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = broker.bootstrap.clone();
+    kafka::create_topic(&bootstrap, "default_in", 1)?;
+    kafka::create_topic(&bootstrap, "default_out", 1)?;
+    let yaml = manifests(processors, Gateway::Kafka(&bootstrap));
+    let riff = Riff::start(&yaml, properties)?;
+    let count = (rate * seconds as f64) as usize;
+    let reader = {
+        let (bootstrap, copies) = (bootstrap.clone(), count * processors);
+        let limit = Duration::from_secs(seconds + 60);
+        std::thread::spawn(move || kafka::latencies(&bootstrap, "default_out", 1, copies, limit))
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    kafka::paced(&bootstrap, "default_in", count, rate);
+    let mut latencies = reader.join().expect("the latency reader")?;
+    drop(riff);
+    Ok((
+        percentile(&mut latencies, 50.0),
+        percentile(&mut latencies, 99.0),
+    ))
 }

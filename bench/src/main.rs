@@ -591,6 +591,33 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 String::new(),
             );
         }
+        // 10 records a second on the input, copied by each of the 100 processors: 1 000
+        // count-1 calls a second in all. (100 a second each would be 10 000 calls a second, the
+        // whole of this machine's count-1 capacity.) The consumers fetch every 20 ms, not every
+        // 5 as in the other test-broker runs: tansu answers a fetch only after
+        // fetch.wait.max.ms, and 100 consumers asking every 5 ms take a core of it.
+        let (rate, seconds) = (10.0, 10);
+        let props = [
+            "fetch.wait.max.ms=20",
+            "session.timeout.ms=2000",
+            "heartbeat.interval.ms=500",
+        ];
+        let one = footprint::light_load_latency(tansu, 1, &props, rate, seconds);
+        let hundred = footprint::light_load_latency(tansu, 100, &props, rate, seconds);
+        if let (Some((one50, one99)), Some((p50, p99))) = (
+            bench.ok("light load, 1 processor", one),
+            bench.ok("light load, 100 processors", hundred),
+        ) {
+            bench.figure(
+                format!("Kafka latency p99, 100 processors in one riff local run, each copying the same {rate:.0} msg/s (count-1 windows; {})", props.join(", ")),
+                p99,
+                "1 processor, the same load",
+                one99,
+                "ms",
+                Some("≤ 1.5 × 1 processor's"),
+                format!("p50 {p50:.1} ms against {one50:.1} ms; {seconds} s of load"),
+            );
+        }
     }
     if runs("footprint") {
         let (warm_up, duration) = (Duration::from_secs(15), Duration::from_secs(args.overload));
