@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
+use riff_actors::resources::API_VERSION as STREAMING;
 
 /// A child process killed when dropped, its stderr lines collected.
 pub struct Process {

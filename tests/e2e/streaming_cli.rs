@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::controller::{install_images, make_deployments_available, start_gateway, Process};
 use crate::support::*;
 
-const API_VERSION: &str = "streaming.projectriff.io/v1alpha1";
+use riff_actors::resources::API_VERSION;
 
 /// What a user sees of one `riff` run.
 #[derive(Debug)]

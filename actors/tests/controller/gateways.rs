@@ -5,8 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{condition, eventually, stays, Cluster, STREAMING};
-
-const GATEWAY_LABEL: &str = "streaming.projectriff.io/gateway";
+use riff_actors::platform::kubernetes::children::GATEWAY_LABEL;
 
 const FRANZ: &str = "
 apiVersion: streaming.projectriff.io/v1alpha1

@@ -6,9 +6,8 @@ use serde_json::{json, Value};
 
 use crate::streams::{decoded, make_gateway_ready};
 use crate::support::{eventually, Cluster, STREAMING};
+use riff_actors::platform::kubernetes::children::{GATEWAY_LABEL, PROCESSOR_LABEL};
 
-const PROCESSOR_LABEL: &str = "streaming.projectriff.io/processor";
-const GATEWAY_LABEL: &str = "streaming.projectriff.io/gateway";
 const PASSWORD: &str = "s3cret-value-4b2d";
 const CA: &str = "-----BEGIN CERTIFICATE----- ca-value-81f0";
 

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::streams::make_gateway_ready;
 use crate::support::{eventually, Cluster, STREAMING};
+use riff_actors::platform::kubernetes::children::PROCESSOR_LABEL;
 
 const DOCS_EXAMPLE: &str = "
 apiVersion: streaming.projectriff.io/v1alpha1
@@ -34,8 +35,6 @@ kind: KafkaGateway
 metadata: {name: franz}
 spec: {bootstrapServers: 'kafka.kafka:9092'}
 ";
-
-const PROCESSOR_LABEL: &str = "streaming.projectriff.io/processor";
 
 #[actix_rt::test]
 async fn every_kind_lives_from_creation_through_readiness_and_updates_to_deletion() {

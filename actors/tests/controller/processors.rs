@@ -12,8 +12,7 @@ use serde_json::{json, Value};
 
 use crate::streams::make_gateway_ready;
 use crate::support::{eventually, stays, Cluster, GATEWAY_ADDRESS, STREAMING};
-
-const PROCESSOR_LABEL: &str = "streaming.projectriff.io/processor";
+use riff_actors::platform::kubernetes::children::PROCESSOR_LABEL;
 
 /// An in-memory gateway `franz` and ready streams `names` on it.
 async fn ready_streams(cluster: &Cluster, names: &[&str]) {

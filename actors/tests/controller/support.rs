@@ -15,7 +15,7 @@ use riff_actors::platform::kubernetes::provisioner::Provisioner;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-pub const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
+pub use riff_actors::resources::API_VERSION as STREAMING;
 pub const SYSTEM_NAMESPACE: &str = "riff-system";
 /// The gateway address the test provisioner answers with.
 pub const GATEWAY_ADDRESS: &str = "gateway.test:6565";
