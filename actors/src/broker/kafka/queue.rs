@@ -33,6 +33,8 @@ pub(super) type Delivered = Result<(u32, u64), BrokerError>;
 /// Records published together, acknowledged together.
 pub(super) struct Batch {
     topic: String,
+    /// Where its records without a key go; `None`: where librdkafka's partitioner says.
+    partition: Option<i32>,
     /// Records not yet delivered (or failed).
     remaining: AtomicUsize,
     /// The first failure.
@@ -43,11 +45,17 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// A batch of `records` records to `topic`, and where its outcome will be told.
-    pub(super) fn new(topic: &str, records: usize) -> (Arc<Batch>, oneshot::Receiver<Delivered>) {
+    /// A batch of `records` records to `topic` (those without a key to `partition`), and where
+    /// its outcome will be told.
+    pub(super) fn new(
+        topic: &str,
+        partition: Option<i32>,
+        records: usize,
+    ) -> (Arc<Batch>, oneshot::Receiver<Delivered>) {
         let (done, outcome) = oneshot::channel();
         let batch = Arc::new(Batch {
             topic: topic.to_owned(),
+            partition,
             remaining: AtomicUsize::new(records),
             failure: OnceLock::new(),
             position: OnceLock::new(),
@@ -221,8 +229,10 @@ fn try_send(
     let mut record = BaseRecord::with_opaque_to(&batch.topic, batch.clone())
         .payload(message.payload.as_ref())
         .headers(headers);
-    if let Some(key) = key.as_deref() {
-        record = record.key(key);
+    match (key.as_deref(), batch.partition) {
+        (Some(key), _) => record = record.key(key),
+        (None, Some(partition)) => record = record.partition(partition),
+        (None, None) => {}
     }
     producer
         .base
