@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use crate::kafka::{self, Commits, Tansu};
-use crate::measure::{cpu_seconds, percentile, rss_mib};
+use crate::measure::{cpu_seconds, rss_mib};
 use crate::riff::{self, Gateway, Riff};
-use crate::scenarios::Percentiles;
+use crate::scenarios::{self, Percentiles};
 
 /// YAML: gateway, streams `in` and `out`, and `processors` processors `p<i>` running
 /// `pass-through` from `in` to `out` with count-1 windows.
@@ -140,17 +140,7 @@ pub fn light_load_latency(
     let yaml = manifests(processors, Gateway::Kafka(&bootstrap));
     let riff = Riff::start(&yaml, properties)?;
     let count = (rate * seconds as f64) as usize;
-    let reader = {
-        let (bootstrap, copies) = (bootstrap.clone(), count * processors);
-        let limit = Duration::from_secs(seconds + 60);
-        std::thread::spawn(move || kafka::latencies(&bootstrap, "default_out", 1, copies, limit))
-    };
-    std::thread::sleep(Duration::from_secs(1));
-    kafka::paced(&bootstrap, "default_in", count, rate);
-    let mut latencies = reader.join().expect("the latency reader")?;
+    let latencies = scenarios::paced_latencies(&bootstrap, 1, rate, count, count * processors);
     drop(riff);
-    Ok((
-        percentile(&mut latencies, 50.0),
-        percentile(&mut latencies, 99.0),
-    ))
+    latencies
 }

@@ -262,6 +262,31 @@ pub fn riff_kafka_with(
 /// p50 and p99 latency, in ms.
 pub type Percentiles = (f64, f64);
 
+/// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second to the
+/// input topic of the tansu at `bootstrap`, from their stamp to their arrival on the output
+/// topic (`partitions` partitions), where `copies` records are expected (a copier each).
+pub fn paced_latencies(
+    bootstrap: &str,
+    partitions: i32,
+    rate: f64,
+    count: usize,
+    copies: usize,
+) -> anyhow::Result<Percentiles> {
+    let reader = {
+        let bootstrap = bootstrap.to_owned();
+        let limit = Duration::from_secs_f64(count as f64 / rate) + Duration::from_secs(60);
+        std::thread::spawn(move || kafka::latencies(&bootstrap, OUTPUT, partitions, copies, limit))
+    };
+    // The reader's partitions assigned before the first stamp.
+    std::thread::sleep(Duration::from_secs(1));
+    kafka::paced(bootstrap, INPUT, count, rate);
+    let mut latencies = reader.join().expect("the latency reader")?;
+    Ok((
+        percentile(&mut latencies, 50.0),
+        percentile(&mut latencies, 99.0),
+    ))
+}
+
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second on 4
 /// partitions, from their stamp to their arrival on the output: through `riff local run` with
 /// count-1 windows, and through the plain copy with each of `commits`.
@@ -278,21 +303,9 @@ pub fn latency(
         kafka::create_topic(&bootstrap, INPUT, partitions)?;
         kafka::create_topic(&bootstrap, OUTPUT, partitions)?;
         let running = copier(&bootstrap)?;
-        let reader = {
-            let bootstrap = bootstrap.clone();
-            let limit = Duration::from_secs_f64(count as f64 / rate) + Duration::from_secs(60);
-            std::thread::spawn(move || {
-                kafka::latencies(&bootstrap, OUTPUT, partitions, count, limit)
-            })
-        };
-        std::thread::sleep(Duration::from_secs(1));
-        kafka::paced(&bootstrap, INPUT, count, rate);
-        let mut latencies = reader.join().unwrap()?;
+        let latencies = paced_latencies(&bootstrap, partitions, rate, count, count);
         drop(running);
-        anyhow::Ok((
-            percentile(&mut latencies, 50.0),
-            percentile(&mut latencies, 99.0),
-        ))
+        latencies
     };
     let ours = measure(&|bootstrap| {
         let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
