@@ -1,6 +1,7 @@
 //! `GET /metrics` of `riff local run` during real runs: the counters equal what flowed, the lag
 //! is 0 once caught up, the histograms count the calls, a failing function raises the failure
-//! counter, and the text parses as OpenMetrics with Python's `prometheus_client` parser.
+//! counter, and the text parses as OpenMetrics with Python's `prometheus_client` parser (which
+//! the sidecar's and the gateway's scrapes go through too).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,11 +12,11 @@ use crate::kafka_support::*;
 use crate::support::{eventually, square_processor, Manifests, Runtime};
 
 /// One sample: metric name, labels, value.
-type Sample = (String, BTreeMap<String, String>, f64);
+pub type Sample = (String, BTreeMap<String, String>, f64);
 
 /// Parses `text` with `prometheus_client`'s OpenMetrics parser (which refuses what is not
 /// OpenMetrics); every sample.
-fn openmetrics(text: &str) -> Vec<Sample> {
+pub fn openmetrics(text: &str) -> Vec<Sample> {
     const PARSE: &str = r#"
 import json, sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
@@ -50,7 +51,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
 }
 
 /// The sum of the samples named `name` whose labels include `labels`.
-fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn total(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     samples
         .iter()
         .filter(|(n, l, _)| {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use crate::metrics::{openmetrics, total};
 use crate::support::*;
 
 /// A child process killed when dropped.
@@ -136,6 +137,7 @@ impl Deployment {
             ("CNB_BINDINGS", &root),
             ("WINDOW_COUNT", "1"),
             ("STATUS_ADDRESS", &status_address),
+            ("POD_NAMESPACE", "default"),
         ];
         env.extend_from_slice(extra);
         processes.push(Process(
@@ -174,6 +176,49 @@ async fn a_riff_era_processor_deployment_runs_on_the_gateway_and_sidecar_process
     let squares = gateway.read("squares", 2, Duration::from_secs(20)).await;
     assert_eq!(numbers(&squares), [4.0, 9.0]);
     gateway.wait_committed("numbers", "squarer", 1).await;
+
+    // What an operator's Prometheus scrapes from the two pods.
+    let squarer = ("processor", "squarer");
+    let sidecar = eventually("the sidecar's lag at 0", Duration::from_secs(20), || {
+        let (_, text) = http(deployment.status_port, "GET", "/metrics", "");
+        let samples = openmetrics(&text);
+        let lags: Vec<f64> = samples
+            .iter()
+            .filter(|(name, labels, _)| {
+                name == "riff_consumer_lag" && labels["stream"] == "numbers"
+            })
+            .map(|(.., lag)| *lag)
+            .collect();
+        (!lags.is_empty() && lags.iter().all(|lag| *lag == 0.0)).then_some(samples)
+    });
+    let read = [squarer, ("stream", "numbers"), ("namespace", "default")];
+    assert_eq!(total(&sidecar, "riff_records_read_total", &read), 2.0);
+    let written = [squarer, ("stream", "squares")];
+    assert_eq!(total(&sidecar, "riff_records_written_total", &written), 2.0);
+    assert_eq!(
+        total(&sidecar, "riff_calls_total", &[squarer]),
+        2.0,
+        "count-1 windows"
+    );
+    let (_, text) = http(deployment.provisioner_port, "GET", "/metrics", "");
+    let gateway = openmetrics(&text);
+    let ok = [("outcome", "ok")];
+    assert_eq!(
+        total(&gateway, "riff_gateway_publishes_total", &ok),
+        4.0,
+        "2 numbers and 2 squares published"
+    );
+    let publishes = total(&gateway, "riff_gateway_publish_duration_seconds_count", &[]);
+    assert_eq!(publishes, 4.0);
+    let created = [("outcome", "created")];
+    assert_eq!(
+        total(&gateway, "riff_gateway_provisions_total", &created),
+        2.0
+    );
+    assert!(total(&gateway, "riff_gateway_subscriptions_total", &[]) >= 2.0);
+    assert!(total(&gateway, "riff_gateway_delivered_records_total", &[]) >= 4.0);
+    assert!(total(&gateway, "riff_gateway_acks_total", &[]) >= 1.0);
+    assert_eq!(total(&gateway, "riff_gateway_broker_up", &[]), 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

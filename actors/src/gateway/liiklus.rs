@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -32,6 +33,7 @@ use super::events::{self, status};
 use super::sessions::{Assignments, Sessions};
 use crate::broker::{Broker, OffsetReset};
 use crate::content_type;
+use crate::metrics::gateway as metrics;
 
 /// The liiklus gRPC service over a broker. Serve it with
 /// `LiiklusServiceServer::new(gateway)` or [`super::serve_grpc`].
@@ -67,15 +69,22 @@ impl LiiklusService for LiiklusGateway {
         &self,
         request: Request<PublishRequest>,
     ) -> Result<Response<PublishReply>, Status> {
+        let started = Instant::now();
         let request = request.into_inner();
         let topic = request.topic.clone();
-        let message = events::message(request)?;
-        // A payload that is not its content type would only be dead-lettered: refused now.
-        if !message.content_type.is_empty() {
-            content_type::decodes(&message.content_type, &message.payload)
-                .map_err(Status::invalid_argument)?;
-        }
-        let (partition, offset) = self.broker.publish(&topic, message).await.map_err(status)?;
+        let message = events::message(request).and_then(|message| {
+            // A payload that is not its content type would only be dead-lettered: refused now.
+            if !message.content_type.is_empty() {
+                content_type::decodes(&message.content_type, &message.payload)
+                    .map_err(Status::invalid_argument)?;
+            }
+            Ok(message)
+        });
+        let message = message.inspect_err(|_| metrics::published(&topic, "invalid", started))?;
+        let published = self.broker.publish(&topic, message).await;
+        let outcome = if published.is_ok() { "ok" } else { "failed" };
+        metrics::published(&topic, outcome, started);
+        let (partition, offset) = published.map_err(status)?;
         Ok(Response::new(PublishReply {
             partition,
             offset,
@@ -89,6 +98,7 @@ impl LiiklusService for LiiklusGateway {
         &self,
         request: Request<SubscribeRequest>,
     ) -> Result<Response<Assignments>, Status> {
+        let started = Instant::now();
         let request = request.into_inner();
         let reset = match AutoOffsetReset::try_from(request.auto_offset_reset) {
             Ok(AutoOffsetReset::Earliest) => OffsetReset::Earliest,
@@ -101,6 +111,7 @@ impl LiiklusService for LiiklusGateway {
             .subscribe(&request.topic, &group, reset)
             .await
             .map_err(status)?;
+        metrics::subscribed(&request.topic, started);
         let assignments = self
             .sessions
             .open(request.topic, group, subscription.deliveries);
@@ -142,7 +153,9 @@ impl LiiklusService for LiiklusGateway {
                 Some((record, receiver))
             })
         });
+        let delivered = metrics::deliveries(&session.topic);
         let replies = records.map(move |record| {
+            delivered.inc();
             let replay = last_acked.is_some_and(|acked| record.offset <= acked);
             Ok(events::reply(record, format, replay))
         });
@@ -184,6 +197,7 @@ impl LiiklusService for LiiklusGateway {
             .commit(&topic, &group, &[(partition, request.offset)])
             .await
             .map_err(status)?;
+        metrics::acked(&topic);
         Ok(Response::new(()))
     }
 

@@ -31,13 +31,17 @@ pub async fn serve_grpc(
 
 /// Serves the provisioner HTTP API over `broker` on `listener` until `shutdown` completes;
 /// `gateway` is the `host:port` of the gRPC API that provisioned streams are reached through.
+/// The same port serves the process's metrics at `GET /metrics` (the broker's reachability
+/// among them).
 pub async fn serve_provisioner(
     broker: Arc<dyn Broker>,
     gateway: impl Into<String>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, provisioner::router(broker, gateway))
+    crate::metrics::gateway::serves(broker.clone());
+    let router = provisioner::router(broker, gateway).merge(crate::metrics::router());
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -28,6 +28,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::broker::{Broker, MAX_PARTITIONS};
+use crate::metrics::gateway as metrics;
 
 /// The answer to a request whose path is not `/<namespace>/<stream-name>`.
 const PATH_FORM: &str = "URLs should be of the form /<namespace>/<stream-name>";
@@ -83,25 +84,31 @@ async fn provision(
     if method != Method::PUT {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     }
+    let refused = |reason: String| {
+        metrics::provisioned("refused");
+        (StatusCode::BAD_REQUEST, reason).into_response()
+    };
     let Some((namespace, stream)) = stream_path(uri.path()) else {
-        return (StatusCode::BAD_REQUEST, PATH_FORM).into_response();
+        return refused(PATH_FORM.to_owned());
     };
     let options = match options(&body) {
         Ok(options) => options,
-        Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
+        Err(reason) => return refused(reason),
     };
     let topic = provisioner.broker.topic_name(namespace, stream);
     let provisioned = provisioner
         .broker
         .provision(&topic, options.partitions, &options.content_type)
         .await;
-    let status = match provisioned {
-        Ok(true) => StatusCode::CREATED,
-        Ok(false) => StatusCode::OK,
+    let (status, outcome) = match provisioned {
+        Ok(true) => (StatusCode::CREATED, "created"),
+        Ok(false) => (StatusCode::OK, "existed"),
         Err(error) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+            metrics::provisioned("failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
         }
     };
+    metrics::provisioned(outcome);
     let answer = serde_json::json!({ "gateway": provisioner.gateway, "topic": topic });
     let body = format!("{answer}\n");
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()

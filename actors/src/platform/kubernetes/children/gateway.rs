@@ -12,8 +12,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{
-    child_metadata, env, kafka_secret_volumes, labels, name, GATEWAY_LABEL, GATEWAY_TYPE_LABEL,
-    INMEMORY_GATEWAY_LABEL, KAFKA_GATEWAY_LABEL,
+    child_metadata, env, kafka_secret_volumes, labels, name, scrape_annotations, GATEWAY_LABEL,
+    GATEWAY_TYPE_LABEL, INMEMORY_GATEWAY_LABEL, KAFKA_GATEWAY_LABEL,
 };
 use crate::resources::{
     ConcreteGatewayStatus, Gateway, GatewaySpec, InMemoryGateway, KafkaGateway, DEFAULT_NAMESPACE,
@@ -144,6 +144,8 @@ fn concrete_gateway(
         PodTemplateSpec {
             metadata: Some(ObjectMeta {
                 labels: Some(labels.clone()),
+                // The gateway's metrics, for Prometheus' pod discovery.
+                annotations: Some(scrape_annotations(PROVISIONER_TARGET_PORT)),
                 ..ObjectMeta::default()
             }),
             spec: Some(PodSpec {
@@ -377,10 +379,12 @@ mod tests {
     fn kafka_gateway_template_runs_riff_gateway_on_kafka() {
         let gateway = kafka_gateway(&kafka(Some(ADDRESS)), &images());
         let template = gateway.spec.template.as_ref().unwrap();
-        assert_eq!(
-            template.metadata.as_ref().unwrap().labels,
-            gateway.metadata.labels
-        );
+        let pod_metadata = template.metadata.as_ref().unwrap();
+        assert_eq!(pod_metadata.labels, gateway.metadata.labels);
+        let annotations = serde_json::to_value(&pod_metadata.annotations).unwrap();
+        let scrape = json!({"prometheus.io/scrape": "true", "prometheus.io/port": "8080",
+                            "prometheus.io/path": "/metrics"});
+        assert_eq!(annotations, scrape, "Prometheus scrapes the provisioner port");
         let pod = template.spec.as_ref().unwrap();
         assert_eq!(pod.containers.len(), 1);
         let container = &pod.containers[0];

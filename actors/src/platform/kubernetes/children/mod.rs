@@ -101,6 +101,15 @@ fn env(name: &str, value: impl Into<String>) -> EnvVar {
     }
 }
 
+/// The annotations by which Prometheus' pod discovery scrapes `GET /metrics` on `port`.
+fn scrape_annotations(port: impl ToString) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("prometheus.io/scrape".to_owned(), "true".to_owned()),
+        ("prometheus.io/port".to_owned(), port.to_string()),
+        ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+    ])
+}
+
 /// The parent's name (empty when unset).
 fn name(parent: &ObjectMeta) -> &str {
     parent.name.as_deref().unwrap_or_default()

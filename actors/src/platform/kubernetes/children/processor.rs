@@ -15,7 +15,9 @@ use super::scaled_object::{
     SecretTargetRef, TriggerAuthentication, TriggerAuthenticationSpec,
 };
 use super::stream::StreamCoordinates;
-use super::{child_metadata, env, kafka_secret_volumes, labels, name, PROCESSOR_LABEL};
+use super::{
+    child_metadata, env, kafka_secret_volumes, labels, name, scrape_annotations, PROCESSOR_LABEL,
+};
 use crate::processor::health::{STATUS_PORT, STATUS_PORT_NAME};
 use crate::resources::{
     Admission, KafkaSecurityRefs, Processor, SaslMechanism, SecretKeyRef, Stream,
@@ -105,16 +107,10 @@ pub fn processor_deployment(
         .get_or_insert_with(BTreeMap::new)
         .extend(labels.clone());
     // The sidecar's metrics, for Prometheus' pod discovery.
-    let port = STATUS_PORT.to_string();
-    let scrape = [
-        ("prometheus.io/scrape", "true"),
-        ("prometheus.io/port", &port),
-        ("prometheus.io/path", "/metrics"),
-    ];
     pod_metadata
         .annotations
         .get_or_insert_with(BTreeMap::new)
-        .extend(scrape.map(|(key, value)| (key.to_owned(), value.to_owned())));
+        .extend(scrape_annotations(STATUS_PORT));
     let pod = template.spec.get_or_insert_with(Default::default);
     let function = &mut pod.containers[0];
     function.image = Some(latest_image.to_owned());

@@ -4,13 +4,12 @@
 //! failure with its attempt and next backoff.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
 use kube::Api;
 
-use super::metrics::{Metrics, Outcome as PassOutcome};
+use crate::metrics::controller::{self as metrics, Outcome as PassOutcome};
 use crate::platform::kubernetes::context::Context as Shared;
 use crate::platform::kubernetes::error::ReconcileError;
 use crate::platform::kubernetes::reconcile::{reconcile, Outcome, Reconciled};
@@ -32,7 +31,6 @@ pub struct ResourceActor<K> {
     namespace: String,
     name: String,
     shared: Shared,
-    metrics: Arc<Metrics>,
     running: Option<Instant>,
     again: bool,
     backoff: Backoff,
@@ -42,12 +40,11 @@ pub struct ResourceActor<K> {
 
 impl<K: Reconciled + 'static> ResourceActor<K> {
     /// The actor of `namespace/name`; it reconciles once started.
-    pub fn new(shared: Shared, metrics: Arc<Metrics>, namespace: &str, name: &str) -> Self {
+    pub fn new(shared: Shared, namespace: &str, name: &str) -> Self {
         ResourceActor {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
             shared,
-            metrics,
             running: None,
             again: false,
             backoff: Backoff::default(),
@@ -89,9 +86,7 @@ impl<K: Reconciled + 'static> ResourceActor<K> {
                     Ok(_) => PassOutcome::Success,
                     Err(_) => PassOutcome::Error,
                 };
-                actor
-                    .metrics
-                    .pass(&K::kind(&()), outcome, started.elapsed());
+                metrics::reconciled(&K::kind(&()), outcome, started.elapsed());
             }
             actor.finished(result, ctx);
         }));
@@ -141,13 +136,13 @@ impl<K: Reconciled + 'static> Actor for ResourceActor<K> {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        self.metrics.resources(&K::kind(&()), 1);
+        metrics::resources(&K::kind(&()), 1);
         supervision::started(&self.resource(), "reconciler");
         self.pass(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        self.metrics.resources(&K::kind(&()), -1);
+        metrics::resources(&K::kind(&()), -1);
         supervision::stopped(&self.resource(), "reconciler");
     }
 }

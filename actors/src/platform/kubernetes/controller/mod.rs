@@ -3,7 +3,6 @@
 
 mod actor;
 mod leader;
-mod metrics;
 mod probes;
 mod registry;
 mod watch;
@@ -11,7 +10,6 @@ mod watch;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use leader::LEASE_NAME;
@@ -19,7 +17,6 @@ pub use registry::Kind;
 
 use super::context::Context;
 use leader::LeaderElection;
-use metrics::Metrics;
 use probes::Readiness;
 use registry::Registry;
 
@@ -60,10 +57,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let ready = Readiness::default();
-    let metrics = Arc::<Metrics>::default();
     let probes = options
         .probes_address
-        .map(|address| actix::spawn(probes::serve(address, ready.clone(), metrics.clone())));
+        .map(|address| actix::spawn(probes::serve(address, ready.clone())));
     let election = options.leader_election.then(|| {
         LeaderElection::new(
             context.client.clone(),
@@ -76,7 +72,7 @@ pub async fn run(
         if let Some(election) = &election {
             election.acquire(&ready).await;
         }
-        let registry = Registry::new(context.clone(), metrics.clone());
+        let registry = Registry::new(context.clone());
         let _running = Running {
             watchers: watch::spawn_all(
                 &context.client,

@@ -1,5 +1,5 @@
 //! The controller's probes and metrics: `GET /healthz` answers while the process serves;
-//! `GET /metrics` is the Prometheus text of [`Metrics`]; `GET /readyz`
+//! `GET /metrics` is the process's metrics ([`crate::metrics`]); `GET /readyz`
 //! answers 200 once this replica leads and its watchers run, or stands by having read the
 //! Lease, and 503 otherwise (the API is unreachable).
 
@@ -12,37 +12,22 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 
-use super::metrics::Metrics;
-
 /// Whether this replica is ready.
 pub type Readiness = Arc<AtomicBool>;
 
-#[derive(Clone)]
-struct Served {
-    ready: Readiness,
-    metrics: Arc<Metrics>,
-}
-
 /// Serves the probes and metrics on `address` until the task is dropped.
-pub async fn serve(
-    address: SocketAddr,
-    ready: Readiness,
-    metrics: Arc<Metrics>,
-) -> std::io::Result<()> {
+pub async fn serve(address: SocketAddr, ready: Readiness) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route(
-            "/metrics",
-            get(|State(served): State<Served>| async move { served.metrics.render() }),
-        )
-        .with_state(Served { ready, metrics });
+        .with_state(ready)
+        .merge(crate::metrics::router());
     axum::serve(listener, router).await
 }
 
-async fn readyz(State(served): State<Served>) -> (StatusCode, &'static str) {
-    if served.ready.load(Ordering::Relaxed) {
+async fn readyz(State(ready): State<Readiness>) -> (StatusCode, &'static str) {
+    if ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ok")
     } else {
         (

@@ -7,7 +7,6 @@ use actix::{Addr, Supervisor};
 use dashmap::DashMap;
 
 use super::actor::{ResourceActor, Signal};
-use super::metrics::Metrics;
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::reconcile::Reconciled;
 use crate::resources::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
@@ -48,16 +47,14 @@ pub type Key = (Kind, String, String);
 #[derive(Clone)]
 pub struct Registry {
     context: Context,
-    metrics: Arc<Metrics>,
     actors: Arc<DashMap<Key, actix::Recipient<Signal>>>,
 }
 
 impl Registry {
-    /// An empty registry whose actors share `context` and count in `metrics`.
-    pub fn new(context: Context, metrics: Arc<Metrics>) -> Self {
+    /// An empty registry whose actors share `context`.
+    pub fn new(context: Context) -> Self {
         Registry {
             context,
-            metrics,
             actors: Arc::default(),
         }
     }
@@ -113,8 +110,7 @@ impl Registry {
         namespace: &str,
         name: &str,
     ) -> actix::Recipient<Signal> {
-        let actor =
-            ResourceActor::<K>::new(self.context.clone(), self.metrics.clone(), namespace, name);
+        let actor = ResourceActor::<K>::new(self.context.clone(), namespace, name);
         let address: Addr<_> = Supervisor::start(move |_| actor);
         address.recipient()
     }

@@ -1,29 +1,20 @@
-//! The process's Prometheus metrics: one registry per process, rendered as OpenMetrics text at
-//! `GET /metrics` (the processor sidecar's status port, `riff local run --metrics-address`). Every
-//! family is labelled by namespace and processor, plus the input or output alias, the partition
-//! or the cause where it matters: never a key, an offset or an error text, so the label values
-//! stay bounded.
+//! The metrics of processors, wherever they run (a sidecar, `riff local run`): records read and
+//! written per input and output, calls, their duration, size and failures by cause, dead
+//! letters, function restarts, records and bytes in flight, and the consumer lag per input
+//! partition (looked up on each read of the metrics, never in the background).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::http::header::CONTENT_TYPE;
-use axum::routing::get;
-use axum::Router;
 use parking_lot::Mutex;
-use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
 
+use super::{enabled, register, seconds, HistogramFamily};
 use crate::broker::Broker;
-
-/// The content type of OpenMetrics text.
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A processor.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -58,11 +49,8 @@ struct FailureLabels {
     cause: &'static str,
 }
 
-type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
-
-/// Every family of the process.
+/// Every family of processors.
 struct Families {
-    registry: Registry,
     records_read: Family<BindingLabels, Counter>,
     records_written: Family<BindingLabels, Counter>,
     calls: Family<ProcessorLabels, Counter>,
@@ -86,74 +74,57 @@ struct LagSource {
     group: String,
 }
 
-fn call_seconds() -> Histogram {
-    // 1 ms to about a minute.
-    Histogram::new(exponential_buckets(0.001, 2.0, 17))
-}
-
 fn window_records() -> Histogram {
     // 1 to about a million records.
     Histogram::new(exponential_buckets(1.0, 4.0, 11))
 }
 
-static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
-    let mut registry = Registry::with_prefix("riff");
-    let families = Families {
-        records_read: Family::default(),
-        records_written: Family::default(),
-        calls: Family::default(),
-        call_failures: Family::default(),
-        call_seconds: Family::new_with_constructor(call_seconds),
-        window_records: Family::new_with_constructor(window_records),
-        dead_letters: Family::default(),
-        function_restarts: Family::default(),
-        in_flight_records: Family::default(),
-        in_flight_bytes: Family::default(),
-        consumer_lag: Family::default(),
-        lagging: Mutex::default(),
-        registry: Registry::default(),
-    };
-    let f = &families;
-    let help = [
-        "Records read from an input stream",
-        "Records written to an output stream",
-        "Calls of the function that completed, one per window (or part of one)",
-        "Calls of the function that failed, by cause",
-        "Seconds from a call's start to its outputs' acknowledgement",
-        "Records per call",
-        "Records moved to the dead-letter stream",
-        "Restarts of the function process",
-        "Input records read and not yet committed",
-        "Payload bytes of the input records read and not yet committed",
-        "Records of an input partition not yet committed by the processor's group",
-    ];
-    registry.register("records_read", help[0], f.records_read.clone());
-    registry.register("records_written", help[1], f.records_written.clone());
-    registry.register("calls", help[2], f.calls.clone());
-    registry.register("call_failures", help[3], f.call_failures.clone());
-    registry.register("call_duration_seconds", help[4], f.call_seconds.clone());
-    registry.register("window_records", help[5], f.window_records.clone());
-    registry.register("dead_letters", help[6], f.dead_letters.clone());
-    registry.register("function_restarts", help[7], f.function_restarts.clone());
-    registry.register("in_flight_records", help[8], f.in_flight_records.clone());
-    registry.register("in_flight_bytes", help[9], f.in_flight_bytes.clone());
-    registry.register("consumer_lag", help[10], f.consumer_lag.clone());
-    Families {
-        registry,
-        ..families
-    }
-});
+static FAMILIES: OnceLock<Families> = OnceLock::new();
 
-/// Whether the process counts at all: not when it serves no metrics.
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
-/// The process serves no metrics: nothing is counted from now on.
-pub fn disable() {
-    ENABLED.store(false, Ordering::Relaxed);
-}
-
-fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
+/// The families, registered on first use.
+fn families() -> &'static Families {
+    FAMILIES.get_or_init(|| {
+        let f = Families {
+            records_read: Family::default(),
+            records_written: Family::default(),
+            calls: Family::default(),
+            call_failures: Family::default(),
+            call_seconds: Family::new_with_constructor(seconds),
+            window_records: Family::new_with_constructor(window_records),
+            dead_letters: Family::default(),
+            function_restarts: Family::default(),
+            in_flight_records: Family::default(),
+            in_flight_bytes: Family::default(),
+            consumer_lag: Family::default(),
+            lagging: Mutex::default(),
+        };
+        let read = "Records read from an input stream";
+        register("records_read", read, f.records_read.clone());
+        let written = "Records written to an output stream";
+        register("records_written", written, f.records_written.clone());
+        let dead = "Records moved to the dead-letter stream";
+        register("dead_letters", dead, f.dead_letters.clone());
+        let calls = "Calls of the function that completed, one per window (or part of one)";
+        register("calls", calls, f.calls.clone());
+        let failures = "Calls of the function that failed, by cause";
+        register("call_failures", failures, f.call_failures.clone());
+        let took = "Seconds from a call's start to its outputs' acknowledgement";
+        register("call_duration_seconds", took, f.call_seconds.clone());
+        register(
+            "window_records",
+            "Records per call",
+            f.window_records.clone(),
+        );
+        let restarts = "Restarts of the function process";
+        register("function_restarts", restarts, f.function_restarts.clone());
+        let records = "Input records read and not yet committed";
+        register("in_flight_records", records, f.in_flight_records.clone());
+        let bytes = "Payload bytes of the input records read and not yet committed";
+        register("in_flight_bytes", bytes, f.in_flight_bytes.clone());
+        let lag = "Records of an input partition not yet committed by the processor's group";
+        register("consumer_lag", lag, f.consumer_lag.clone());
+        f
+    })
 }
 
 /// The metrics of one processor: its series, created once (every update is an atomic add).
@@ -191,7 +162,7 @@ impl ProcessorMetrics {
             namespace: namespace.to_owned(),
             processor: name.to_owned(),
         };
-        let f = &*FAMILIES;
+        let f = families();
         let failure = |cause| {
             let labels = FailureLabels {
                 namespace: namespace.to_owned(),
@@ -224,7 +195,7 @@ impl ProcessorMetrics {
     /// The records read from input `alias`.
     pub fn reads(&self, alias: &str) -> StreamCounter {
         StreamCounter(
-            FAMILIES
+            families()
                 .records_read
                 .get_or_create(&self.binding(alias))
                 .clone(),
@@ -234,7 +205,7 @@ impl ProcessorMetrics {
     /// The records written to output `alias` (acknowledged by the broker).
     pub fn writes(&self, alias: &str) -> StreamCounter {
         StreamCounter(
-            FAMILIES
+            families()
                 .records_written
                 .get_or_create(&self.binding(alias))
                 .clone(),
@@ -295,7 +266,7 @@ impl ProcessorMetrics {
             return;
         }
         let labels = self.binding(alias);
-        let mut lagging = FAMILIES.lagging.lock();
+        let mut lagging = families().lagging.lock();
         lagging.retain(|source| source.labels != labels);
         lagging.push(LagSource {
             labels,
@@ -307,7 +278,7 @@ impl ProcessorMetrics {
 
     /// The processor stopped: its lag is no longer looked up.
     pub fn forget(&self) {
-        let mut lagging = FAMILIES.lagging.lock();
+        let mut lagging = families().lagging.lock();
         lagging.retain(|source| {
             source.labels.namespace != self.labels.namespace
                 || source.labels.processor != self.labels.processor
@@ -317,8 +288,11 @@ impl ProcessorMetrics {
 
 /// Looks up the lag of every tracked input: end offset minus committed position, per
 /// partition (a partition never committed lags by all its records).
-async fn refresh_lag() {
-    let sources: Vec<_> = FAMILIES
+pub(super) async fn refresh_lag() {
+    let Some(families) = FAMILIES.get() else {
+        return; // no processor in this process
+    };
+    let sources: Vec<_> = families
         .lagging
         .lock()
         .iter()
@@ -349,31 +323,16 @@ async fn refresh_lag() {
                 stream: labels.stream.clone(),
                 partition,
             };
-            let gauge = FAMILIES.consumer_lag.get_or_create(&labels);
+            let gauge = families.consumer_lag.get_or_create(&labels);
             gauge.set(i64::try_from(lag).unwrap_or(i64::MAX));
         }
     }
 }
 
-/// The metrics as OpenMetrics text, lag looked up first.
-pub async fn render() -> String {
-    refresh_lag().await;
-    let mut text = String::new();
-    encode(&mut text, &FAMILIES.registry).expect("writing to a String cannot fail");
-    text
-}
-
-/// `GET /metrics`.
-pub fn router() -> Router {
-    Router::new().route(
-        "/metrics",
-        get(|| async { ([(CONTENT_TYPE, OPENMETRICS)], render().await) }),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::render;
 
     #[tokio::test]
     async fn counters_and_histograms_render_as_openmetrics_with_bounded_labels() {
