@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod controller;
+mod dashboard;
 mod delivery;
 mod kafka;
 mod kafka_security;

@@ -75,19 +75,21 @@ fn sidecar(env: &[(&str, &str)]) -> Command {
 
 /// A gateway process, a `square` function and a `riff processor` sidecar squaring stream
 /// `numbers` into `squares` (count-1 windows); Kafka-backed bindings when `kafka` is given.
-struct Deployment {
-    gateway: String,
-    /// The sidecar's `GET /status` port.
-    status_port: u16,
+pub struct Deployment {
+    /// The gateway's gRPC API, `host:port`.
+    pub gateway: String,
+    /// The sidecar's `GET /status` (and `GET /metrics`) port.
+    pub status_port: u16,
     gateway_process: Process,
     gateway_command: Command,
-    provisioner_port: u16,
+    /// The gateway's provisioner (and `GET /metrics`) port.
+    pub provisioner_port: u16,
     _processes: Vec<Process>,
     _bindings: tempfile::TempDir,
 }
 
 impl Deployment {
-    fn start(kafka: Option<&str>) -> Deployment {
+    pub fn start(kafka: Option<&str>) -> Deployment {
         Self::start_with(kafka, "square", &[], &[])
     }
 

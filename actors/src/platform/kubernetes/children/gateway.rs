@@ -384,7 +384,10 @@ mod tests {
         let annotations = serde_json::to_value(&pod_metadata.annotations).unwrap();
         let scrape = json!({"prometheus.io/scrape": "true", "prometheus.io/port": "8080",
                             "prometheus.io/path": "/metrics"});
-        assert_eq!(annotations, scrape, "Prometheus scrapes the provisioner port");
+        assert_eq!(
+            annotations, scrape,
+            "Prometheus scrapes the provisioner port"
+        );
         let pod = template.spec.as_ref().unwrap();
         assert_eq!(pod.containers.len(), 1);
         let container = &pod.containers[0];
