@@ -3,6 +3,7 @@
 //! - `riff local run -f <file|dir>`: the embedded mode, the YAML a cluster takes run on one
 //!   machine with no cluster (and, with an InMemoryGateway, no broker);
 //! - `riff local publish` / `riff local subscribe`: talk to a running embedded gateway;
+//! - `riff local status`: a live table of what the processors of `riff local run` do;
 //! - `riff gateway` and `riff processor`: the gateway and processor-sidecar processes of a
 //!   cluster, configured as riff's were (env vars, `/var/riff/bindings`);
 //! - `riff system controller`: the in-cluster controller;
@@ -13,6 +14,7 @@ mod controller;
 mod gateway;
 mod logging;
 mod sidecar;
+mod status;
 mod streaming;
 
 use std::collections::HashMap;
@@ -101,6 +103,19 @@ enum Local {
         #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_metrics_address)]
         metrics_address: MetricsAddress,
     },
+    /// Show what the processors of a running `riff local run` do: a table refreshed every
+    /// second (rates in and out, lag, calls and their latency, failures), read from its metrics.
+    Status {
+        /// The `--metrics-address` of `riff local run`.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        metrics_address: SocketAddr,
+        /// Print one table (after one interval) and exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between tables (the interval the rates are measured over).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
+        interval: f64,
+    },
     /// Publish one message to a stream of a running embedded gateway.
     Publish {
         /// The stream, as `<stream>` or `<namespace>/<stream>`.
@@ -160,6 +175,14 @@ fn parse_kafka_property(property: &str) -> Result<(String, String), String> {
     let (key, value) = parse_pair(property)?;
     riff_actors::broker::kafka::check_property(&key, &value)?;
     Ok((key, value))
+}
+
+/// `--interval`: a positive number of seconds.
+fn parse_interval(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(format!("{value:?} is not a positive number of seconds")),
+    }
 }
 
 /// `--metrics-address`: an address, or `off`.
@@ -236,6 +259,14 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 ..Default::default()
             };
             riff_actors::local::run(&files, options, shutdown_signal()).await
+        }
+        Local::Status {
+            metrics_address,
+            once,
+            interval,
+        } => {
+            let interval = Duration::from_secs_f64(interval);
+            status::run(metrics_address, interval, once, shutdown_signal()).await
         }
         Local::Publish {
             stream,

@@ -15,7 +15,7 @@ mod logs;
 mod processor;
 mod references;
 mod stream;
-mod table;
+pub(crate) mod table;
 mod verbs;
 mod wait;
 

@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::kafka_support::*;
-use crate::support::{eventually, square_processor, Manifests, Runtime};
+use crate::support::{
+    eventually, free_port, riff as riff_binary, square_processor, Manifests, Runtime,
+};
 
 /// One sample: metric name, labels, value.
 pub type Sample = (String, BTreeMap<String, String>, f64);
@@ -125,7 +127,7 @@ async fn local_metrics_count_what_flowed_on_kafka_and_parse_as_openmetrics() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_function_raises_the_failure_counter() {
+async fn a_failing_function_raises_the_failure_counter_that_riff_local_status_shows() {
     let env = "[{name: FAIL_INVOCATIONS, value: \"2\"}]";
     let yaml = square_processor("flaky-square", "{count: 3}", env);
     let manifests = Manifests::new(&[("all.yaml", &yaml)]);
@@ -145,4 +147,59 @@ async fn a_failing_function_raises_the_failure_counter() {
         total(&samples, "riff_records_written_total", &[squarer]),
         3.0
     );
+
+    let address = format!("127.0.0.1:{}", riff.metrics_port);
+    let status = Command::new(riff_binary())
+        .args([
+            "local",
+            "status",
+            "--once",
+            "--interval",
+            "0.2",
+            "--metrics-address",
+            &address,
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(status.stdout).unwrap();
+    assert!(
+        status.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let header = [
+        "NAMESPACE",
+        "PROCESSOR",
+        "IN/S",
+        "OUT/S",
+        "LAG",
+        "IN-FLIGHT",
+        "CALLS",
+    ];
+    assert_eq!(lines[0][..7], header, "{table}");
+    let row = lines
+        .iter()
+        .find(|cells| cells[1] == "squarer")
+        .expect(&table);
+    let (calls, failures) = (row[6], row[8]);
+    assert_eq!((row[0], calls, failures), ("default", "1", "2"), "{table}");
+}
+
+#[test]
+fn riff_local_status_says_when_nothing_serves_metrics() {
+    let address = format!("127.0.0.1:{}", free_port());
+    let status = Command::new(riff_binary())
+        .args(["local", "status", "--once", "--metrics-address", &address])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&status.stderr);
+    let said = format!(
+        "no metrics at {address}: is `riff local run --metrics-address {address}` running?"
+    );
+    assert!(error.contains(&said), "{error}");
 }
