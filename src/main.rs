@@ -16,6 +16,7 @@ mod logging;
 mod sidecar;
 mod status;
 mod streaming;
+mod telemetry;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -206,14 +207,20 @@ fn topic_of(stream: &str) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.log_format);
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("a tokio runtime")
     };
-    let result = actix_rt::System::with_tokio_rt(runtime).block_on(execute(cli.command));
+    let result = actix_rt::System::with_tokio_rt(runtime).block_on(async {
+        let telemetry = logging::init(cli.log_format);
+        let result = execute(cli.command).await;
+        if let Some(telemetry) = telemetry {
+            telemetry.shutdown().await;
+        }
+        result
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

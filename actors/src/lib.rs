@@ -10,6 +10,7 @@
 //! - [`message`], [`content_type`]: the message model and content-type rules.
 //! - [`supervision`]: backoff and the supervision log lines.
 //! - [`metrics`]: the process's Prometheus metrics and `GET /metrics`.
+//! - [`traces`]: the OpenTelemetry span of each call and the trace context of its outputs.
 
 pub mod broker;
 pub mod content_type;
@@ -21,3 +22,4 @@ pub mod platform;
 pub mod processor;
 pub mod resources;
 pub mod supervision;
+pub mod traces;

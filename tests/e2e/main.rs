@@ -19,3 +19,4 @@ mod streaming_cli;
 mod support;
 mod test_broker;
 mod tls_proxy;
+mod traces;

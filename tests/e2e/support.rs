@@ -117,8 +117,13 @@ impl Runtime {
     /// Starts `riff local run -f <paths> <args>` and waits until it runs. Ports chosen free may
     /// be taken meanwhile (by another test's connection): then it starts again on other ports.
     pub fn start_with(paths: &[&Path], args: &[&str]) -> Runtime {
+        Self::start_with_env(paths, args, &[])
+    }
+
+    /// Like [`Runtime::start_with`], with `env` set for riff.
+    pub fn start_with_env(paths: &[&Path], args: &[&str], env: &[(&str, &str)]) -> Runtime {
         for _ in 0..3 {
-            let mut runtime = Self::spawn_with(paths, args);
+            let mut runtime = Self::spawn_with_env(paths, args, env);
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 let log = runtime.log();
@@ -150,6 +155,10 @@ impl Runtime {
 
     /// Starts `riff local run -f <paths> <args>` on free ports without waiting.
     pub fn spawn_with(paths: &[&Path], args: &[&str]) -> Runtime {
+        Self::spawn_with_env(paths, args, &[])
+    }
+
+    fn spawn_with_env(paths: &[&Path], args: &[&str], env: &[(&str, &str)]) -> Runtime {
         // A second gateway takes the next port of both the gateway and the provisioner.
         let gateway_port = free_port_pair();
         let provisioner_port = loop {
@@ -174,6 +183,7 @@ impl Runtime {
         }
         let mut child = command
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

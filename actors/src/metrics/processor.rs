@@ -184,6 +184,11 @@ impl ProcessorMetrics {
         }
     }
 
+    /// The processor's namespace and name.
+    pub fn labels(&self) -> &ProcessorLabels {
+        &self.labels
+    }
+
     fn binding(&self, stream: &str) -> BindingLabels {
         BindingLabels {
             namespace: self.labels.namespace.clone(),

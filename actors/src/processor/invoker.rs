@@ -22,7 +22,9 @@ use super::messages::{
 };
 use super::OutputBinding;
 use crate::message::Message;
+use crate::metrics::processor::ProcessorLabels;
 use crate::metrics::{ProcessorMetrics, StreamCounter};
+use crate::traces::CallTrace;
 
 /// Batches of frames buffered between the pipeline and the gRPC call.
 const CALL_BUFFER: usize = 16;
@@ -38,6 +40,8 @@ type Turn = oneshot::Receiver<()>;
 /// An invocation whose input is open.
 struct Call {
     frames: mpsc::Sender<Vec<InputSignal>>,
+    /// Its span, when calls are traced: later records' traces are linked to it.
+    trace: Option<CallTrace>,
 }
 
 /// Talks to the function: opens a call per window attempt (several at once, each on a
@@ -53,6 +57,8 @@ pub struct InvokerActor {
     outputs: Vec<OutputBinding>,
     /// The records written to each output.
     writes: Vec<StreamCounter>,
+    /// The processor's namespace and name, for its calls' spans.
+    labels: ProcessorLabels,
     report: Recipient<CallEnded>,
     calls: HashMap<WindowId, Call>,
     running: Vec<JoinHandle<()>>,
@@ -75,6 +81,7 @@ impl InvokerActor {
             next_client: 0,
             start,
             writes: outputs.iter().map(|o| metrics.writes(&o.name)).collect(),
+            labels: metrics.labels().clone(),
             outputs,
             report,
             calls: HashMap::new(),
@@ -108,6 +115,8 @@ impl Handler<StartCall> for InvokerActor {
             frames,
             closed,
         } = call;
+        let (namespace, processor) = (&self.labels.namespace, &self.labels.processor);
+        let trace = CallTrace::start(namespace, processor, window, attempt, &frames);
         let (sender, requests) = mpsc::channel(CALL_BUFFER);
         // The start frame and the frames so far go together (one write to the connection).
         let first = std::iter::once(input_signal::Frame::Start(self.start.clone()))
@@ -118,7 +127,11 @@ impl Handler<StartCall> for InvokerActor {
             .try_send(first)
             .expect("a new channel has room for the first frames");
         if !closed {
-            self.calls.insert(window, Call { frames: sender });
+            let call = Call {
+                frames: sender,
+                trace: trace.clone(),
+            };
+            self.calls.insert(window, call);
         }
         // Set once gRPC took the end of the input: every frame of the window was handed over.
         let input_ended = Arc::new(AtomicBool::new(false));
@@ -135,7 +148,7 @@ impl Handler<StartCall> for InvokerActor {
         let (handed_over, next_turn) = oneshot::channel();
         self.turn = Some(next_turn);
         let outputs = (self.outputs.clone(), self.writes.clone());
-        let call = invoke(client, requests, outputs, turn);
+        let call = invoke(client, requests, outputs, turn, trace.clone());
         let report = self.report.clone();
         self.running.retain(|running| !running.is_finished());
         // Polled outside this actor's context so that outputs keep flowing while a SendFrames
@@ -148,6 +161,10 @@ impl Handler<StartCall> for InvokerActor {
                     Err(CallFailure::function(ENDED_EARLY))
                 }
             });
+            let outcome = match trace {
+                Some(trace) => traced(outcome, trace),
+                None => outcome,
+            };
             let succeeded = outcome.is_ok();
             report.do_send(CallEnded {
                 window,
@@ -170,6 +187,9 @@ impl Handler<SendFrames> for InvokerActor {
             return; // the call already ended; the window will be retried or was completed
         };
         let sender = call.frames.clone();
+        if let Some(trace) = &call.trace {
+            trace.link(&frames);
+        }
         let signals = frames
             .into_iter()
             .map(|frame| InputSignal {
@@ -212,6 +232,19 @@ impl Handler<Stop> for InvokerActor {
     }
 }
 
+/// `outcome` of a traced call, its span ended with the acknowledgement of its outputs.
+fn traced(
+    outcome: Result<Acknowledged, CallFailure>,
+    trace: CallTrace,
+) -> Result<Acknowledged, CallFailure> {
+    let acknowledged = outcome.inspect_err(|failure| trace.ended(Some(&failure.reason)))?;
+    Ok(Box::pin(async move {
+        let acknowledged = acknowledged.await;
+        trace.ended(acknowledged.as_ref().err().map(|f| f.reason.as_str()));
+        acknowledged
+    }))
+}
+
 /// The frame for `message` read from input number `input`: its riff headers travel along.
 pub(super) fn input_frame(input: usize, message: &Message) -> InputFrame {
     InputFrame {
@@ -233,13 +266,14 @@ const PUBLISH_BATCH: usize = 1024;
 /// Runs one call: opens it at once (its input streams meanwhile), and once `turn` came (every
 /// earlier call's outputs were handed to the broker), publishes each output frame to the output
 /// named by its `resultIndex` as it arrives (those that arrived together in one batch per output,
-/// in order, without waiting for earlier ones). Returns when the function completed, with the
-/// acknowledgement of every output.
+/// in order, without waiting for earlier ones), with the call's trace context when it is traced.
+/// Returns when the function completed, with the acknowledgement of every output.
 async fn invoke(
     mut client: RiffClient<Channel>,
     requests: impl futures::Stream<Item = InputSignal> + Send + 'static,
     (outputs, writes): (Vec<OutputBinding>, Vec<StreamCounter>),
     turn: Option<Turn>,
+    trace: Option<CallTrace>,
 ) -> Result<Acknowledged, CallFailure> {
     let opened = client.invoke(requests).await;
     if let Some(turn) = turn {
@@ -261,7 +295,14 @@ async fn invoke(
         let mut failure = None;
         for signal in signals {
             match output_frame(signal, outputs.len()) {
-                Ok(frame) => batches[frame.result_index as usize].push(output_message(frame)),
+                Ok(frame) => {
+                    let index = frame.result_index as usize;
+                    let mut message = output_message(frame);
+                    if let Some(trace) = &trace {
+                        trace.stamp(&mut message);
+                    }
+                    batches[index].push(message);
+                }
                 Err(error) => {
                     failure = Some(error);
                     break;

@@ -164,8 +164,9 @@ pub fn processor_deployment(
     })
 }
 
-/// riff's sidecar environment, in riff's order, then our window and delivery extensions and the
-/// namespace (`POD_NAMESPACE`, the metrics' label).
+/// riff's sidecar environment, in riff's order, then our window and delivery extensions, the
+/// namespace (`POD_NAMESPACE`, the metrics' label) and the function container's OpenTelemetry
+/// settings (`OTEL_*` but the service name: one setting traces both containers).
 fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
     let spec = &processor.spec;
     let join = |values: Vec<&str>| values.join(",");
@@ -218,6 +219,15 @@ fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
     // Our metrics' namespace label.
     let namespace = processor.metadata.namespace.as_deref().unwrap_or("default");
     vars.push(env("POD_NAMESPACE", namespace));
+    let function = spec.template.as_ref().and_then(|t| t.spec.as_ref());
+    let function_env = function
+        .and_then(|pod| pod.containers.first())
+        .and_then(|container| container.env.as_ref());
+    let telemetry = function_env
+        .into_iter()
+        .flatten()
+        .filter(|var| var.name.starts_with("OTEL_") && var.name != "OTEL_SERVICE_NAME");
+    vars.extend(telemetry.cloned());
     vars
 }
 
@@ -666,6 +676,33 @@ mod tests {
         assert_eq!(mounts.len(), 5);
         assert!(!mounts.iter().any(|m| m.name == "stream-u3-secret"));
         assert_eq!(pod.volumes.unwrap().len(), 6);
+    }
+
+    #[test]
+    fn the_function_containers_opentelemetry_settings_are_the_sidecars_too() {
+        let mut processor = processor();
+        let template = processor.spec.template.as_mut().unwrap();
+        template.spec.as_mut().unwrap().containers[0].env = serde_norway::from_str(
+            "[{name: OTEL_EXPORTER_OTLP_ENDPOINT, value: 'http://collector:4317'}, \
+             {name: OTEL_SERVICE_NAME, value: squarer}, {name: GREETING, value: hi}, \
+             {name: OTEL_TRACES_SAMPLER, value: parentbased_traceidratio}]",
+        )
+        .unwrap();
+        let deployment =
+            processor_deployment(&processor, "riff:proc", &streams(), &[], None).unwrap();
+        let sidecar = &deployment.spec.unwrap().template.spec.unwrap().containers[1];
+        let telemetry: Vec<_> = (sidecar.env.iter().flatten())
+            .filter(|e| e.name.starts_with("OTEL_"))
+            .map(|e| (e.name.as_str(), e.value.as_deref().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            telemetry,
+            [
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ],
+            "the sidecar keeps its own service name"
+        );
     }
 
     #[test]
