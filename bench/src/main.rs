@@ -11,6 +11,7 @@ mod function;
 mod kafka;
 mod liiklus;
 mod measure;
+mod otlp;
 mod protocol;
 mod report;
 mod riff;
@@ -44,7 +45,8 @@ struct Args {
     overload: u64,
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
     /// partitions, CPU, RSS), count1
-    /// (count-1 windows and latency), latency (with --latency-rate), memory (in-memory pass-through and time-averager),
+    /// (count-1 windows and latency), latency (with --latency-rate), telemetry (metrics on
+    /// against off, traces exported against none), memory (in-memory pass-through and time-averager),
     /// poison (isolating a poison record), footprint (idle and overload RSS, idle Kafka
     /// processors), idle (idle Kafka processors alone), controller,
     /// protocol. Default: all. Also, never by
@@ -232,6 +234,93 @@ impl Bench {
     }
 }
 
+/// The cost of metrics and traces on the Kafka pass-through (1 s windows): metrics on (the
+/// default) against off, and traces of every call exported (100% sampling, to a receiver in
+/// this process) against none, in alternating fresh runs (the first riff run of a group is
+/// slower than the next ones, whatever it runs): CPU per record of the riff process, the
+/// steadier figure, and throughput, each the mean of two runs.
+fn telemetry(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
+    let receiver = match otlp::Receiver::start() {
+        Ok(receiver) => receiver,
+        Err(error) => return bench.failures.push(format!("no OTLP receiver: {error}")),
+    };
+    let endpoint = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+        // Exported during the run (riff is killed at its end, before a last flush).
+        ("OTEL_BSP_SCHEDULE_DELAY", "200"),
+    ];
+    let off = ["--metrics-address", "off"];
+    type Launch<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let kinds: [Launch; 3] = [
+        ("riff, metrics on", &[], &[]),
+        ("riff, metrics off", &off, &[]),
+        ("riff, metrics on, traces exported", &[], &endpoint),
+    ];
+    warm_up(tansu, n);
+    let mut runs: [Vec<Run>; 3] = Default::default();
+    for _ in 0..2 {
+        for (kind, (what, args, env)) in kinds.iter().enumerate() {
+            let result = scenarios::riff_kafka_with(tansu, n, 4, "{duration: 1s}", args, env);
+            runs[kind].extend(bench.run(what, result));
+        }
+    }
+    if !runs.iter().all(|r| r.len() == 2) {
+        return;
+    }
+    let spans = receiver.spans();
+    if spans == 0 {
+        bench
+            .failures
+            .push("traced runs: no span reached the receiver".into());
+        return;
+    }
+    let mean = |runs: &[Run], f: fn(&Run) -> f64| runs.iter().map(f).sum::<f64>() / 2.0;
+    let [on, off, traced] = &runs;
+    let alternating = "mean of 2 runs each, alternating";
+    let pairs = [
+        (
+            "metrics on (the default)",
+            on,
+            "`--metrics-address off`",
+            off,
+            "≤ 1.03",
+            "≥ 0.97",
+            alternating.to_owned(),
+        ),
+        (
+            "metrics on, every call traced (`OTEL_TRACES_SAMPLER=always_on`, OTLP/gRPC)",
+            traced,
+            "metrics on, no traces",
+            on,
+            "",
+            "",
+            format!("{alternating}; {spans} spans received"),
+        ),
+    ];
+    for (name, value, baseline_name, baseline, cpu_target, rate_target, note) in pairs {
+        let target = |target: &'static str| (!target.is_empty()).then_some(target);
+        bench.figure(
+            format!("Kafka pass-through, 1 s windows, {name}: riff CPU per record"),
+            mean(value, |r| r.cpu_us),
+            baseline_name,
+            mean(baseline, |r| r.cpu_us),
+            "µs",
+            target(cpu_target),
+            note.clone(),
+        );
+        bench.figure(
+            format!("Kafka pass-through, 1 s windows, {name}"),
+            mean(value, Run::rate),
+            baseline_name,
+            mean(baseline, Run::rate),
+            "msg/s",
+            target(rate_target),
+            note,
+        );
+    }
+}
+
 /// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
 /// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
 fn warm_up(tansu: &std::path::Path, n: usize) {
@@ -355,41 +444,6 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 policy.note(),
             );
         }
-        // Metrics on (the default) against off, in alternating fresh runs (the first riff run of
-        // a group is slower than the next ones, whatever it runs): CPU per record of the riff
-        // process, the steadier figure, and throughput, each the mean of two runs.
-        let off = ["--metrics-address", "off"];
-        let mut runs: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
-        for _ in 0..2 {
-            for (kind, args) in [(0, &[][..]), (1, &off[..])] {
-                let result = scenarios::riff_kafka_with(tansu, n, 4, "{duration: 1s}", args);
-                let what = ["riff, metrics on", "riff, metrics off"][kind];
-                runs[kind].extend(bench.run(what, result));
-            }
-        }
-        if runs.iter().all(|r| r.len() == 2) {
-            let mean = |runs: &[Run], f: fn(&Run) -> f64| runs.iter().map(f).sum::<f64>() / 2.0;
-            let [on, off] = &runs;
-            bench.figure(
-                "Kafka pass-through, 1 s windows, metrics on (the default): riff CPU per record"
-                    .into(),
-                mean(on, |r| r.cpu_us),
-                "`--metrics-address off`",
-                mean(off, |r| r.cpu_us),
-                "µs",
-                Some("≤ 1.03"),
-                "mean of 2 runs each, alternating".into(),
-            );
-            bench.figure(
-                "Kafka pass-through, 1 s windows, metrics on (the default)".into(),
-                mean(on, Run::rate),
-                "`--metrics-address off`",
-                mean(off, Run::rate),
-                "msg/s",
-                Some("≥ 0.97"),
-                "mean of 2 runs each, alternating".into(),
-            );
-        }
         let result = scenarios::riff_kafka(tansu, n, 1, "{duration: 1s}");
         if let (Some(one), Some(four)) = (bench.run("riff, 1 partition", result), &one_second) {
             bench.figure(
@@ -405,6 +459,10 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     }
 
     let mut count_1 = args.latency_rate.map(|rate| rate * 10.0);
+    if runs("telemetry") {
+        telemetry(tansu, n, bench);
+    }
+
     if runs("count1") {
         let count = n / 10;
         let result = scenarios::riff_kafka(tansu, count, 4, "{count: 1}");

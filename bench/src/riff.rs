@@ -82,11 +82,16 @@ impl Riff {
     /// Writes `yaml` as `base.yaml` of a fresh directory, starts `riff local run` on it with
     /// `--kafka-property` `properties`, and waits until it runs.
     pub fn start(yaml: &str, properties: &[&str]) -> anyhow::Result<Riff> {
-        Riff::start_with(yaml, properties, &[])
+        Riff::start_with(yaml, properties, &[], &[])
     }
 
-    /// Like [`Riff::start`], with more command-line arguments `args`.
-    pub fn start_with(yaml: &str, properties: &[&str], args: &[&str]) -> anyhow::Result<Riff> {
+    /// Like [`Riff::start`], with more command-line arguments `args` and environment `env`.
+    pub fn start_with(
+        yaml: &str,
+        properties: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Riff> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("base.yaml"), yaml)?;
         let gateway = format!("127.0.0.1:{}", free_port());
@@ -102,7 +107,7 @@ impl Riff {
         for property in properties {
             command.args(["--kafka-property", property]);
         }
-        command.args(args);
+        command.args(args).envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

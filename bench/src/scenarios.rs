@@ -220,23 +220,24 @@ pub fn riff_kafka(
     partitions: i32,
     window: &str,
 ) -> anyhow::Result<Run> {
-    riff_kafka_with(tansu, count, partitions, window, &[])
+    riff_kafka_with(tansu, count, partitions, window, &[], &[])
 }
 
-/// [`riff_kafka`] with more `riff local run` arguments `args`.
+/// [`riff_kafka`] with more `riff local run` arguments `args` and environment `env`.
 pub fn riff_kafka_with(
     tansu: &Path,
     count: usize,
     partitions: i32,
     window: &str,
     args: &[&str],
+    env: &[(&str, &str)],
 ) -> anyhow::Result<Run> {
     let broker = Tansu::start(tansu);
     let bootstrap = &broker.bootstrap;
     kafka::create_topic(bootstrap, INPUT, partitions)?;
     kafka::create_topic(bootstrap, OUTPUT, partitions)?;
     let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), args)?;
+    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), args, env)?;
     kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
