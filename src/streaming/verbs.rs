@@ -5,7 +5,7 @@ use clap::Subcommand;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, ResourceExt};
-use riff_actors::platform::kubernetes::conditions::{ready_summary, READY};
+use riff_actors::resources::{ready, ready_summary};
 
 use super::args::{CreateArgs, DeleteArgs, GoDuration, ListArgs, NameArgs};
 use super::cluster::{api_error, is_not_found, offline_namespace, Cluster};
@@ -138,7 +138,7 @@ pub async fn status<K: Kind>(args: NameArgs) -> anyhow::Result<()> {
     let object = get::<K>(&cluster, &args.name).await?;
     let conditions = object.conditions();
     println!("# {}: {}", args.name, ready_summary(conditions));
-    if let Some(ready) = conditions.iter().find(|c| c.type_ == READY) {
+    if let Some(ready) = ready(conditions) {
         let yaml = serde_norway::to_string(ready).context("cannot print the Ready condition")?;
         print!("---\n{yaml}");
     }

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::{Api, ResourceExt};
-use riff_actors::platform::kubernetes::conditions::READY;
+use riff_actors::resources::ready;
 use riff_actors::resources::ConditionStatus;
 
 use super::args::GoDuration;
@@ -96,7 +96,7 @@ async fn until_ready<K: Kind>(api: Api<K>, target: &K) -> anyhow::Result<()> {
 
 /// Whether Ready is True; an error when it is False.
 fn is_ready<K: Kind>(object: &K) -> anyhow::Result<bool> {
-    match object.conditions().iter().find(|c| c.type_ == READY) {
+    match ready(object.conditions()) {
         Some(ready) if ready.status == ConditionStatus::True => Ok(true),
         Some(ready) if ready.status == ConditionStatus::False => {
             anyhow::bail!("failed to become ready: {}", ready.message)

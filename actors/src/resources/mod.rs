@@ -18,7 +18,10 @@ mod window;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use condition::{Addressable, CommonStatus, Condition, ConditionStatus};
+pub use condition::{
+    condition_type, ready, ready_summary, reason, Addressable, CommonStatus, Condition,
+    ConditionStatus,
+};
 pub use delivery::{BackoffPolicy, DeadLetter, DeliveryPolicy, ResolvedDelivery, RetryBackoff};
 pub use field_error::{BadValue, ErrorKind, FieldError, FieldErrors};
 pub use gateway::{ConcreteGatewayStatus, Gateway, GatewaySpec, GatewayStatus};

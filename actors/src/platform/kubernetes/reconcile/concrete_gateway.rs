@@ -12,12 +12,11 @@ use crate::platform::kubernetes::conditions::{ConditionSet, IN_MEMORY_GATEWAY, K
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::resources::condition_type::GATEWAY_READY;
+use crate::resources::reason::{NOT_OWNED, SECRET_KEY_NOT_FOUND, SECRET_NOT_FOUND};
 use crate::resources::{
     CommonStatus, ConcreteGatewayStatus, Gateway, InMemoryGateway, KafkaGateway, API_VERSION,
 };
-
-/// The condition mirroring the child Gateway's Ready.
-const GATEWAY_READY: &str = "GatewayReady";
 
 /// What differs between the concrete gateway kinds.
 trait ConcreteGateway: Reconciled {
@@ -75,10 +74,6 @@ impl Reconciled for KafkaGateway {
         Ok(())
     }
 }
-
-/// GatewayReady's reasons when a Secret a KafkaGateway references is missing, or its key is.
-const SECRET_NOT_FOUND: &str = "SecretNotFound";
-const SECRET_KEY_NOT_FOUND: &str = "SecretKeyNotFound";
 
 /// A Secret key a KafkaGateway references that does not exist.
 struct MissingSecret {
@@ -169,7 +164,7 @@ async fn steps<G: ConcreteGateway>(context: &Context, object: &mut G) -> Result<
             );
             G::CONDITIONS
                 .manage(&mut object.common().conditions)
-                .mark_false(GATEWAY_READY, "NotOwned", &message);
+                .mark_false(GATEWAY_READY, NOT_OWNED, &message);
         }
         Owned::Absent => {}
     }

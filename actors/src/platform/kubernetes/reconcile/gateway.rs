@@ -14,6 +14,7 @@ use crate::platform::kubernetes::conditions::{ConditionSet, GATEWAY};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::Result;
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::resources::condition_type::SERVICE_READY;
 use crate::resources::{Addressable, CommonStatus, Gateway};
 
 impl Reconciled for Gateway {
@@ -40,7 +41,7 @@ impl Reconciled for Gateway {
                 });
                 GATEWAY
                     .manage(&mut status.common.conditions)
-                    .mark_true("ServiceReady");
+                    .mark_true(SERVICE_READY);
             }
             _ => {
                 status.service_ref = None;

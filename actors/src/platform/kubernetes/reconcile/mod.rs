@@ -13,23 +13,18 @@ mod stream;
 
 use std::future::Future;
 
-use crate::resources::{Admission, CommonStatus, Condition, ConditionStatus};
+use crate::resources::condition_type::DEPLOYMENT_READY;
+use crate::resources::reason::{INVALID, RECONCILE_FAILED};
+use crate::resources::{ready, ready_summary, Admission, CommonStatus, Condition, ConditionStatus};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::TypedLocalObjectReference;
 
-use super::conditions::{deployment_ready, ready_summary, ConditionSet, READY};
+use super::conditions::{deployment_ready, ConditionSet};
 use super::context::Context;
 use super::error::{ReconcileError, Result};
 use super::owned::{Child, Parent};
 use super::status;
-
-/// The reason of the condition reporting an invalid resource.
-pub const INVALID: &str = "Invalid";
-/// The condition of gateways and processors mirroring their Deployment.
-const DEPLOYMENT_READY: &str = "DeploymentReady";
-/// The reason of the Warning Event of a pass that failed on configuration or provisioning.
-pub const RECONCILE_FAILED: &str = "ReconcileFailed";
 
 /// A kind the controller reconciles.
 pub trait Reconciled: Child + Admission {
@@ -105,10 +100,11 @@ pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Out
     result?;
     let status_written = written?;
     let conditions = &object.common().conditions;
-    let ready = conditions.iter().find(|c| c.type_ == READY);
     Ok(Outcome {
         ready: ready_summary(conditions),
-        message: ready.map(|c| c.message.clone()).unwrap_or_default(),
+        message: ready(conditions)
+            .map(|c| c.message.clone())
+            .unwrap_or_default(),
         status_written,
         resync: object.resync(),
     })
@@ -116,13 +112,7 @@ pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Out
 
 /// The Ready condition of a resource, if any.
 fn ready_of<K: Reconciled>(object: &K) -> Option<Condition> {
-    object
-        .clone()
-        .common()
-        .conditions
-        .iter()
-        .find(|c| c.type_ == READY)
-        .cloned()
+    ready(&object.clone().common().conditions).cloned()
 }
 
 /// A child's Ready condition propagated to the parent's `dependent` (status, reason and
@@ -133,7 +123,7 @@ fn propagate_ready(
     dependent: &str,
     child: &[Condition],
 ) {
-    if let Some(ready) = child.iter().find(|c| c.type_ == READY) {
+    if let Some(ready) = ready(child) {
         set.manage(conditions)
             .mark(dependent, ready.status, &ready.reason, &ready.message);
     }
@@ -173,9 +163,7 @@ fn reference(api_group: Option<&str>, kind: &str, name: &str) -> TypedLocalObjec
 
 /// Whether a resource's Ready condition is True.
 fn is_ready(conditions: &[Condition]) -> bool {
-    conditions
-        .iter()
-        .any(|c| c.type_ == READY && c.status == ConditionStatus::True)
+    ready(conditions).is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 /// The ConfigMap `name` in the system namespace, or a configuration error naming it.

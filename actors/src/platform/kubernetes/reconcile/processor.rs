@@ -15,7 +15,6 @@ use kube::{Api, ResourceExt};
 
 use super::{
     current_replicas, is_ready, propagate_deployment, reference, system_config_map, Reconciled,
-    DEPLOYMENT_READY,
 };
 use crate::platform::kubernetes::children::processor::{
     processor_deployment, processor_scaled_object, processor_trigger_authentication, ScaledInput,
@@ -29,15 +28,13 @@ use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::processor::health::{StatusReport, STATUS_PORT_NAME};
-use crate::resources::{CommonStatus, Processor, SecretKeyRef, Stream};
-
-const STREAMS_READY: &str = "StreamsReady";
-const SCALED_OBJECT_READY: &str = "ScaledObjectReady";
-/// Whether the processor's pods keep delivering (none stopped at a record that failed every
-/// attempt).
-const DELIVERY_READY: &str = "DeliveryReady";
-/// The reason of `DeliveryReady=False`.
-pub const DELIVERY_FAILED: &str = "DeliveryFailed";
+use crate::resources::condition_type::{
+    DELIVERY_READY, DEPLOYMENT_READY, SCALED_OBJECT_READY, STREAMS_READY,
+};
+use crate::resources::reason::{
+    DELIVERY_FAILED, LATEST_IMAGE_MISSING, STREAM_NOT_FOUND, STREAM_NOT_READY,
+};
+use crate::resources::{ready, CommonStatus, Processor, SecretKeyRef, Stream};
 /// How often the pods of a processor that may stop at a record are asked again.
 const STATUS_RESYNC: Duration = Duration::from_secs(15);
 
@@ -214,7 +211,7 @@ async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()
             .manage(&mut status.common.conditions)
             .mark_unknown(
                 DEPLOYMENT_READY,
-                "LatestImageMissing",
+                LATEST_IMAGE_MISSING,
                 &format!("{kind} {name:?} has no latest image yet"),
             ),
     }
@@ -302,7 +299,7 @@ async fn resolve_streams(
                 let message = format!("stream {name} not found");
                 PROCESSOR
                     .manage(conditions)
-                    .mark_false(STREAMS_READY, "StreamNotFound", &message);
+                    .mark_false(STREAMS_READY, STREAM_NOT_FOUND, &message);
                 return Ok(None);
             }
         }
@@ -318,17 +315,14 @@ async fn resolve_streams(
     match not_ready {
         None => PROCESSOR.manage(conditions).mark_true(STREAMS_READY),
         Some(stream) => {
-            let ready = stream
-                .status
-                .as_ref()
-                .and_then(|s| s.common.conditions.iter().find(|c| c.type_ == "Ready"));
+            let ready = (stream.status.as_ref()).and_then(|s| ready(&s.common.conditions));
             let detail = ready.map_or("stream has no ready condition".to_owned(), |c| {
                 c.message.clone()
             });
             let message = format!("stream {} is not ready: {detail}", stream.name_any());
             PROCESSOR
                 .manage(conditions)
-                .mark_false(STREAMS_READY, "StreamNotReady", &message);
+                .mark_false(STREAMS_READY, STREAM_NOT_READY, &message);
         }
     }
     Ok(Some(streams))

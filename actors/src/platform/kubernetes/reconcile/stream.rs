@@ -18,14 +18,11 @@ use crate::platform::kubernetes::conditions::{ConditionSet, STREAM};
 use crate::platform::kubernetes::context::Context;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
+use crate::resources::condition_type::{BINDING_READY, RESOURCE_AVAILABLE};
+use crate::resources::reason::{BINDING_FAILED, PROVISION_FAILED};
 use crate::resources::{
     CommonStatus, ConditionStatus, Gateway, KafkaGateway, KafkaGatewaySpec, Stream,
 };
-
-const RESOURCE_AVAILABLE: &str = "ResourceAvailable";
-const BINDING_READY: &str = "BindingReady";
-const PROVISION_FAILED: &str = "ProvisionFailed";
-const BINDING_FAILED: &str = "BindingFailed";
 
 impl Reconciled for Stream {
     const CONDITIONS: ConditionSet = STREAM;

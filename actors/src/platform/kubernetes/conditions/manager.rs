@@ -1,8 +1,4 @@
-//! riff's knative-style "living" condition sets (docs/riff-compatibility.md §1.1, §1.2 and §7).
-//!
-//! Every kind has a happy condition, `Ready`, summarising its dependent conditions. A
-//! [`ConditionSet`] names them; [`ConditionSet::manage`] wraps a status' conditions in a
-//! [`ConditionManager`] that applies riff's rules:
+//! riff's rules for a kind's conditions (docs/riff-compatibility.md §1.1):
 //!
 //! - (a) [`ConditionManager::initialize`] adds missing conditions as `Unknown`, or `True` when
 //!   `Ready` is already `True`;
@@ -15,73 +11,17 @@
 //! status, reason, message or severity change. Every riff condition has Error severity, which is
 //! encoded as an empty `severity`.
 
-use k8s_openapi::api::apps::v1::DeploymentCondition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 
+use super::ConditionSet;
+use crate::resources::condition_type::READY;
 use crate::resources::{Condition, ConditionStatus};
 
-/// The happy condition type of every kind.
-pub const READY: &str = "Ready";
-
-/// A kind's happy condition, [`READY`], and the dependent condition types it summarises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ConditionSet {
-    dependents: &'static [&'static str],
-}
-
-/// Stream: the topic was provisioned and the binding ConfigMap/Secret exist (docs/riff-compatibility.md §1.6).
-pub const STREAM: ConditionSet = ConditionSet::new(&["ResourceAvailable", "BindingReady"]);
-/// Processor: its streams, Deployment and KEDA ScaledObject (docs/riff-compatibility.md §1.7).
-pub const PROCESSOR: ConditionSet = ConditionSet::new(&[
-    "StreamsReady",
-    "DeploymentReady",
-    "ScaledObjectReady",
-    "DeliveryReady",
-]);
-/// The abstract Gateway: its Deployment and Service (docs/riff-compatibility.md §1.2).
-pub const GATEWAY: ConditionSet = ConditionSet::new(&["DeploymentReady", "ServiceReady"]);
-/// KafkaGateway: mirrors its child Gateway (docs/riff-compatibility.md §1.3).
-pub const KAFKA_GATEWAY: ConditionSet = ConditionSet::new(&["GatewayReady"]);
-/// InMemoryGateway: mirrors its child Gateway (docs/riff-compatibility.md §1.4).
-pub const IN_MEMORY_GATEWAY: ConditionSet = ConditionSet::new(&["GatewayReady"]);
-
-impl ConditionSet {
-    /// A set whose happy condition [`READY`] summarises `dependents`.
-    pub const fn new(dependents: &'static [&'static str]) -> Self {
-        Self { dependents }
-    }
-
-    /// The dependent condition types, in declaration order.
-    pub fn dependents(&self) -> &'static [&'static str] {
-        self.dependents
-    }
-
-    /// Manages `conditions`, stamping transitions with the current time.
-    pub fn manage<'a>(&'a self, conditions: &'a mut Vec<Condition>) -> ConditionManager<'a> {
-        self.manage_at(conditions, Time(Timestamp::now()))
-    }
-
-    /// Manages `conditions`, stamping transitions with `now` (for tests).
-    pub fn manage_at<'a>(
-        &'a self,
-        conditions: &'a mut Vec<Condition>,
-        now: Time,
-    ) -> ConditionManager<'a> {
-        ConditionManager {
-            set: self,
-            conditions,
-            now,
-        }
-    }
-}
-
-/// A status' conditions under the rules of a [`ConditionSet`].
 #[derive(Debug)]
 pub struct ConditionManager<'a> {
-    set: &'a ConditionSet,
-    conditions: &'a mut Vec<Condition>,
-    now: Time,
+    pub(super) set: &'a ConditionSet,
+    pub(super) conditions: &'a mut Vec<Condition>,
+    pub(super) now: Time,
 }
 
 impl ConditionManager<'_> {
@@ -200,50 +140,6 @@ impl ConditionManager<'_> {
     }
 }
 
-/// docs/riff-compatibility.md §1.2's `DeploymentReady` from a Deployment's conditions: `None` (change nothing) unless
-/// both `Available` and `Progressing` are present; `Unknown` with Progressing's reason and
-/// message while `Progressing=True` and `Available=False`; otherwise Available's status, reason
-/// and message. An unrecognised Available status also yields `None`.
-pub fn deployment_ready(
-    deployment_conditions: &[DeploymentCondition],
-) -> Option<(ConditionStatus, String, String)> {
-    let last = |type_: &str| deployment_conditions.iter().rfind(|c| c.type_ == type_);
-    let (available, progressing) = (last("Available")?, last("Progressing")?);
-    let reason_and_message = |c: &DeploymentCondition| {
-        (
-            c.reason.clone().unwrap_or_default(),
-            c.message.clone().unwrap_or_default(),
-        )
-    };
-    if progressing.status == "True" && available.status == "False" {
-        let (reason, message) = reason_and_message(progressing);
-        return Some((ConditionStatus::Unknown, reason, message));
-    }
-    let status = match available.status.as_str() {
-        "True" => ConditionStatus::True,
-        "False" => ConditionStatus::False,
-        "Unknown" => ConditionStatus::Unknown,
-        _ => return None,
-    };
-    let (reason, message) = reason_and_message(available);
-    Some((status, reason, message))
-}
-
-/// The CLI's one-word status of a resource (docs/riff-compatibility.md §7, "Status summary"): `Ready` when Ready is
-/// `True`, its reason (or `not-Ready`) when `False`, the raw status otherwise, and `<unknown>`
-/// without a Ready condition.
-pub fn ready_summary(conditions: &[Condition]) -> String {
-    match find(conditions, READY) {
-        None => "<unknown>".to_owned(),
-        Some(ready) => match ready.status {
-            ConditionStatus::True => READY.to_owned(),
-            ConditionStatus::False if ready.reason.is_empty() => format!("not-{READY}"),
-            ConditionStatus::False => ready.reason.clone(),
-            ConditionStatus::Unknown => "Unknown".to_owned(),
-        },
-    }
-}
-
 fn find<'c>(conditions: &'c [Condition], type_: &str) -> Option<&'c Condition> {
     conditions.iter().find(|condition| condition.type_ == type_)
 }
@@ -251,6 +147,9 @@ fn find<'c>(conditions: &'c [Condition], type_: &str) -> Option<&'c Condition> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::kubernetes::conditions::{
+        GATEWAY, IN_MEMORY_GATEWAY, KAFKA_GATEWAY, PROCESSOR, STREAM,
+    };
     use ConditionStatus::{False, True, Unknown};
 
     fn at(rfc3339: &str) -> Time {
@@ -292,23 +191,6 @@ mod tests {
             condition(READY, ready, "", ""),
             condition("ResourceAvailable", resource, "", ""),
         ]
-    }
-
-    #[test]
-    fn constant_sets_name_each_kinds_dependents() {
-        assert_eq!(STREAM.dependents(), ["ResourceAvailable", "BindingReady"]);
-        assert_eq!(
-            PROCESSOR.dependents(),
-            [
-                "StreamsReady",
-                "DeploymentReady",
-                "ScaledObjectReady",
-                "DeliveryReady"
-            ]
-        );
-        assert_eq!(GATEWAY.dependents(), ["DeploymentReady", "ServiceReady"]);
-        assert_eq!(KAFKA_GATEWAY.dependents(), ["GatewayReady"]);
-        assert_eq!(IN_MEMORY_GATEWAY.dependents(), ["GatewayReady"]);
     }
 
     #[test]
@@ -585,112 +467,6 @@ mod tests {
                 condition("GatewayReady", True, "", ""),
                 condition(READY, True, "", ""),
             ]
-        );
-    }
-
-    fn deployment_condition(
-        type_: &str,
-        status: &str,
-        reason: &str,
-        message: &str,
-    ) -> DeploymentCondition {
-        DeploymentCondition {
-            type_: type_.into(),
-            status: status.into(),
-            reason: Some(reason.into()),
-            message: Some(message.into()),
-            ..DeploymentCondition::default()
-        }
-    }
-
-    #[test]
-    fn deployment_ready_is_unknown_from_progressing_while_progressing_and_unavailable() {
-        let conditions = [
-            deployment_condition("Available", "False", "MinimumReplicasUnavailable", "down"),
-            deployment_condition("Progressing", "True", "ReplicaSetUpdated", "rolling"),
-        ];
-        assert_eq!(
-            deployment_ready(&conditions),
-            Some((Unknown, "ReplicaSetUpdated".into(), "rolling".into()))
-        );
-    }
-
-    #[test]
-    fn deployment_ready_otherwise_mirrors_available() {
-        let progressing =
-            deployment_condition("Progressing", "True", "NewReplicaSetAvailable", "done");
-        let stalled =
-            deployment_condition("Progressing", "False", "ProgressDeadlineExceeded", "stuck");
-        let available = |status| deployment_condition("Available", status, "Why", "what");
-        assert_eq!(
-            deployment_ready(&[available("True"), progressing.clone()]),
-            Some((True, "Why".into(), "what".into()))
-        );
-        assert_eq!(
-            deployment_ready(&[stalled, available("False")]),
-            Some((False, "Why".into(), "what".into()))
-        );
-        assert_eq!(
-            deployment_ready(&[available("Unknown"), progressing.clone()]),
-            Some((Unknown, "Why".into(), "what".into()))
-        );
-        let bare = DeploymentCondition {
-            type_: "Available".into(),
-            status: "True".into(),
-            ..DeploymentCondition::default()
-        };
-        assert_eq!(
-            deployment_ready(&[bare, progressing]),
-            Some((True, String::new(), String::new()))
-        );
-    }
-
-    #[test]
-    fn deployment_ready_changes_nothing_without_both_conditions() {
-        let available = deployment_condition("Available", "True", "", "");
-        let progressing = deployment_condition("Progressing", "True", "", "");
-        assert_eq!(deployment_ready(&[]), None);
-        assert_eq!(deployment_ready(&[available]), None);
-        assert_eq!(deployment_ready(&[progressing]), None);
-    }
-
-    #[test]
-    fn deployment_ready_applies_through_mark() {
-        let mut conditions = vec![];
-        let mut manager = GATEWAY.manage_at(&mut conditions, at(T0));
-        manager.initialize();
-        manager.mark_true("ServiceReady");
-        let deployment = [
-            deployment_condition("Available", "True", "MinimumReplicasAvailable", "up"),
-            deployment_condition("Progressing", "True", "NewReplicaSetAvailable", "done"),
-        ];
-        let (status, reason, message) = deployment_ready(&deployment).unwrap();
-        manager.mark("DeploymentReady", status, &reason, &message);
-        assert!(manager.is_happy());
-    }
-
-    #[test]
-    fn ready_summary_follows_the_cli() {
-        assert_eq!(ready_summary(&[]), "<unknown>");
-        assert_eq!(
-            ready_summary(&[condition("StreamsReady", True, "", "")]),
-            "<unknown>"
-        );
-        assert_eq!(
-            ready_summary(&[condition(READY, True, "Ignored", "")]),
-            "Ready"
-        );
-        assert_eq!(
-            ready_summary(&[condition(READY, False, "ProvisionFailed", "x")]),
-            "ProvisionFailed"
-        );
-        assert_eq!(
-            ready_summary(&[condition(READY, False, "", "x")]),
-            "not-Ready"
-        );
-        assert_eq!(
-            ready_summary(&[condition(READY, Unknown, "Waiting", "")]),
-            "Unknown"
         );
     }
 }
