@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use riff_actors::platform::kubernetes::context::Context;
+use riff_actors::platform::kubernetes::context::ControllerContext;
 use riff_actors::platform::kubernetes::controller::{self, ControllerOptions};
 use riff_actors::platform::kubernetes::provisioner::Provisioner;
 
@@ -49,7 +49,7 @@ pub async fn run(args: ControllerArgs, shutdown: impl Future<Output = ()>) -> an
     let provisioner = args
         .provisioner_address
         .map_or_else(Provisioner::default, Provisioner::resolving_to);
-    let mut context = Context::new(
+    let mut context = ControllerContext::new(
         client,
         system_namespace,
         provisioner,

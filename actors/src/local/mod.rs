@@ -57,7 +57,7 @@ impl Default for LocalOptions {
 }
 
 /// `<namespace>/<name>`: how resources are keyed in the registries.
-pub type Key = (String, String);
+pub type NamespacedName = (String, String);
 
 /// How often the manifest files are checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);

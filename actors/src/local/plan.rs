@@ -7,18 +7,18 @@ use k8s_openapi::api::core::v1::Container;
 
 use super::function_process::FunctionCommand;
 use super::secrets::Secrets;
-use super::Key;
+use super::NamespacedName;
 use crate::broker::kafka::KafkaSecurity;
 use crate::broker::OffsetReset;
 use crate::resources::manifest::Loaded;
 use crate::resources::{
-    Processor, ProcessorSpec, ResolvedDelivery, ResolvedWindow, Resource, StartOffset, Stream,
+    ManifestObject, Processor, ProcessorSpec, ResolvedDelivery, ResolvedWindow, StartOffset, Stream,
 };
 
 /// A gateway to serve.
 #[derive(Debug, PartialEq)]
 pub struct GatewayPlan {
-    pub key: Key,
+    pub key: NamespacedName,
     /// `Some` for a KafkaGateway, `None` for an InMemoryGateway.
     pub kafka: Option<KafkaPlan>,
 }
@@ -33,8 +33,8 @@ pub struct KafkaPlan {
 /// A stream to provision.
 #[derive(Debug, PartialEq)]
 pub struct StreamPlan {
-    pub key: Key,
-    pub gateway: Key,
+    pub key: NamespacedName,
+    pub gateway: NamespacedName,
     pub content_type: String,
     pub partitions: u32,
 }
@@ -42,7 +42,7 @@ pub struct StreamPlan {
 /// One input or output of a processor.
 #[derive(Debug, PartialEq)]
 pub struct BindingPlan {
-    pub stream: Key,
+    pub stream: NamespacedName,
     pub alias: String,
     pub reset: OffsetReset,
 }
@@ -50,11 +50,11 @@ pub struct BindingPlan {
 /// A processor to run: its pipeline and its function process.
 #[derive(Debug, PartialEq)]
 pub struct ProcessorPlan {
-    pub key: Key,
+    pub key: NamespacedName,
     pub inputs: Vec<BindingPlan>,
     pub outputs: Vec<BindingPlan>,
     /// The dead-letter stream (`spec.delivery.deadLetter`), if any.
-    pub dead_letter: Option<Key>,
+    pub dead_letter: Option<NamespacedName>,
     pub window: ResolvedWindow,
     pub delivery: ResolvedDelivery,
     container: Container,
@@ -69,28 +69,28 @@ pub struct Plan {
 }
 
 /// `<Kind> <namespace>/<name>`, as logs and errors name a resource.
-fn describe(kind: &str, key: &Key) -> String {
+fn resource_name(kind: &str, key: &NamespacedName) -> String {
     format!("{} {}/{}", kind.to_lowercase(), key.0, key.1)
 }
 
 impl GatewayPlan {
     /// `gateway <namespace>/<name>`.
     pub fn resource(&self) -> String {
-        describe("gateway", &self.key)
+        resource_name("gateway", &self.key)
     }
 }
 
 impl StreamPlan {
     /// `stream <namespace>/<name>`.
     pub fn resource(&self) -> String {
-        describe("stream", &self.key)
+        resource_name("stream", &self.key)
     }
 }
 
 impl ProcessorPlan {
     /// `processor <namespace>/<name>`.
     pub fn resource(&self) -> String {
-        describe("processor", &self.key)
+        resource_name("processor", &self.key)
     }
 
     /// The function container as a process on `port`: `command` + `args`, `env`, `GRPC_PORT`,
@@ -199,7 +199,7 @@ impl Plan {
         };
         let mut secrets = Secrets::new(secret_dir);
         for loaded in resources {
-            if let Resource::Secret(secret) = &loaded.resource {
+            if let ManifestObject::Secret(secret) = &loaded.resource {
                 let key = (
                     loaded.resource.namespace().into(),
                     loaded.resource.name().into(),
@@ -219,8 +219,8 @@ impl Plan {
                 key.1
             );
             match resource {
-                Resource::InMemoryGateway(_) => plan.gateways.push(GatewayPlan { key, kafka: None }),
-                Resource::KafkaGateway(gateway) => {
+                ManifestObject::InMemoryGateway(_) => plan.gateways.push(GatewayPlan { key, kafka: None }),
+                ManifestObject::KafkaGateway(gateway) => {
                     let refs = gateway.spec.security();
                     let resolved = KafkaSecurity::resolve(&refs, &secrets.of_namespace(&key.0));
                     match resolved {
@@ -234,12 +234,12 @@ impl Plan {
                         Err(missing) => errors.push(format!("{culprit}: {missing}")),
                     }
                 }
-                Resource::Secret(_) => {}
-                Resource::Gateway(_) => errors.push(format!(
+                ManifestObject::Secret(_) => {}
+                ManifestObject::Gateway(_) => errors.push(format!(
                     "{culprit}: the abstract Gateway is made by an InMemoryGateway or a KafkaGateway; declare one of those"
                 )),
-                Resource::Stream(stream) => plan.streams.push(stream_plan(key, stream)),
-                Resource::Processor(processor) => {
+                ManifestObject::Stream(stream) => plan.streams.push(stream_plan(key, stream)),
+                ManifestObject::Processor(processor) => {
                     match processor_plan(key, processor, loaded.directory().to_path_buf()) {
                         Ok(processor) => plan.processors.push(processor),
                         Err(reason) => errors.push(format!("{culprit}: {reason}")),
@@ -256,7 +256,7 @@ impl Plan {
     }
 }
 
-fn stream_plan(key: Key, stream: &Stream) -> StreamPlan {
+fn stream_plan(key: NamespacedName, stream: &Stream) -> StreamPlan {
     StreamPlan {
         gateway: (key.0.clone(), stream.spec.gateway.name.clone()),
         content_type: stream.spec.content_type.clone(),
@@ -265,7 +265,11 @@ fn stream_plan(key: Key, stream: &Stream) -> StreamPlan {
     }
 }
 
-fn processor_plan(key: Key, processor: &Processor, dir: PathBuf) -> Result<ProcessorPlan, String> {
+fn processor_plan(
+    key: NamespacedName,
+    processor: &Processor,
+    dir: PathBuf,
+) -> Result<ProcessorPlan, String> {
     let spec = &processor.spec;
     let mut container = spec.function_container().cloned().unwrap_or_default();
     let path = "spec.template.spec.containers[0]";
@@ -340,7 +344,7 @@ mod tests {
         serde_norway::from_str(&yaml).unwrap()
     }
 
-    fn key() -> Key {
+    fn key() -> NamespacedName {
         ("default".into(), "p".into())
     }
 

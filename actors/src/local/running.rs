@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 use super::function_process::{FunctionProcessActor, StopFunction};
 use super::gateway::{GatewayActor, StopGateway};
 use super::plan::{GatewayPlan, Plan, ProcessorPlan, StreamPlan};
-use super::stream::{StreamActor, StreamBinding, WhenProvisioned};
-use super::{free_port, nth_port, Key, LocalOptions};
+use super::stream::{ProvisionedStream, StreamActor, WhenProvisioned};
+use super::{free_port, nth_port, LocalOptions, NamespacedName};
 use crate::broker::kafka::{KafkaBroker, KafkaSettings};
 use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
@@ -32,7 +32,7 @@ struct RunningGateway {
 
 struct RunningStream {
     plan: StreamPlan,
-    binding: StreamBinding,
+    binding: ProvisionedStream,
     /// Supervised for the life of the stream: it ends once this, its only address, is dropped.
     _actor: Addr<StreamActor>,
 }
@@ -46,9 +46,9 @@ struct RunningProcessor {
 /// The gateways, streams and processors being run.
 pub struct Running {
     options: LocalOptions,
-    gateways: BTreeMap<Key, RunningGateway>,
-    streams: BTreeMap<Key, RunningStream>,
-    processors: BTreeMap<Key, RunningProcessor>,
+    gateways: BTreeMap<NamespacedName, RunningGateway>,
+    streams: BTreeMap<NamespacedName, RunningStream>,
+    processors: BTreeMap<NamespacedName, RunningProcessor>,
 }
 
 /// How many processors an [`Running::apply`] stopped and started.
@@ -81,7 +81,7 @@ impl Running {
                 );
             }
         }
-        let removed: Vec<Key> = self
+        let removed: Vec<NamespacedName> = self
             .gateways
             .keys()
             .filter(|key| !plan.gateways.iter().any(|g| &g.key == *key))
@@ -95,12 +95,12 @@ impl Running {
         let changed_streams = self.provision_streams(plan.streams).await?;
 
         let mut applied = Applied::default();
-        let mut wanted: BTreeMap<Key, ProcessorPlan> = plan
+        let mut wanted: BTreeMap<NamespacedName, ProcessorPlan> = plan
             .processors
             .into_iter()
             .map(|p| (p.key.clone(), p))
             .collect();
-        let keys: Vec<Key> = self.processors.keys().cloned().collect();
+        let keys: Vec<NamespacedName> = self.processors.keys().cloned().collect();
         for key in keys {
             let running = &self.processors[&key];
             let uses_changed = running
@@ -189,8 +189,11 @@ impl Running {
 
     /// Provisions the new and changed streams and forgets the removed ones; returns the keys
     /// of the streams that changed or went.
-    async fn provision_streams(&mut self, streams: Vec<StreamPlan>) -> anyhow::Result<Vec<Key>> {
-        let mut wanted: BTreeMap<Key, StreamPlan> =
+    async fn provision_streams(
+        &mut self,
+        streams: Vec<StreamPlan>,
+    ) -> anyhow::Result<Vec<NamespacedName>> {
+        let mut wanted: BTreeMap<NamespacedName, StreamPlan> =
             streams.into_iter().map(|s| (s.key.clone(), s)).collect();
         let mut changed = Vec::new();
         self.streams.retain(|key, running| {
@@ -209,7 +212,7 @@ impl Running {
                 .expect("references were checked")
                 .broker
                 .clone();
-            let binding = StreamBinding {
+            let binding = ProvisionedStream {
                 topic: broker.topic_name(&key.0, &key.1),
                 broker,
                 content_type: plan.content_type.clone(),
@@ -233,7 +236,7 @@ impl Running {
         let port = free_port()?;
         let metrics = ProcessorMetrics::new(&plan.key.0, &plan.key.1);
         let function = FunctionProcessActor::new(plan.command(port), metrics.clone()).start();
-        let binding = |key: &Key| {
+        let binding = |key: &NamespacedName| {
             self.streams
                 .get(key)
                 .expect("references were checked")

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::Key;
+use super::NamespacedName;
 use crate::broker::kafka::{SecretFiles, SecretValues};
 use crate::resources::SecretKeyRef;
 
 /// Every Secret of the manifests, by namespace and name: key → value.
 #[derive(Default)]
 pub struct Secrets {
-    declared: BTreeMap<Key, BTreeMap<String, String>>,
+    declared: BTreeMap<NamespacedName, BTreeMap<String, String>>,
     dir: Option<PathBuf>,
 }
 
@@ -28,7 +28,7 @@ impl Secrets {
     }
 
     /// Declares `secret` (its `stringData` wins over `data`, as the API server merges them).
-    pub fn declare(&mut self, key: Key, secret: &Secret) {
+    pub fn declare(&mut self, key: NamespacedName, secret: &Secret) {
         let data =
             secret.data.iter().flatten().map(|(name, value)| {
                 (name.clone(), String::from_utf8_lossy(&value.0).into_owned())

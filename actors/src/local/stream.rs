@@ -11,7 +11,7 @@ use crate::supervision::{self, Backoff};
 
 /// Where a provisioned stream lives.
 #[derive(Clone)]
-pub struct StreamBinding {
+pub struct ProvisionedStream {
     /// The broker of the stream's gateway.
     pub broker: Arc<dyn Broker>,
     /// The stream's topic on that broker.
@@ -23,16 +23,16 @@ pub struct StreamBinding {
 /// Provisions its stream once started; answers [`WhenProvisioned`] once that succeeded.
 pub struct StreamActor {
     resource: String,
-    binding: StreamBinding,
+    binding: ProvisionedStream,
     partitions: u32,
     backoff: Backoff,
     provisioned: bool,
-    waiting: Vec<oneshot::Sender<StreamBinding>>,
+    waiting: Vec<oneshot::Sender<ProvisionedStream>>,
 }
 
 impl StreamActor {
     /// A stream actor provisioning `binding` with `partitions` partitions.
-    pub fn new(resource: String, binding: StreamBinding, partitions: u32) -> Self {
+    pub fn new(resource: String, binding: ProvisionedStream, partitions: u32) -> Self {
         StreamActor {
             resource,
             binding,
@@ -94,7 +94,7 @@ impl Supervised for StreamActor {
 /// Resolves with the stream's binding once it is provisioned.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct WhenProvisioned(pub oneshot::Sender<StreamBinding>);
+pub struct WhenProvisioned(pub oneshot::Sender<ProvisionedStream>);
 
 impl Handler<WhenProvisioned> for StreamActor {
     type Result = ();

@@ -283,8 +283,8 @@ async fn invoke(
     }
     let mut responses = opened
         .map_err(|status| match unreachable(&status) {
-            true => CallFailure::infrastructure(describe(&status)),
-            false => CallFailure::function(describe(&status)),
+            true => CallFailure::infrastructure(status_text(&status)),
+            false => CallFailure::function(status_text(&status)),
         })?
         .into_inner()
         .ready_chunks(PUBLISH_BATCH);
@@ -352,7 +352,7 @@ fn output_frame(
     signal: Result<OutputSignal, tonic::Status>,
     outputs: usize,
 ) -> Result<OutputFrame, String> {
-    let signal = signal.map_err(|status| describe(&status))?;
+    let signal = signal.map_err(|status| status_text(&status))?;
     let Some(output_signal::Frame::Data(frame)) = signal.frame else {
         return Err("protocol violation: output signal without a data frame".into());
     };
@@ -396,7 +396,7 @@ fn unreachable(status: &tonic::Status) -> bool {
 }
 
 /// A gRPC status as an operator reads it.
-fn describe(status: &tonic::Status) -> String {
+fn status_text(status: &tonic::Status) -> String {
     format!(
         "function returned {:?}: {}",
         status.code(),

@@ -91,7 +91,7 @@ mod tests {
                 crd.spec.names.kind
             })
             .collect();
-        assert_eq!(kinds, super::super::Resource::KINDS);
+        assert_eq!(kinds, super::super::ManifestObject::KINDS);
     }
 
     fn spec_schema(kind: &str) -> serde_json::Value {

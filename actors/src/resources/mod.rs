@@ -61,11 +61,11 @@ impl Admission for Secret {
     }
 }
 
-/// A resource of any kind of this API group, or a Secret.
+/// What a manifest document holds: a resource of any kind of this API group, or a Secret.
 // Every kind is kilobytes (pod templates); the few loaded from YAML are not worth boxing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
-pub enum Resource {
+pub enum ManifestObject {
     /// A gateway backed by Kafka.
     KafkaGateway(KafkaGateway),
     /// A gateway backed by memory.
@@ -81,7 +81,7 @@ pub enum Resource {
     Secret(Secret),
 }
 
-impl Resource {
+impl ManifestObject {
     /// The kinds of this API group, sorted.
     pub const KINDS: [&'static str; 5] = [
         "Gateway",
@@ -94,12 +94,12 @@ impl Resource {
     /// The kind, e.g. `Processor`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Resource::KafkaGateway(_) => "KafkaGateway",
-            Resource::InMemoryGateway(_) => "InMemoryGateway",
-            Resource::Gateway(_) => "Gateway",
-            Resource::Stream(_) => "Stream",
-            Resource::Processor(_) => "Processor",
-            Resource::Secret(_) => "Secret",
+            ManifestObject::KafkaGateway(_) => "KafkaGateway",
+            ManifestObject::InMemoryGateway(_) => "InMemoryGateway",
+            ManifestObject::Gateway(_) => "Gateway",
+            ManifestObject::Stream(_) => "Stream",
+            ManifestObject::Processor(_) => "Processor",
+            ManifestObject::Secret(_) => "Secret",
         }
     }
 
@@ -117,24 +117,24 @@ impl Resource {
     /// The object's metadata.
     pub fn metadata(&self) -> &ObjectMeta {
         match self {
-            Resource::KafkaGateway(r) => &r.metadata,
-            Resource::InMemoryGateway(r) => &r.metadata,
-            Resource::Gateway(r) => &r.metadata,
-            Resource::Stream(r) => &r.metadata,
-            Resource::Processor(r) => &r.metadata,
-            Resource::Secret(r) => &r.metadata,
+            ManifestObject::KafkaGateway(r) => &r.metadata,
+            ManifestObject::InMemoryGateway(r) => &r.metadata,
+            ManifestObject::Gateway(r) => &r.metadata,
+            ManifestObject::Stream(r) => &r.metadata,
+            ManifestObject::Processor(r) => &r.metadata,
+            ManifestObject::Secret(r) => &r.metadata,
         }
     }
 
     /// The object's metadata, mutably.
     pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
         match self {
-            Resource::KafkaGateway(r) => &mut r.metadata,
-            Resource::InMemoryGateway(r) => &mut r.metadata,
-            Resource::Gateway(r) => &mut r.metadata,
-            Resource::Stream(r) => &mut r.metadata,
-            Resource::Processor(r) => &mut r.metadata,
-            Resource::Secret(r) => &mut r.metadata,
+            ManifestObject::KafkaGateway(r) => &mut r.metadata,
+            ManifestObject::InMemoryGateway(r) => &mut r.metadata,
+            ManifestObject::Gateway(r) => &mut r.metadata,
+            ManifestObject::Stream(r) => &mut r.metadata,
+            ManifestObject::Processor(r) => &mut r.metadata,
+            ManifestObject::Secret(r) => &mut r.metadata,
         }
     }
 
@@ -153,28 +153,28 @@ impl Resource {
 
     fn admission(&self) -> &dyn Admission {
         match self {
-            Resource::KafkaGateway(r) => r,
-            Resource::InMemoryGateway(r) => r,
-            Resource::Gateway(r) => r,
-            Resource::Stream(r) => r,
-            Resource::Processor(r) => r,
-            Resource::Secret(r) => r,
+            ManifestObject::KafkaGateway(r) => r,
+            ManifestObject::InMemoryGateway(r) => r,
+            ManifestObject::Gateway(r) => r,
+            ManifestObject::Stream(r) => r,
+            ManifestObject::Processor(r) => r,
+            ManifestObject::Secret(r) => r,
         }
     }
 
     fn admission_mut(&mut self) -> &mut dyn Admission {
         match self {
-            Resource::KafkaGateway(r) => r,
-            Resource::InMemoryGateway(r) => r,
-            Resource::Gateway(r) => r,
-            Resource::Stream(r) => r,
-            Resource::Processor(r) => r,
-            Resource::Secret(r) => r,
+            ManifestObject::KafkaGateway(r) => r,
+            ManifestObject::InMemoryGateway(r) => r,
+            ManifestObject::Gateway(r) => r,
+            ManifestObject::Stream(r) => r,
+            ManifestObject::Processor(r) => r,
+            ManifestObject::Secret(r) => r,
         }
     }
 }
 
-impl Admission for Resource {
+impl Admission for ManifestObject {
     fn apply_defaults(&mut self) {
         self.admission_mut().apply_defaults();
     }
@@ -198,7 +198,7 @@ mod tests {
             Processor::crd(),
             Stream::crd(),
         ];
-        for (crd, kind) in crds.iter().zip(Resource::KINDS) {
+        for (crd, kind) in crds.iter().zip(ManifestObject::KINDS) {
             assert_eq!(crd.spec.names.kind, kind);
             assert_eq!(crd.spec.group, "streaming.projectriff.io");
             assert_eq!(crd.spec.scope, "Namespaced");
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn resource_dispatches_to_its_kind() {
-        let mut stream = Resource::Stream(Stream::new(
+        let mut stream = ManifestObject::Stream(Stream::new(
             "in",
             StreamSpec {
                 gateway: k8s_openapi::api::core::v1::LocalObjectReference {
@@ -247,17 +247,17 @@ mod tests {
         stream.metadata_mut().namespace = Some("dev".into());
         assert_eq!(stream.namespace(), "dev");
         stream.apply_defaults();
-        let Resource::Stream(s) = &stream else {
+        let ManifestObject::Stream(s) = &stream else {
             unreachable!()
         };
         assert_eq!(s.spec.content_type, DEFAULT_CONTENT_TYPE);
         assert_eq!(stream.validate(), Ok(()));
 
         let gateway =
-            Resource::InMemoryGateway(InMemoryGateway::new("franz", InMemoryGatewaySpec {}));
+            ManifestObject::InMemoryGateway(InMemoryGateway::new("franz", InMemoryGatewaySpec {}));
         assert!(gateway.is_gateway());
         assert_eq!(gateway.kind(), "InMemoryGateway");
-        let unnamed = Resource::Gateway(Gateway::new("", GatewaySpec::default()));
+        let unnamed = ManifestObject::Gateway(Gateway::new("", GatewaySpec::default()));
         assert_eq!(
             unnamed.validate().unwrap_err().to_string(),
             "[metadata.name: Required value, spec: Required value]"

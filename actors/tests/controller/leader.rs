@@ -4,7 +4,7 @@
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
-use riff_actors::platform::kubernetes::context::Context;
+use riff_actors::platform::kubernetes::context::ControllerContext;
 use riff_actors::platform::kubernetes::controller::LEASE_NAME;
 use riff_actors::platform::kubernetes::provisioner::Provisioner;
 use tokio::sync::oneshot;
@@ -35,7 +35,7 @@ async fn only_the_lease_holder_reconciles_and_a_standby_takes_over() {
     let mut stops = Vec::new();
     let mut probes = Vec::new();
     for identity in ["first", "second"] {
-        let context = Context::new(
+        let context = ControllerContext::new(
             api.client("default"),
             SYSTEM_NAMESPACE,
             Provisioner::default(),

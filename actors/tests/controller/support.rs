@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fake_apiserver::FakeApiServer;
 use riff_actors::broker::memory::MemoryBroker;
-use riff_actors::platform::kubernetes::context::Context;
+use riff_actors::platform::kubernetes::context::ControllerContext;
 use riff_actors::platform::kubernetes::controller::{self, ControllerOptions};
 use riff_actors::platform::kubernetes::provisioner::Provisioner;
 use serde_json::{json, Value};
@@ -58,7 +58,7 @@ impl Cluster {
             Provisioners::Memory => serve_provisioner().await,
             Provisioners::At(address) => address,
         };
-        let context = Context::new(
+        let context = ControllerContext::new(
             client.clone(),
             SYSTEM_NAMESPACE,
             Provisioner::resolving_to(address),
@@ -234,7 +234,7 @@ impl Drop for Cluster {
 /// Runs a controller (with leader election when asked, as `identity`, with probes when given an
 /// address) over every namespace until `stop`.
 pub async fn run_controller_as(
-    context: Context,
+    context: ControllerContext,
     leader_election: bool,
     identity: &str,
     probes_address: Option<SocketAddr>,

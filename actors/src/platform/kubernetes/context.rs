@@ -16,7 +16,7 @@ pub const CONTROLLER_NAME: &str = "riff-streaming-controller";
 
 /// Shared by every reconcile of every resource.
 #[derive(Clone)]
-pub struct Context {
+pub struct ControllerContext {
     /// The Kubernetes API.
     pub client: Client,
     /// Where the image ConfigMaps live (`SYSTEM_NAMESPACE`).
@@ -33,7 +33,7 @@ pub struct Context {
 /// How long a processor pod's status endpoint gets to answer.
 const STATUS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-impl Context {
+impl ControllerContext {
     /// A context whose Events are reported by `instance` (e.g. the pod name).
     pub fn new(
         client: Client,
@@ -45,7 +45,7 @@ impl Context {
             controller: CONTROLLER_NAME.to_owned(),
             instance,
         };
-        Context {
+        ControllerContext {
             recorder: Arc::new(Recorder::new(client.clone(), reporter)),
             client,
             system_namespace: system_namespace.into(),
@@ -79,7 +79,7 @@ impl Context {
         };
         if let Err(error) = self.recorder.publish(&event, regarding).await {
             tracing::warn!(
-                resource = %describe(regarding),
+                resource = %reference_name(regarding),
                 reason,
                 %error,
                 "could not record an event"
@@ -89,7 +89,7 @@ impl Context {
 }
 
 /// `Kind namespace/name` of a reference, for logs.
-pub fn describe(reference: &ObjectReference) -> String {
+pub fn reference_name(reference: &ObjectReference) -> String {
     format!(
         "{} {}/{}",
         reference.kind.as_deref().unwrap_or_default(),

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::Context;
+use super::context::ControllerContext;
 use super::error::{is_already_exists, ReconcileError, Result};
 use super::stored;
 
@@ -82,7 +82,7 @@ impl<C> Child for C where
 
 /// Syncs the child named `name` (a Gateway, a binding ConfigMap or Secret) to `desired`.
 pub async fn named<C: Child>(
-    context: &Context,
+    context: &ControllerContext,
     parent: &Parent,
     name: &str,
     desired: Option<C>,
@@ -108,7 +108,7 @@ pub async fn named<C: Child>(
 /// ScaledObject). `desired` is given the existing child, if any, to keep what others own in it
 /// (replicas, cluster IP). More than one controlled child: all are deleted, as riff did.
 pub async fn generated<C: Child>(
-    context: &Context,
+    context: &ControllerContext,
     parent: &Parent,
     (key, value): (&str, &str),
     desired: impl FnOnce(Option<&C>) -> Option<C>,
@@ -140,7 +140,7 @@ pub async fn generated<C: Child>(
 }
 
 async fn create<C: Child>(
-    context: &Context,
+    context: &ControllerContext,
     parent: &Parent,
     api: &Api<C>,
     mut desired: C,
@@ -179,7 +179,7 @@ async fn create<C: Child>(
 }
 
 async fn update<C: Child>(
-    context: &Context,
+    context: &ControllerContext,
     parent: &Parent,
     api: &Api<C>,
     existing: C,
@@ -213,7 +213,7 @@ async fn update<C: Child>(
 }
 
 async fn delete<C: Child>(
-    context: &Context,
+    context: &ControllerContext,
     parent: &Parent,
     api: &Api<C>,
     existing: C,

@@ -4,13 +4,13 @@
 use kube::api::PostParams;
 use kube::{Api, ResourceExt};
 
-use super::context::Context;
+use super::context::ControllerContext;
 use super::error::{ReconcileError, Result};
 use super::owned::{Child, Parent};
 
 /// Replaces `object`'s status if it differs from `read`'s; records `StatusUpdated` or
 /// `StatusUpdateFailed`. Returns whether it wrote.
-pub async fn write<K: Child>(context: &Context, read: &K, object: &K) -> Result<bool> {
+pub async fn write<K: Child>(context: &ControllerContext, read: &K, object: &K) -> Result<bool> {
     let status = |k: &K| serde_json::to_value(k).ok().map(|v| v["status"].clone());
     if read.meta().deletion_timestamp.is_some() || status(read) == status(object) {
         return Ok(false);

@@ -10,13 +10,13 @@ use serde_norway::{Mapping, Value};
 
 use super::unknown_fields::collect_unknown_fields;
 use super::{Culprit, Problem};
-use crate::resources::{Admission, Resource, API_VERSION, DEFAULT_NAMESPACE};
+use crate::resources::{Admission, ManifestObject, API_VERSION, DEFAULT_NAMESPACE};
 
 /// Every non-empty document of `path`: who it is and, when it is fine, the resource.
 pub(super) fn load_file(
     path: &Path,
     problems: &mut Vec<Problem>,
-) -> Vec<(Culprit, Option<Resource>)> {
+) -> Vec<(Culprit, Option<ManifestObject>)> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(source) => {
@@ -61,7 +61,7 @@ struct Document<'a> {
 
 impl Document<'_> {
     /// Who the document is and, when it is fine, the resource; `None` when it is no object of ours.
-    fn load(self, problems: &mut Vec<Problem>) -> Option<(Culprit, Option<Resource>)> {
+    fn load(self, problems: &mut Vec<Problem>) -> Option<(Culprit, Option<ManifestObject>)> {
         let string = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
         let (api_version, kind) = match self.value.as_mapping() {
             Some(map) => (string(map.get("apiVersion")), string(map.get("kind"))),
@@ -73,7 +73,7 @@ impl Document<'_> {
             return None;
         };
         let secret = (api_version == "v1" && kind == "Secret").then_some("Secret");
-        let known = Resource::KINDS
+        let known = ManifestObject::KINDS
             .iter()
             .copied()
             .find(|k| *k == kind)
@@ -104,14 +104,14 @@ impl Document<'_> {
     }
 
     /// Decodes the object, defaults its namespace and fields, and validates it.
-    fn admit(mut self, culprit: &Culprit, problems: &mut Vec<Problem>) -> Option<Resource> {
+    fn admit(mut self, culprit: &Culprit, problems: &mut Vec<Problem>) -> Option<ManifestObject> {
         let decoded = match culprit.kind {
-            "KafkaGateway" => self.decode(Resource::KafkaGateway),
-            "InMemoryGateway" => self.decode(Resource::InMemoryGateway),
-            "Gateway" => self.decode(Resource::Gateway),
-            "Stream" => self.decode(Resource::Stream),
-            "Secret" => self.decode(Resource::Secret),
-            _ => self.decode(Resource::Processor), // the last of Resource::KINDS
+            "KafkaGateway" => self.decode(ManifestObject::KafkaGateway),
+            "InMemoryGateway" => self.decode(ManifestObject::InMemoryGateway),
+            "Gateway" => self.decode(ManifestObject::Gateway),
+            "Stream" => self.decode(ManifestObject::Stream),
+            "Secret" => self.decode(ManifestObject::Secret),
+            _ => self.decode(ManifestObject::Processor), // the last of ManifestObject::KINDS
         };
         let culprit = culprit.clone();
         let (mut resource, fields) = match decoded {
@@ -143,8 +143,8 @@ impl Document<'_> {
     /// what is missing) and lists the fields `T` does not know.
     fn decode<T: DeserializeOwned + Serialize>(
         &mut self,
-        wrap: fn(T) -> Resource,
-    ) -> Result<(Resource, Vec<String>), serde_norway::Error> {
+        wrap: fn(T) -> ManifestObject,
+    ) -> Result<(ManifestObject, Vec<String>), serde_norway::Error> {
         let map = self
             .value
             .as_mapping_mut()

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{Culprit, Problem};
-use crate::resources::Resource;
+use crate::resources::ManifestObject;
 
 /// The first definition of each (kind or `gateway`, namespace, name): gateways of all kinds share
 /// one name space, as each is a `Gateway`.
@@ -16,7 +16,7 @@ impl Definitions {
         if culprit.name.is_empty() {
             return true;
         }
-        let group = if Resource::is_gateway_kind(culprit.kind) {
+        let group = if ManifestObject::is_gateway_kind(culprit.kind) {
             "gateway"
         } else {
             culprit.kind

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::Resource;
+use super::ManifestObject;
 use duplicates::Definitions;
 
 pub use files::fingerprint;
@@ -26,7 +26,7 @@ pub use references::check_references;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Loaded {
     /// The resource, defaulted and valid.
-    pub resource: Resource,
+    pub resource: ManifestObject,
     /// The file it was read from.
     pub source: PathBuf,
 }
@@ -96,7 +96,7 @@ mod tests {
     use std::time::Duration;
 
     use super::test_support::{Dir, DOCS_EXAMPLE};
-    use super::{check_references, load, Loaded, Resource};
+    use super::{check_references, load, Loaded, ManifestObject};
 
     #[test]
     fn loads_the_riff_docs_example() {
@@ -119,13 +119,13 @@ mod tests {
             .iter()
             .all(|l| l.source == dir.path("config/time-averager.yaml")));
         assert_eq!(loaded[2].directory(), dir.path("config"));
-        let Resource::Stream(stream) = &loaded[1].resource else {
+        let ManifestObject::Stream(stream) = &loaded[1].resource else {
             panic!()
         };
         assert_eq!(stream.metadata.namespace.as_deref(), Some("default"));
         assert_eq!(stream.spec.content_type, "application/json");
         assert_eq!(stream.spec.partitions, 1);
-        let Resource::Processor(processor) = &loaded[2].resource else {
+        let ManifestObject::Processor(processor) = &loaded[2].resource else {
             panic!()
         };
         assert_eq!(processor.spec.inputs[0].alias, "in");
@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn directory_of_a_bare_file_name_is_dot() {
         let loaded = Loaded {
-            resource: Resource::InMemoryGateway(crate::resources::InMemoryGateway::new(
+            resource: ManifestObject::InMemoryGateway(crate::resources::InMemoryGateway::new(
                 "franz",
                 crate::resources::InMemoryGatewaySpec {},
             )),

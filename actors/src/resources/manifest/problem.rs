@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::Loaded;
-use crate::resources::{FieldError, FieldErrors, Resource, API_VERSION};
+use crate::resources::{FieldError, FieldErrors, ManifestObject, API_VERSION};
 
 /// Every problem found while loading or cross-checking manifests, one per line.
 #[derive(Debug)]
@@ -105,7 +105,7 @@ pub enum Problem {
     #[error(
         "{}: document {document}: unknown kind {kind:?} of apiVersion {api_version:?}; known kinds of {API_VERSION}: {}",
         path.display(),
-        Resource::KINDS.join(", ")
+        ManifestObject::KINDS.join(", ")
     )]
     UnknownKind {
         /// The file.

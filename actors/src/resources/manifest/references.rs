@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::{Culprit, Loaded, ManifestError, Problem};
-use crate::resources::Resource;
+use crate::resources::ManifestObject;
 
 /// Checks that every Stream's gateway and every processor's streams are among `resources`, in the
 /// same namespace.
@@ -21,7 +21,7 @@ pub fn check_references(resources: &[Loaded]) -> Result<(), ManifestError> {
         .collect();
     let streams: HashSet<_> = resources
         .iter()
-        .filter(|l| matches!(l.resource, Resource::Stream(_)))
+        .filter(|l| matches!(l.resource, ManifestObject::Stream(_)))
         .map(key)
         .collect();
     let mut problems = Vec::new();
@@ -38,12 +38,12 @@ pub fn check_references(resources: &[Loaded]) -> Result<(), ManifestError> {
             }
         };
         match &loaded.resource {
-            Resource::Stream(stream) => {
+            ManifestObject::Stream(stream) => {
                 let target = "Gateway, KafkaGateway or InMemoryGateway";
                 let field = "spec.gateway.name".to_owned();
                 require(&gateways, target, field, &stream.spec.gateway.name);
             }
-            Resource::Processor(processor) => {
+            ManifestObject::Processor(processor) => {
                 for (i, input) in processor.spec.inputs.iter().enumerate() {
                     let field = format!("spec.inputs[{i}].stream");
                     require(&streams, "Stream", field, &input.stream);

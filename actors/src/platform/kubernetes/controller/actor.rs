@@ -10,7 +10,7 @@ use actix::prelude::*;
 use kube::Api;
 
 use crate::metrics::controller::{self as metrics, Outcome as PassOutcome};
-use crate::platform::kubernetes::context::Context as Shared;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::error::ReconcileError;
 use crate::platform::kubernetes::reconcile::{reconcile, Outcome, Reconciled};
 use crate::supervision::{self, Backoff};
@@ -30,7 +30,7 @@ pub enum Signal {
 pub struct ResourceActor<K> {
     namespace: String,
     name: String,
-    shared: Shared,
+    shared: ControllerContext,
     running: Option<Instant>,
     again: bool,
     backoff: Backoff,
@@ -40,7 +40,7 @@ pub struct ResourceActor<K> {
 
 impl<K: Reconciled + 'static> ResourceActor<K> {
     /// The actor of `namespace/name`; it reconciles once started.
-    pub fn new(shared: Shared, namespace: &str, name: &str) -> Self {
+    pub fn new(shared: ControllerContext, namespace: &str, name: &str) -> Self {
         ResourceActor {
             namespace: namespace.to_owned(),
             name: name.to_owned(),

@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use leader::LEASE_NAME;
 pub use registry::Kind;
 
-use super::context::Context;
+use super::context::ControllerContext;
 use leader::LeaderElection;
 use probes::Readiness;
 use registry::Registry;
@@ -35,12 +35,12 @@ pub struct ControllerOptions {
 }
 
 /// The watchers and actors of a leading replica; dropping it stops them all.
-struct Running {
+struct Leading {
     watchers: Vec<tokio::task::JoinHandle<()>>,
     registry: Registry,
 }
 
-impl Drop for Running {
+impl Drop for Leading {
     fn drop(&mut self) {
         for watcher in &self.watchers {
             watcher.abort();
@@ -52,7 +52,7 @@ impl Drop for Running {
 /// Runs the controller until `shutdown` completes (`Ok`, the Lease released) or this replica
 /// loses its Lease (an error: the process should exit so that it restarts as a candidate).
 pub async fn run(
-    context: Context,
+    context: ControllerContext,
     options: ControllerOptions,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
@@ -73,7 +73,7 @@ pub async fn run(
             election.acquire(&ready).await;
         }
         let registry = Registry::new(context.clone());
-        let _running = Running {
+        let _running = Leading {
             watchers: watch::spawn_all(
                 &context.client,
                 &registry,

@@ -7,7 +7,7 @@ use actix::{Addr, Supervisor};
 use dashmap::DashMap;
 
 use super::actor::{ResourceActor, Signal};
-use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::reconcile::Reconciled;
 use crate::resources::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
 
@@ -41,18 +41,18 @@ impl Kind {
 }
 
 /// A resource: kind, namespace, name.
-pub type Key = (Kind, String, String);
+pub type ActorKey = (Kind, String, String);
 
 /// The actors, by resource.
 #[derive(Clone)]
 pub struct Registry {
-    context: Context,
-    actors: Arc<DashMap<Key, actix::Recipient<Signal>>>,
+    context: ControllerContext,
+    actors: Arc<DashMap<ActorKey, actix::Recipient<Signal>>>,
 }
 
 impl Registry {
     /// An empty registry whose actors share `context`.
-    pub fn new(context: Context) -> Self {
+    pub fn new(context: ControllerContext) -> Self {
         Registry {
             context,
             actors: Arc::default(),
@@ -60,7 +60,7 @@ impl Registry {
     }
 
     /// Reconciles `key`, starting its actor if it has none (a new actor reconciles at start).
-    pub fn reconcile(&self, key: Key) {
+    pub fn reconcile(&self, key: ActorKey) {
         if let Some(actor) = self.actors.get(&key) {
             actor.do_send(Signal::Reconcile);
             return;
@@ -77,7 +77,7 @@ impl Registry {
     }
 
     /// Stops the actor of a deleted resource.
-    pub fn forget(&self, key: &Key) {
+    pub fn forget(&self, key: &ActorKey) {
         if let Some((_, actor)) = self.actors.remove(key) {
             actor.do_send(Signal::Forget);
         }
@@ -85,7 +85,7 @@ impl Registry {
 
     /// Stops every actor (the replica stops reconciling).
     pub fn forget_all(&self) {
-        let keys: Vec<Key> = self.actors.iter().map(|e| e.key().clone()).collect();
+        let keys: Vec<ActorKey> = self.actors.iter().map(|e| e.key().clone()).collect();
         for key in keys {
             self.forget(&key);
         }
@@ -94,7 +94,7 @@ impl Registry {
     /// Reconciles every known resource of `kind` in `namespace` (those that may refer to a
     /// resource that changed there).
     pub fn reconcile_all(&self, kind: Kind, namespace: Option<&str>) {
-        let keys: Vec<Key> = self
+        let keys: Vec<ActorKey> = self
             .actors
             .iter()
             .filter(|e| e.key().0 == kind && namespace.is_none_or(|ns| e.key().1 == ns))

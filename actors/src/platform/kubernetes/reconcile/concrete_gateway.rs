@@ -9,7 +9,7 @@ use crate::platform::kubernetes::children::gateway::{
     inmemory_gateway, kafka_gateway, GatewayImages, GatewayType,
 };
 use crate::platform::kubernetes::conditions::{ConditionSet, IN_MEMORY_GATEWAY, KAFKA_GATEWAY};
-use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::resources::condition_type::GATEWAY_READY;
@@ -64,7 +64,7 @@ impl Reconciled for KafkaGateway {
         });
         Some(std::time::Duration::from_secs(if missing { 5 } else { 60 }))
     }
-    async fn steps(context: &Context, object: &mut Self) -> Result<()> {
+    async fn steps(context: &ControllerContext, object: &mut Self) -> Result<()> {
         steps(context, object).await?;
         if let Some(missing) = missing_secret(context, object).await? {
             KAFKA_GATEWAY
@@ -85,7 +85,7 @@ struct MissingSecret {
 /// reads the Secrets to tell (it already manages the stream binding Secrets); it copies no value
 /// anywhere: the pods mount the Secrets themselves.
 async fn missing_secret(
-    context: &Context,
+    context: &ControllerContext,
     gateway: &KafkaGateway,
 ) -> Result<Option<MissingSecret>> {
     let namespace = gateway.namespace().unwrap_or_default();
@@ -124,12 +124,12 @@ impl Reconciled for InMemoryGateway {
     fn common(&mut self) -> &mut CommonStatus {
         &mut self.status_mut().common
     }
-    async fn steps(context: &Context, object: &mut Self) -> Result<()> {
+    async fn steps(context: &ControllerContext, object: &mut Self) -> Result<()> {
         steps(context, object).await
     }
 }
 
-async fn steps<G: ConcreteGateway>(context: &Context, object: &mut G) -> Result<()> {
+async fn steps<G: ConcreteGateway>(context: &ControllerContext, object: &mut G) -> Result<()> {
     let config_map_name = G::TYPE.image_config_map();
     let config_map = system_config_map(context, &config_map_name).await?;
     let images = GatewayImages::from_config_map(&config_map).ok_or_else(|| {

@@ -11,7 +11,7 @@ use crate::platform::kubernetes::children::gateway::{
 };
 use crate::platform::kubernetes::children::GATEWAY_LABEL;
 use crate::platform::kubernetes::conditions::{ConditionSet, GATEWAY};
-use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::error::Result;
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::resources::condition_type::SERVICE_READY;
@@ -24,7 +24,7 @@ impl Reconciled for Gateway {
         &mut self.status.get_or_insert_with(Default::default).common
     }
 
-    async fn steps(context: &Context, gateway: &mut Self) -> Result<()> {
+    async fn steps(context: &ControllerContext, gateway: &mut Self) -> Result<()> {
         let parent = Parent::of(gateway);
         let name = gateway.name_any();
         let desired = gateway_service(gateway);

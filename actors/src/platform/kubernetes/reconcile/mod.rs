@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::TypedLocalObjectReference;
 
 use super::conditions::{deployment_ready, ConditionSet};
-use super::context::Context;
+use super::context::ControllerContext;
 use super::error::{ReconcileError, Result};
 use super::owned::{Child, Parent};
 use super::status;
@@ -42,7 +42,7 @@ pub trait Reconciled: Child + Admission {
 
     /// The kind's steps: reconciles children and fills in the status of `object` (defaulted and
     /// valid, conditions initialized).
-    fn steps(context: &Context, object: &mut Self) -> impl Future<Output = Result<()>>;
+    fn steps(context: &ControllerContext, object: &mut Self) -> impl Future<Output = Result<()>>;
 }
 
 /// What a pass left the resource as.
@@ -60,7 +60,7 @@ pub struct Outcome {
 
 /// One reconcile pass of `read` (as read from the API). A failed pass still writes the status
 /// (without `observedGeneration`) and returns the error, to be retried with backoff.
-pub async fn reconcile<K: Reconciled>(context: &Context, read: &K) -> Result<Outcome> {
+pub async fn reconcile<K: Reconciled>(context: &ControllerContext, read: &K) -> Result<Outcome> {
     let mut object = read.clone();
     object.apply_defaults();
     K::CONDITIONS
@@ -168,7 +168,7 @@ fn is_ready(conditions: &[Condition]) -> bool {
 
 /// The ConfigMap `name` in the system namespace, or a configuration error naming it.
 async fn system_config_map(
-    context: &Context,
+    context: &ControllerContext,
     name: &str,
 ) -> Result<k8s_openapi::api::core::v1::ConfigMap> {
     let api = kube::Api::namespaced(context.client.clone(), &context.system_namespace);

@@ -24,7 +24,7 @@ use crate::platform::kubernetes::children::scaled_object::{ScaledObject, Trigger
 use crate::platform::kubernetes::children::stream::StreamCoordinates;
 use crate::platform::kubernetes::children::PROCESSOR_LABEL;
 use crate::platform::kubernetes::conditions::{ConditionSet, PROCESSOR};
-use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::processor::health::{StatusReport, STATUS_PORT_NAME};
@@ -51,7 +51,7 @@ impl Reconciled for Processor {
         &mut self.status.get_or_insert_with(Default::default).common
     }
 
-    async fn steps(context: &Context, processor: &mut Self) -> Result<()> {
+    async fn steps(context: &ControllerContext, processor: &mut Self) -> Result<()> {
         let config_map = system_config_map(context, PROCESSOR_IMAGE_CONFIG_MAP).await?;
         let sidecar_image = config_map
             .data
@@ -166,7 +166,7 @@ impl Reconciled for Processor {
 
 /// Sets `status.latestImage`: the template's image, or the referenced Function's or Container's
 /// latest image. A missing reference, or one not built yet, is reported on `DeploymentReady`.
-async fn latest_image(context: &Context, processor: &mut Processor) -> Result<()> {
+async fn latest_image(context: &ControllerContext, processor: &mut Processor) -> Result<()> {
     let build = processor.spec.build.clone();
     let status = processor.status.get_or_insert_with(Default::default);
     let Some(build) = build else {
@@ -228,7 +228,10 @@ fn may_stall(processor: &Processor) -> bool {
 /// What a pod of `processor` reports about a record reading stopped at, if any: each running
 /// pod's sidecar is asked at `GET /status` on its `riff-status` port. A pod that does not
 /// answer reports nothing (its readiness is the Deployment's business).
-async fn delivery_stalled(context: &Context, processor: &Processor) -> Result<Option<String>> {
+async fn delivery_stalled(
+    context: &ControllerContext,
+    processor: &Processor,
+) -> Result<Option<String>> {
     let namespace = processor.namespace().unwrap_or_default();
     let api: Api<Pod> = Api::namespaced(context.client.clone(), &namespace);
     let selector = format!("{PROCESSOR_LABEL}={}", processor.name_any());
@@ -275,7 +278,7 @@ async fn delivery_stalled(context: &Context, processor: &Processor) -> Result<Op
 /// The input, output and dead-letter streams, with `StreamsReady` set; `None` (with the reason in
 /// `StreamsReady`) when one does not exist.
 async fn resolve_streams(
-    context: &Context,
+    context: &ControllerContext,
     processor: &mut Processor,
 ) -> Result<Option<Vec<Stream>>> {
     let namespace = processor.namespace().unwrap_or_default();
@@ -330,7 +333,7 @@ async fn resolve_streams(
 
 /// What KEDA needs about each input, from its binding Secret; `None` while one is missing.
 async fn scaled_inputs(
-    context: &Context,
+    context: &ControllerContext,
     processor: &Processor,
     streams: &[Stream],
 ) -> Result<Option<Vec<ScaledInput>>> {
@@ -351,7 +354,10 @@ async fn scaled_inputs(
 }
 
 /// Where `stream` lives, from its binding Secret; `None` until it is provisioned.
-async fn coordinates(context: &Context, stream: &Stream) -> Result<Option<StreamCoordinates>> {
+async fn coordinates(
+    context: &ControllerContext,
+    stream: &Stream,
+) -> Result<Option<StreamCoordinates>> {
     let namespace = stream.namespace().unwrap_or_default();
     let secret_ref = stream
         .status
@@ -372,7 +378,7 @@ async fn coordinates(context: &Context, stream: &Stream) -> Result<Option<Stream
 /// The Secret keys the processor's pod mounts for the Kafka clusters of its streams (their
 /// KafkaGateways' `tls` and `sasl`), sorted, each once.
 async fn kafka_secrets(
-    context: &Context,
+    context: &ControllerContext,
     processor: &Processor,
     streams: &[Stream],
 ) -> Result<Vec<SecretKeyRef>> {

@@ -15,7 +15,7 @@ use crate::platform::kubernetes::children::stream::{
 };
 use crate::platform::kubernetes::children::{GATEWAY_TYPE_LABEL, KAFKA_GATEWAY_LABEL};
 use crate::platform::kubernetes::conditions::{ConditionSet, STREAM};
-use crate::platform::kubernetes::context::Context;
+use crate::platform::kubernetes::context::ControllerContext;
 use crate::platform::kubernetes::error::{ReconcileError, Result};
 use crate::platform::kubernetes::owned::{self, Owned, Parent};
 use crate::resources::condition_type::{BINDING_READY, RESOURCE_AVAILABLE};
@@ -31,7 +31,7 @@ impl Reconciled for Stream {
         &mut self.status.get_or_insert_with(Default::default).common
     }
 
-    async fn steps(context: &Context, stream: &mut Self) -> Result<()> {
+    async fn steps(context: &ControllerContext, stream: &mut Self) -> Result<()> {
         let Some(coordinates) = provision(context, stream).await? else {
             return Ok(());
         };
@@ -95,7 +95,10 @@ fn bind<C: kube::Resource>(
 
 /// Provisions the stream through its gateway: `None` (and `ResourceAvailable=False`) when the
 /// gateway is missing or not ready; an error (retried) when the provisioner fails.
-async fn provision(context: &Context, stream: &mut Stream) -> Result<Option<StreamCoordinates>> {
+async fn provision(
+    context: &ControllerContext,
+    stream: &mut Stream,
+) -> Result<Option<StreamCoordinates>> {
     let namespace = stream.namespace().unwrap_or_default();
     let name = stream.name_any();
     let (partitions, content_type) = (stream.spec.partitions, stream.spec.content_type.clone());
@@ -154,7 +157,10 @@ async fn provision(context: &Context, stream: &mut Stream) -> Result<Option<Stre
 }
 
 /// The Kafka cluster behind a KafkaGateway's Gateway, which processors then reach directly.
-async fn kafka_cluster(context: &Context, gateway: &Gateway) -> Result<Option<KafkaGatewaySpec>> {
+async fn kafka_cluster(
+    context: &ControllerContext,
+    gateway: &Gateway,
+) -> Result<Option<KafkaGatewaySpec>> {
     let labels = gateway.labels();
     if labels.get(GATEWAY_TYPE_LABEL).map(String::as_str) != Some(GatewayType::Kafka.as_str()) {
         return Ok(None);
