@@ -130,18 +130,17 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
     }
 }
 
+/// Awaits `done` until it holds, at most 10 s.
 async fn eventually<F: std::future::Future<Output = bool>>(
     what: &str,
     mut done: impl FnMut() -> F,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !done().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let timeout = Duration::from_secs(10);
+    riff_testkit::eventually_async(what, timeout, || {
+        let done = done();
+        async move { done.await.then_some(()) }
+    })
+    .await
 }
 
 #[actix_rt::test]

@@ -36,7 +36,9 @@ pub struct Convergence {
 
 /// `riff system controller` against `api` (through a kubeconfig in `dir`), with `provisioner`
 /// as every gateway's provisioner API; killed when dropped.
-struct Controller(std::process::Child);
+struct Controller {
+    process: riff_testkit::Child,
+}
 
 impl Controller {
     fn start(api: &FakeApiServer, dir: &std::path::Path, provisioner: &str) -> Controller {
@@ -50,14 +52,9 @@ impl Controller {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("riff system controller starts");
-        Controller(child)
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        _ = self.0.kill();
-        _ = self.0.wait();
+        Controller {
+            process: child.into(),
+        }
     }
 }
 
@@ -85,7 +82,7 @@ pub async fn convergence(resources: usize) -> Convergence {
     ));
     let dir = tempfile::tempdir().unwrap();
     let controller = Controller::start(&api, dir.path(), &provisioner.to_string());
-    let pid = controller.0.id();
+    let pid = controller.process.id();
     let object = |kind: &str, name: String, spec: Value| {
         json!({"apiVersion": STREAMING, "kind": kind,
                "metadata": {"name": name, "namespace": "default"}, "spec": spec})

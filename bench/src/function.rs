@@ -1,14 +1,17 @@
 //! Function processes for the benchmarks: sample binaries built beside `riff-bench`.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use riff_testkit::Child;
 use std::time::{Duration, Instant};
 
 use crate::measure::free_port;
 
 /// A running function process, killed when dropped.
 pub struct Function {
-    child: Child,
+    /// Killed when dropped.
+    _process: Child,
     /// Its gRPC address, `http://127.0.0.1:<port>`.
     pub url: String,
 }
@@ -45,7 +48,7 @@ impl Function {
             .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
         wait_for_port(port);
         Function {
-            child,
+            _process: child.into(),
             url: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -57,12 +60,5 @@ pub fn wait_for_port(port: u16) {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "nothing listens on {port}");
         std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
     }
 }

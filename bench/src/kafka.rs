@@ -3,7 +3,9 @@
 //! output topic, paced stamped producing and latency reading, and a flooding producer.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use riff_testkit::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -47,7 +49,7 @@ impl Tansu {
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", binary.display()));
         wait_for_port(port);
         Tansu {
-            child,
+            child: child.into(),
             bootstrap: format!("127.0.0.1:{port}"),
         }
     }
@@ -57,13 +59,6 @@ impl Tansu {
     /// The broker's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
     }
 }
 

@@ -223,11 +223,4 @@ fn clock_ticks() -> f64 {
     })
 }
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use riff_testkit::free_port;

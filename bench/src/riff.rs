@@ -4,7 +4,9 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use riff_testkit::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -122,7 +124,7 @@ impl Riff {
             }
         });
         let mut riff = Riff {
-            child,
+            child: child.into(),
             lines,
             recent: VecDeque::new(),
             dir,
@@ -170,12 +172,5 @@ impl Riff {
     /// (current, peak) resident MiB of `riff` and its function processes.
     pub fn rss(&self) -> (f64, f64) {
         tree_rss_mib(self.pid())
-    }
-}
-
-impl Drop for Riff {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
     }
 }

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -167,7 +167,7 @@ impl Copied {
 }
 
 /// A `riff-bench plain-copy` process that started reading.
-struct PlainCopy(Child);
+struct PlainCopy(riff_testkit::Child);
 
 impl PlainCopy {
     fn start(
@@ -188,7 +188,7 @@ impl PlainCopy {
         if line.trim() != "reading" {
             bail!("the plain copy did not start: {line:?}");
         }
-        Ok(PlainCopy(child))
+        Ok(PlainCopy(child.into()))
     }
 
     fn pid(&self) -> u32 {
@@ -196,14 +196,7 @@ impl PlainCopy {
     }
 
     fn stop(&mut self) {
-        _ = self.0.kill();
-        _ = self.0.wait();
-    }
-}
-
-impl Drop for PlainCopy {
-    fn drop(&mut self) {
-        self.stop();
+        self.0.kill();
     }
 }
 

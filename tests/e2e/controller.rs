@@ -3,54 +3,16 @@
 //! gateways, streams and processors, logs one JSON line per reconcile outcome and failure, serves
 //! its probes and metrics, and exits cleanly on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
 
+use crate::cluster::Cluster;
 use crate::support::*;
 
 use riff_actors::resources::API_VERSION as STREAMING;
-
-/// A child process killed when dropped, its stderr lines collected.
-pub struct Process {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Process {
-    pub fn spawn(command: &mut Command) -> Process {
-        let mut child = command
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let collected = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("riff: {line}");
-                collected.lock().unwrap().push(line);
-            }
-        });
-        Process { child, lines }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
-    }
-}
 
 /// How long the controller gets for each step.
 const WAIT: Duration = Duration::from_secs(30);
@@ -82,9 +44,9 @@ pub fn install_images(api: &FakeApiServer) {
 
 /// A `riff gateway` process over memory, standing in for every gateway's Service; the port of
 /// its provisioner API.
-pub fn start_gateway() -> (Process, u16) {
+pub fn start_gateway() -> (Logged, u16) {
     let (grpc, provisioner) = (free_port(), free_port());
-    let gateway = Process::spawn(&mut riff_gateway(grpc, provisioner, None));
+    let gateway = Logged::spawn("riff gateway", &mut riff_gateway(grpc, provisioner, None));
     (gateway, provisioner)
 }
 
@@ -103,20 +65,19 @@ pub fn make_deployments_available(api: &FakeApiServer) {
 
 #[test]
 fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
-    let api = FakeApiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    api.write_kubeconfig(&kubeconfig, "default").unwrap();
-    install_images(&api);
+    let cluster = Cluster::start();
+    let (api, kubeconfig) = (&cluster.api, &cluster.kubeconfig);
+    install_images(api);
     let (_gateway, provisioner) = start_gateway();
     let probes = free_port();
     api.fail_next("GET", "/processors/p", 1, 500);
-    let mut controller = Process::spawn(
+    let mut controller = Logged::spawn(
+        "riff system controller",
         Command::new(riff())
             .args(["--log-format", "json", "system", "controller"])
             .args(["--probes-address", &format!("127.0.0.1:{probes}")])
             .args(["--provisioner-address", &format!("127.0.0.1:{provisioner}")])
-            .env("KUBECONFIG", &kubeconfig)
+            .env("KUBECONFIG", kubeconfig)
             .env("SYSTEM_NAMESPACE", "riff-system")
             .env("RUST_LOG", "info"),
     );
@@ -149,8 +110,8 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
             .into_iter()
             .find(|d| d["metadata"]["labels"]["streaming.projectriff.io/gateway"] == "franz")
     });
-    make_deployments_available(&api);
-    eventually("Stream in Ready", WAIT, || ready(&api, "streams", "in"));
+    make_deployments_available(api);
+    eventually("Stream in Ready", WAIT, || ready(api, "streams", "in"));
     let secret = api
         .get_object("v1", "secrets", "default", "in-stream-binding-secret")
         .unwrap();
@@ -205,9 +166,7 @@ fn the_controller_binary_reconciles_a_cluster_and_logs_json() {
         "{failure}"
     );
 
-    unsafe { libc::kill(controller.child.id() as i32, libc::SIGTERM) };
-    let status = eventually("the controller's exit", WAIT, || {
-        controller.child.try_wait().unwrap()
-    });
+    controller.child().terminate();
+    let status = controller.wait_exit(WAIT);
     assert!(status.success(), "{status:?}");
 }

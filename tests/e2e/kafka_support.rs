@@ -2,15 +2,15 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message as _};
 
-use crate::support::free_port;
+use crate::support::{eventually, free_port, Child};
 
 /// The `riff local run` arguments of the test broker's librdkafka settings
 /// (`tests/tansu.properties`: quick fetches and group joins).
@@ -105,10 +105,7 @@ impl Tansu {
 
     /// Stops the broker (SIGKILL).
     pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            _ = child.kill();
-            _ = child.wait();
-        }
+        self.child = None; // killed when dropped
     }
 
     /// How the broker process ended, if it ended by itself (killed by [`Tansu::stop`] or
@@ -126,38 +123,28 @@ impl Tansu {
             "tcp://127.0.0.1:{}",
             self.advertised_port.unwrap_or(self.port)
         );
-        let child = Command::new(tansu_binary())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &advertised,
-            ])
-            .args(["--storage-engine", &self.storage])
-            .args(self.authentication.then_some("--authentication"))
-            .current_dir(&self.dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tansu starts");
+        let child = Child::spawn(
+            "tansu",
+            Command::new(tansu_binary())
+                .args([
+                    "broker",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &advertised,
+                ])
+                .args(["--storage-engine", &self.storage])
+                .args(self.authentication.then_some("--authentication"))
+                .current_dir(&self.dir)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+        );
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen on {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tansu {
-    fn drop(&mut self) {
-        self.stop();
+        let what = format!("tansu to listen on {}", self.port);
+        eventually(what, Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()
+        });
     }
 }
 

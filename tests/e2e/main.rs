@@ -2,6 +2,7 @@
 //! riff node invoker. One test binary for all the slow suites.
 
 mod bad_input;
+mod cluster;
 mod controller;
 mod dashboard;
 mod delivery;

@@ -2,25 +2,15 @@
 //! `riff processor` sidecar configured by riff's env vars and `/var/riff/bindings` layout.
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::metrics::{openmetrics, total};
 use crate::support::*;
 
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        _ = self.0.kill();
-        _ = self.0.wait();
-    }
-}
-
 fn wait_for_port(port: u16) {
     eventually(
-        &format!("a listener on {port}"),
+        format!("a listener on {port}"),
         Duration::from_secs(20),
         || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
     );
@@ -80,11 +70,11 @@ pub struct Deployment {
     pub gateway: String,
     /// The sidecar's `GET /status` (and `GET /metrics`) port.
     pub status_port: u16,
-    gateway_process: Process,
+    gateway_process: Child,
     gateway_command: Command,
     /// The gateway's provisioner (and `GET /metrics`) port.
     pub provisioner_port: u16,
-    _processes: Vec<Process>,
+    _processes: Vec<Child>,
     _bindings: tempfile::TempDir,
 }
 
@@ -104,7 +94,7 @@ impl Deployment {
         let (grpc, http) = (free_port(), free_port());
         let gateway = format!("127.0.0.1:{grpc}");
         let mut gateway_command = riff_gateway(grpc, http, kafka);
-        let gateway_process = Process(gateway_command.spawn().unwrap());
+        let gateway_process = Child::spawn("riff gateway", &mut gateway_command);
         let mut processes = Vec::new();
         wait_for_port(http);
         let bindings = tempfile::tempdir().unwrap();
@@ -119,12 +109,11 @@ impl Deployment {
             );
         }
         let function_port = free_port();
-        processes.push(Process(
+        processes.push(Child::spawn(
+            function,
             Command::new(sibling_binary(function))
                 .env("GRPC_PORT", function_port.to_string())
-                .envs(function_env.iter().copied())
-                .spawn()
-                .unwrap(),
+                .envs(function_env.iter().copied()),
         ));
         let function = format!("127.0.0.1:{function_port}");
         let root = bindings.path().display().to_string();
@@ -142,8 +131,9 @@ impl Deployment {
             ("POD_NAMESPACE", "default"),
         ];
         env.extend_from_slice(extra);
-        processes.push(Process(
-            sidecar(&env).stderr(Stdio::inherit()).spawn().unwrap(),
+        processes.push(Child::spawn(
+            "riff processor",
+            sidecar(&env).stderr(Stdio::inherit()),
         ));
         Deployment {
             gateway,
@@ -159,10 +149,8 @@ impl Deployment {
     /// Kills the gateway process and starts it again (an in-memory gateway comes back empty:
     /// its streams are provisioned again, as the controller would).
     fn restart_gateway(&mut self) {
-        let old = &mut self.gateway_process.0;
-        old.kill().unwrap();
-        old.wait().unwrap();
-        self.gateway_process = Process(self.gateway_command.spawn().unwrap());
+        self.gateway_process.kill();
+        self.gateway_process = Child::spawn("riff gateway", &mut self.gateway_command);
         wait_for_port(self.provisioner_port);
         for stream in ["numbers", "squares"] {
             provision(self.provisioner_port, stream, "application/json");
@@ -303,11 +291,9 @@ async fn a_sidecar_stopped_at_a_record_that_failed_every_attempt_says_so_at_get_
 
 /// Waits until `GET /readyz` on the provisioner port answers `status`.
 fn wait_readyz(port: u16, status: u16) {
-    eventually(
-        &format!("/readyz {status}"),
-        Duration::from_secs(30),
-        || (http(port, "GET", "/readyz", "").0 == status).then_some(()),
-    );
+    eventually(format!("/readyz {status}"), Duration::from_secs(30), || {
+        (http(port, "GET", "/readyz", "").0 == status).then_some(())
+    });
 }
 
 // The gateway pod's readiness probe follows its Kafka cluster: not ready while it is down.
@@ -315,10 +301,9 @@ fn wait_readyz(port: u16, status: u16) {
 fn a_kafka_gateway_is_ready_only_while_kafka_answers() {
     let mut tansu = crate::kafka_support::Tansu::memory();
     let (grpc, http) = (free_port(), free_port());
-    let _gateway = Process(
-        riff_gateway(grpc, http, Some(&tansu.bootstrap()))
-            .spawn()
-            .unwrap(),
+    let _gateway = Child::spawn(
+        "riff gateway",
+        &mut riff_gateway(grpc, http, Some(&tansu.bootstrap())),
     );
     wait_for_port(http);
     wait_readyz(http, 200);

@@ -1,184 +1,16 @@
 //! `riff streaming ...`: the real `riff` binary, as a child process, against an in-memory
 //! Kubernetes API (fake-apiserver) reached through a kubeconfig.
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fake_apiserver::FakeApiServer;
 use serde_json::{json, Value};
 
-use crate::controller::{install_images, make_deployments_available, start_gateway, Process};
+use crate::cluster::{Cluster, Run};
+use crate::controller::{install_images, make_deployments_available, start_gateway};
 use crate::support::*;
 
 use riff_actors::resources::API_VERSION;
-
-/// What a user sees of one `riff` run.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// An in-memory cluster and a kubeconfig whose namespace is `default`.
-struct Cluster {
-    api: FakeApiServer,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let api = FakeApiServer::start();
-        let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        api.write_kubeconfig(&kubeconfig, "default").unwrap();
-        Cluster {
-            api,
-            kubeconfig,
-            _dir: dir,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(riff());
-        command
-            .arg("streaming")
-            .args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .stdin(Stdio::null());
-        command
-    }
-
-    /// `riff streaming <args>`, to completion.
-    fn riff(&self, args: &[&str]) -> Run {
-        let output = self.command(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// `riff streaming <args>`, which must succeed; its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let run = self.riff(args);
-        assert_eq!(run.code, 0, "riff streaming {args:?}: {run:?}");
-        run.stdout
-    }
-
-    /// `riff streaming <args>` in the background.
-    fn spawn(&self, args: &[&str]) -> Background {
-        let child = self
-            .command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Background { child }
-    }
-
-    fn object(&self, plural: &str, name: &str) -> Option<Value> {
-        self.api.get_object(API_VERSION, plural, "default", name)
-    }
-
-    /// Waits until `riff` created `plural/name` in `default`.
-    fn created(&self, plural: &str, name: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(object) = self.object(plural, name) {
-                return object;
-            }
-            assert!(Instant::now() < deadline, "{plural}/{name} was not created");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Stores `plural` object `name` of namespace `namespace` with `spec`, labels and `status`.
-    fn put(&self, plural: &str, namespace: &str, name: &str, kind: &str, body: Value) {
-        let mut object = json!({
-            "apiVersion": API_VERSION,
-            "kind": kind,
-            "metadata": {"name": name, "namespace": namespace},
-        });
-        for (key, value) in body.as_object().unwrap() {
-            object[key] = value.clone();
-        }
-        self.api.put_object(API_VERSION, plural, object);
-    }
-
-    /// Sets the Ready condition of an existing object.
-    fn set_ready(&self, plural: &str, name: &str, status: &str, reason: &str, message: &str) {
-        let mut object = self.object(plural, name).unwrap();
-        object["status"] = json!({"conditions": [
-            {"type": "Ready", "status": status, "reason": reason, "message": message}
-        ]});
-        self.api.put_object(API_VERSION, plural, object);
-    }
-
-    fn posts(&self) -> Vec<String> {
-        let requests = self.api.requests();
-        requests
-            .into_iter()
-            .filter(|(method, _)| method == "POST")
-            .map(|(_, path)| path)
-            .collect()
-    }
-}
-
-/// A `riff` running in the background.
-struct Background {
-    child: Child,
-}
-
-impl Background {
-    /// Waits for the exit, at most `timeout`; what the user saw.
-    fn finish(mut self, timeout: Duration) -> Run {
-        let deadline = Instant::now() + timeout;
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                self.child.kill().unwrap();
-                let run = self.collect();
-                panic!("riff did not exit within {timeout:?}: {run:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.collect()
-    }
-
-    fn collect(&mut self) -> Run {
-        let code = self.child.wait().unwrap().code().unwrap_or(-1);
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        Run {
-            code,
-            stdout,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Background {
-    fn drop(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
-    }
-}
 
 // The riff docs' four commands create what the docs describe (config/time-averager holds the
 // streams' YAML; `partitions: 1` is our extension's default).
@@ -960,7 +792,7 @@ fn processor_tail_follows_the_function_and_processor_containers() {
             "spec": {"containers": [{"name": "function"}]},
         }),
     );
-    let tail = cluster.spawn(&["processor", "tail", "p"]);
+    let mut tail = cluster.spawn(&["processor", "tail", "p"]);
     std::thread::sleep(Duration::from_millis(500));
     cluster
         .api
@@ -975,7 +807,7 @@ fn processor_tail_follows_the_function_and_processor_containers() {
         .api
         .append_pod_log("default", "q-1", "function", "not shown either\n");
     std::thread::sleep(Duration::from_secs(2));
-    unsafe { libc::kill(tail.child.id() as i32, libc::SIGINT) };
+    tail.interrupt();
     let run = tail.finish(Duration::from_secs(10));
     assert_eq!(run.code, 0, "Ctrl-C ends the tail: {run:?}");
     let mut lines: Vec<&str> = run.stdout.lines().collect();
@@ -1144,16 +976,12 @@ impl Cluster {
     /// saw.
     fn run_while_deployments_start(&self, args: &[&str]) -> Run {
         let mut background = self.spawn(args);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while background.child.try_wait().unwrap().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "riff streaming {args:?} did not finish"
-            );
+        let what = format!("riff streaming {args:?} to finish");
+        eventually(what, Duration::from_secs(60), || {
             make_deployments_available(&self.api);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        background.collect()
+            (!background.running()).then_some(())
+        });
+        background.finish(Duration::ZERO)
     }
 }
 
@@ -1165,7 +993,8 @@ fn the_docs_commands_become_ready_under_the_controller() {
     let cluster = Cluster::start();
     install_images(&cluster.api);
     let (_gateway, provisioner) = start_gateway();
-    let _controller = Process::spawn(
+    let _controller = Logged::spawn(
+        "riff system controller",
         Command::new(riff())
             .args(["system", "controller"])
             .args(["--probes-address", &format!("127.0.0.1:{}", free_port())])

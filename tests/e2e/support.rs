@@ -1,11 +1,9 @@
 //! Test support: a `riff local run` child process, a gateway client and YAML helpers.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use futures::StreamExt;
 use riff_protocol::liiklus::{
@@ -15,6 +13,8 @@ use riff_protocol::liiklus::{
 };
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
+
+pub use riff_testkit::{eventually, eventually_async, free_port, http, Child, Logged};
 
 /// The `riff` binary under test.
 pub fn riff() -> &'static str {
@@ -42,15 +42,6 @@ pub fn node_invoker() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A free loopback port whose next port is free too (a second gateway of `riff local run` takes
@@ -99,13 +90,12 @@ pub fn gateway_and_streams(streams: &[&str]) -> String {
     yaml
 }
 
-/// A running `riff local run`, killed when dropped.
+/// A running `riff local run`, stopped when dropped.
 pub struct Runtime {
-    child: Child,
+    process: Logged,
     pub gateway: String,
     /// The port of its `GET /metrics`.
     pub metrics_port: u16,
-    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Runtime {
@@ -124,25 +114,26 @@ impl Runtime {
     pub fn start_with_env(paths: &[&Path], args: &[&str], env: &[(&str, &str)]) -> Runtime {
         for _ in 0..3 {
             let mut runtime = Self::spawn_with_env(paths, args, env);
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
+            // Running, or its ports were taken.
+            let started = riff_testkit::within(Duration::from_secs(60), || {
                 let log = runtime.log();
-                if log
-                    .iter()
-                    .any(|l| l.contains("running; press Ctrl-C to stop"))
-                {
-                    return runtime;
+                let said = |text| log.iter().any(|line| line.contains(text));
+                match (
+                    said("running; press Ctrl-C to stop"),
+                    said("Address already in use"),
+                ) {
+                    (true, _) => Some(true),
+                    (false, true) => Some(false),
+                    (false, false) => None,
                 }
-                if log.iter().any(|l| l.contains("Address already in use")) {
-                    runtime.kill();
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
+            });
+            match started {
+                Some(true) => return runtime,
+                Some(false) => runtime.kill(),
+                None => panic!(
                     "riff did not run within 60 s; log:\n{}",
-                    log.join("\n")
-                );
-                std::thread::sleep(Duration::from_millis(50));
+                    runtime.log().join("\n")
+                ),
             }
         }
         panic!("riff found its ports taken three times");
@@ -181,33 +172,17 @@ impl Runtime {
         for path in paths {
             command.arg("-f").arg(path);
         }
-        let mut child = command
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("riff starts");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("riff: {line}");
-                lines.lock().unwrap().push(line);
-            }
-        });
+        command.env("RUST_LOG", "info").envs(env.iter().copied());
         Runtime {
-            child,
+            process: Logged::spawn("riff", &mut command),
             gateway,
             metrics_port,
-            log,
         }
     }
 
     /// The log lines so far.
     pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
+        self.process.lines()
     }
 
     /// The pid in the first `started` line of a function process.
@@ -234,34 +209,12 @@ impl Runtime {
 
     /// Waits until a log line contains `text`; returns it.
     pub fn wait_for_log(&self, text: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.log().into_iter().find(|line| line.contains(text)) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no log line with {text:?} within {timeout:?}; log:\n{}",
-                self.log().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.process.wait_for_line(text, timeout)
     }
 
     /// Waits for the process to exit by itself; returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(100)); // let the log reader finish
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "riff did not exit within {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.process.wait_exit(timeout).code().unwrap_or(-1)
     }
 
     /// Its metrics (`GET /metrics`), as OpenMetrics text.
@@ -273,18 +226,17 @@ impl Runtime {
 
     /// Whether the process still runs.
     pub fn running(&mut self) -> bool {
-        self.child.try_wait().ok().flatten().is_none()
+        self.process.child().running()
     }
 
     /// Kills the process with SIGKILL: no cleanup at all.
     pub fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.process.child().kill();
     }
 
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(&mut self, timeout: Duration) -> i32 {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.process.child().terminate();
         self.wait_exit(timeout)
     }
 
@@ -295,15 +247,13 @@ impl Runtime {
 }
 
 impl Drop for Runtime {
+    /// A clean shutdown when it runs (its process is killed after 15 s, or at once when the test
+    /// failed).
     fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            _ = self.child.kill();
-            _ = self.child.wait();
+        let child = self.process.child();
+        if !std::thread::panicking() && child.running() {
+            child.terminate();
+            child.exits_within(Duration::from_secs(15));
         }
     }
 }
@@ -447,14 +397,12 @@ impl Gateway {
 
     /// Waits until `group` committed `offset` of partition 0 of `stream`.
     pub async fn wait_committed(&self, stream: &str, group: &str, offset: u64) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while self.committed(stream, group).await.get(&0) != Some(&offset) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{group} did not commit offset {offset} of {stream}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let what = format!("{group} to commit offset {offset} of {stream}");
+        eventually_async(what, Duration::from_secs(10), || async {
+            let committed = self.committed(stream, group).await;
+            (committed.get(&0) == Some(&offset)).then_some(())
+        })
+        .await
     }
 
     /// Acks `offset` of `partition` of `topic` for `group`.
@@ -609,32 +557,4 @@ pub fn square_processor(function: &str, window: &str, env: &str) -> String {
         ..ProcessorYaml::sample("squarer", function, &["numbers"], &["squares"], window)
     };
     gateway_and_streams(&["numbers", "squares"]) + &processor.yaml()
-}
-
-/// An HTTP/1.1 exchange with a server on loopback `port`: `(status, body)`.
-pub fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        connection,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    connection.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
-
-/// Polls `check` until it answers, for at most `timeout`.
-pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

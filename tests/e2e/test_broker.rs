@@ -64,7 +64,7 @@ impl Batched {
         consumer.assign(&list).unwrap();
         let mut offsets = Vec::new();
         eventually(
-            &format!("{count} records read from offset {start}"),
+            format!("{count} records read from offset {start}"),
             Duration::from_secs(20),
             || {
                 if let Some(Ok(record)) = consumer.poll(Duration::from_millis(100)) {

@@ -2,69 +2,23 @@
 //! configured as a riff-era Deployment configures it (env and CNB bindings), reading and writing
 //! the Kafka-backed streams straight on Kafka (the bindings hold `bootstrapServers`).
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::kafka::PARTITIONS;
 use crate::scenarios::{Broker, Engine, Report};
-use crate::support::{eventually, free_port, http, riff, riff_gateway, sibling_binary};
+use crate::support::{eventually, free_port, http, riff, riff_gateway, sibling_binary, Logged};
 use crate::{Row, GROUP, INPUT, OUTPUT};
 
-/// A child process whose stderr is kept (and echoed), killed when dropped.
-struct Logged {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Logged {
-    fn spawn(name: &'static str, mut command: Command) -> Logged {
-        let mut child = command
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{name} starts: {error}"));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (stderr, lines) = (child.stderr.take().unwrap(), log.clone());
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("{name}: {line}");
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Logged { child, log }
-    }
-
-    fn wait_for_log(&self, text: &str, timeout: Duration) {
-        eventually(&format!("a log line with {text:?}"), timeout, || {
-            self.log
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|line| line.contains(text))
-                .then_some(())
-        });
-    }
-
-    /// SIGKILL.
-    fn kill(&mut self) {
-        _ = self.child.kill();
-        _ = self.child.wait();
-    }
-}
-
-impl Drop for Logged {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// `command` with its stderr kept (and echoed as `<name>: ...`), at log level info.
+fn logged(name: &str, mut command: Command) -> Logged {
+    Logged::spawn(name, command.env("RUST_LOG", "info"))
 }
 
 fn wait_for_port(port: u16) {
     eventually(
-        &format!("a listener on {port}"),
+        format!("a listener on {port}"),
         Duration::from_secs(20),
         || std::net::TcpStream::connect(("127.0.0.1", port)).ok(),
     );
@@ -98,7 +52,7 @@ pub fn sidecar_and_gateway() -> Row {
     let mut broker = Broker::start(Engine::Memory);
     let kafka = broker.bootstrap();
     let (grpc, http) = (free_port(), free_port());
-    let mut gateway = Logged::spawn("gateway", riff_gateway(grpc, http, Some(&kafka)));
+    let mut gateway = logged("gateway", riff_gateway(grpc, http, Some(&kafka)));
     wait_for_port(http);
     let bindings = tempfile::tempdir().unwrap();
     for (binding, stream, topic) in [
@@ -112,7 +66,7 @@ pub fn sidecar_and_gateway() -> Row {
     let function_port = free_port();
     let mut function = Command::new(sibling_binary("pass-through"));
     function.env("GRPC_PORT", function_port.to_string());
-    let _function = Logged::spawn("function", function);
+    let _function = logged("function", function);
     let root = bindings.path().display().to_string();
     let function_address = format!("127.0.0.1:{function_port}");
     let sidecar = || {
@@ -130,22 +84,22 @@ pub fn sidecar_and_gateway() -> Row {
                 ("CNB_BINDINGS", root.as_str()),
                 ("WINDOW_DURATION", "2s"),
             ]);
-        Logged::spawn("sidecar", command)
+        logged("sidecar", command)
     };
     let mut processor = sidecar();
-    processor.wait_for_log("partitions assigned", Duration::from_secs(60));
+    processor.wait_for_line("partitions assigned", Duration::from_secs(60));
 
     let load = broker.load();
     let mut report = Report::default();
     load.wait_share(30);
     report.fault(&broker.probe, &load, "sidecar killed and restarted", || {
-        processor.kill();
+        processor.child().kill();
         processor = sidecar();
     });
     load.wait_share(60);
     report.fault(&broker.probe, &load, "gateway restarted", || {
-        gateway.kill();
-        gateway = Logged::spawn("gateway", riff_gateway(grpc, http, Some(&kafka)));
+        gateway.child().kill();
+        gateway = logged("gateway", riff_gateway(grpc, http, Some(&kafka)));
         wait_for_port(http);
     });
     let row = report.conclude(crate::scenarios::ALL[5].fault, &mut broker, load);

@@ -150,7 +150,7 @@ impl Load {
     /// Waits until `count` records were handed to the producer.
     pub fn wait_sent(&self, count: u64) {
         crate::support::eventually(
-            &format!("{count} records of the load sent"),
+            format!("{count} records of the load sent"),
             Duration::from_secs(120),
             || (self.sent.load(Ordering::Relaxed) >= count).then_some(()),
         );

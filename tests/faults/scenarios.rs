@@ -6,9 +6,15 @@ use std::time::{Duration, Instant};
 use crate::kafka::{on_partition, Load, Probe, Reader, PARTITIONS};
 use crate::kafka_support::{franz_with_streams, tansu_args, Tansu};
 use crate::support::{eventually, Manifests, ProcessorYaml, Runtime};
+
 use crate::{
     Row, GROUP, INPUT, LOAD_AT_LEAST, OUTPUT, RATE, RECORDS, SQLITE_RATE, SQLITE_RECORDS, WINDOW,
 };
+
+/// [`riff_testkit::within_every`] 100 ms: the checks ask the broker.
+fn within<T>(timeout: Duration, check: impl FnMut() -> Option<T>) -> Option<T> {
+    riff_testkit::within_every(Duration::from_millis(100), timeout, check)
+}
 
 pub struct Scenario {
     /// For `RIFF_FAULTS`.
@@ -291,20 +297,6 @@ impl Report {
                 0
             }
         }
-    }
-}
-
-/// Polls `check` every 100 ms until it answers or `timeout` passed (a result, not a failure).
-pub fn within<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check() {
-            return Some(value);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -302,29 +302,15 @@ pub fn condition(object: &Value, type_: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Polls `check` until it answers, for at most 20 s.
+/// How long a controller test waits for a condition.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Checks `check` (it reads the fake API server) until it answers, within [`WAIT`].
 pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    riff_testkit::eventually_async(what, WAIT, || std::future::ready(check())).await
 }
 
-/// Checks `check` holds for `duration` (something that must not happen, does not).
-pub async fn stays(what: &str, duration: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + duration;
-    while tokio::time::Instant::now() < deadline {
-        assert!(check(), "{what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use riff_testkit::stays;
 
 /// The plural of one of the kinds tests create.
 fn plural(kind: &str) -> String {

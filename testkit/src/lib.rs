@@ -1,0 +1,16 @@
+//! What every test suite of riff-streaming (and its benchmarks) shares:
+//!
+//! - [`Child`]: a child process killed and reaped when dropped, and [`Logged`], one whose stderr
+//!   lines are kept (and echoed) for the test to wait on;
+//! - [`eventually`], [`eventually_async`], [`within`] and [`stays`]: wait for a condition rather
+//!   than sleeping, or check that one holds for a while (once the positive event it follows
+//!   came);
+//! - [`free_port`] and [`http`]: loopback ports and a plain HTTP/1.1 exchange.
+
+mod net;
+mod process;
+mod wait;
+
+pub use net::{free_port, http};
+pub use process::{Child, Logged};
+pub use wait::{eventually, eventually_async, stays, within, within_every};
