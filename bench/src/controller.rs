@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::function::sibling;
 use crate::measure::{cpu_seconds, rss_mib};
 
-const STREAMING: &str = "streaming.projectriff.io/v1alpha1";
+use riff_actors::resources::API_VERSION as STREAMING;
 
 /// What converging cost.
 pub struct Convergence {

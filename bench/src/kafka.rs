@@ -2,7 +2,7 @@
 //! child process, topics, preloading, watching a group's commits, exact verification of an
 //! output topic, paced stamped producing and latency reading, and a flooding producer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use riff_testkit::Child;
@@ -60,17 +60,6 @@ impl Tansu {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
-}
-
-/// The tansu binary path's default: where tests/tansu/install.sh puts it (tansu 0.6.0 with the
-/// fetch fixes the tests need, `$CARGO_HOME/tansu-0.6.0-riff3/bin/tansu`).
-pub fn default_tansu() -> PathBuf {
-    let home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
-        });
-    home.join("tansu-0.6.0-riff3/bin/tansu")
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -62,7 +62,7 @@ struct Args {
     #[arg(long)]
     latency_rate: Option<f64>,
     /// The tansu binary (tests/run.sh installs it).
-    #[arg(long, env = "TANSU", default_value_os_t = kafka::default_tansu())]
+    #[arg(long, env = "TANSU", default_value_os_t = riff_testkit::tansu_path())]
     tansu: PathBuf,
     #[command(subcommand)]
     command: Option<Internal>,

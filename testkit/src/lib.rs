@@ -5,12 +5,15 @@
 //! - [`eventually`], [`eventually_async`], [`within`] and [`stays`]: wait for a condition rather
 //!   than sleeping, or check that one holds for a while (once the positive event it follows
 //!   came);
-//! - [`free_port`] and [`http`]: loopback ports and a plain HTTP/1.1 exchange.
+//! - [`free_port`] and [`http`]: loopback ports and a plain HTTP/1.1 exchange;
+//! - [`tansu_path`]: where the test broker is installed.
 
+mod broker;
 mod net;
 mod process;
 mod wait;
 
+pub use broker::tansu_path;
 pub use net::{free_port, http};
 pub use process::{Child, Logged};
 pub use wait::{eventually, eventually_async, stays, within, within_every};

@@ -148,15 +148,9 @@ impl Tansu {
     }
 }
 
-/// Where tests/tansu/install.sh puts the test broker, under `$CARGO_HOME`.
-const TANSU: &str = "tansu-0.6.0-riff3/bin/tansu";
-
 /// The tansu binary installed by tests/run.sh.
 fn tansu_binary() -> PathBuf {
-    let home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
-    let path = home.join(TANSU);
+    let path = riff_testkit::tansu_path();
     assert!(
         path.exists(),
         "{} is missing: run tests/tansu/install.sh (tansu 0.6.0, patched, with its engines)",
