@@ -2,22 +2,49 @@
 //! `deploy/crds.yaml` (kept up to date by the `crds` test), plus the schema transforms the types
 //! use for validation that serde attributes alone cannot express.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceColumnDefinition, CustomResourceDefinition,
+};
 use kube::CustomResourceExt;
 use schemars::transform::Transform;
 use schemars::Schema;
 
+use super::condition_type::READY;
 use super::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
 
-/// The CRD of every kind, sorted by kind.
+/// The CRD of every kind, sorted by kind, each showing its own columns then those of every kind.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![
+    let crds = [
         Gateway::crd(),
         InMemoryGateway::crd(),
         KafkaGateway::crd(),
         Processor::crd(),
         Stream::crd(),
-    ]
+    ];
+    crds.into_iter().map(with_status_columns).collect()
+}
+
+/// `crd` with the columns every kind shows last, as riff's did: its Ready condition's status
+/// and reason, and its age.
+fn with_status_columns(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    let column = |name: &str, type_: &str, json_path: String| CustomResourceColumnDefinition {
+        name: name.to_owned(),
+        type_: type_.to_owned(),
+        json_path,
+        ..CustomResourceColumnDefinition::default()
+    };
+    let ready = |field: &str| format!(".status.conditions[?(@.type==\"{READY}\")].{field}");
+    for version in &mut crd.spec.versions {
+        version
+            .additional_printer_columns
+            .get_or_insert_with(Vec::new)
+            .extend([
+                column("Ready", "string", ready("status")),
+                column("Reason", "string", ready("reason")),
+                column("Age", "date", ".metadata.creationTimestamp".to_owned()),
+            ]);
+    }
+    crd
 }
 
 /// [`all`] as one multi-document YAML file, the content of `deploy/crds.yaml`.

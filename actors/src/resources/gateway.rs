@@ -27,21 +27,6 @@ use super::Admission;
         name = "Type",
         type_ = "string",
         json_path = ".metadata.labels['streaming\\.projectriff\\.io/gateway-type']"
-    ),
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -113,7 +98,6 @@ impl Admission for Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::CustomResourceExt;
 
     #[test]
     fn empty_spec_is_rejected() {
@@ -142,7 +126,7 @@ mod tests {
 
     #[test]
     fn crd_prints_type_ready_reason_age() {
-        let crd = Gateway::crd();
+        let crd = crate::resources::crds::all().remove(0);
         assert_eq!(
             crd.metadata.name.as_deref(),
             Some("gateways.streaming.projectriff.io")

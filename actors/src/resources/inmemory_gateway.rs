@@ -21,22 +21,7 @@ use super::Admission;
     status = "ConcreteGatewayStatus",
     category = "riff",
     derive = "PartialEq",
-    doc = "A gateway whose streams are kept in memory; for development.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    doc = "A gateway whose streams are kept in memory; for development."
 )]
 pub struct InMemoryGatewaySpec {}
 

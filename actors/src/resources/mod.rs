@@ -187,18 +187,10 @@ impl Admission for ManifestObject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::CustomResourceExt;
 
     #[test]
     fn every_kind_has_a_riff_crd_with_status_and_ready_columns() {
-        let crds = [
-            Gateway::crd(),
-            InMemoryGateway::crd(),
-            KafkaGateway::crd(),
-            Processor::crd(),
-            Stream::crd(),
-        ];
-        for (crd, kind) in crds.iter().zip(ManifestObject::KINDS) {
+        for (crd, kind) in crds::all().iter().zip(ManifestObject::KINDS) {
             assert_eq!(crd.spec.names.kind, kind);
             assert_eq!(crd.spec.group, "streaming.projectriff.io");
             assert_eq!(crd.spec.scope, "Namespaced");

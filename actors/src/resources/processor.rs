@@ -30,22 +30,7 @@ pub const FUNCTION_CONTAINER: &str = "function";
     status = "ProcessorStatus",
     category = "riff",
     derive = "PartialEq",
-    doc = "A function invoked once per window over messages of its input streams, writing to its output streams.",
-    printcolumn(
-        name = "Ready",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
-    ),
-    printcolumn(
-        name = "Reason",
-        type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
-    ),
-    printcolumn(
-        name = "Age",
-        type_ = "date",
-        json_path = ".metadata.creationTimestamp"
-    )
+    doc = "A function invoked once per window over messages of its input streams, writing to its output streams."
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(
