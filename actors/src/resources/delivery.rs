@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::field_error::{FieldError, FieldErrors};
-use super::window::{positive_duration, GO_DURATION};
+use super::window::{positive_duration, positive_duration_schema, GO_DURATION};
 
 /// The first retry's delay when `backoff.initial` is not set.
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(100);
@@ -32,13 +32,7 @@ pub struct DeliveryPolicy {
     /// The longest a call may run after its window closed (Go duration); past it the call is
     /// cancelled and counts as a failed attempt. No limit when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        pattern(GO_DURATION),
-        extend("x-kubernetes-validations" = [{
-            "rule": "duration(self) > duration('0s')",
-            "message": "must be greater than zero",
-        }])
-    )]
+    #[schemars(transform = positive_duration_schema)]
     pub timeout: Option<String>,
     /// The Stream (in the processor's namespace) receiving what failed every attempt, and the
     /// records whose content type the input stream refuses.

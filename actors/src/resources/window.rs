@@ -15,19 +15,24 @@ pub const DEFAULT_WINDOW_DURATION: Duration = Duration::from_secs(60);
 pub(super) const GO_DURATION: &str =
     r"^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$";
 
+/// The schema of a field holding a positive Go duration: [`GO_DURATION`]'s pattern, and a CEL
+/// rule that it is more than zero.
+pub(super) fn positive_duration_schema(schema: &mut schemars::Schema) {
+    schema.insert("pattern".into(), GO_DURATION.into());
+    let rule = serde_json::json!([{
+        "rule": "duration(self) > duration('0s')",
+        "message": "must be greater than zero",
+    }]);
+    schema.insert("x-kubernetes-validations".into(), rule);
+}
+
 /// `spec.window` as written: a window closes when either bound is reached.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
     /// Wall-clock length of a window, Go-style: `500ms`, `10s`, `1m30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(
-        pattern(GO_DURATION),
-        extend("x-kubernetes-validations" = [{
-            "rule": "duration(self) > duration('0s')",
-            "message": "must be greater than zero",
-        }])
-    )]
+    #[schemars(transform = positive_duration_schema)]
     pub duration: Option<String>,
     /// Number of input messages after which a window closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
