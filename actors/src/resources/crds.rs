@@ -12,16 +12,20 @@ use schemars::Schema;
 use super::condition_type::READY;
 use super::{Gateway, InMemoryGateway, KafkaGateway, Processor, Stream};
 
-/// The CRD of every kind, sorted by kind, each showing its own columns then those of every kind.
+/// The CRD of every kind, sorted by kind.
 pub fn all() -> Vec<CustomResourceDefinition> {
-    let crds = [
-        Gateway::crd(),
-        InMemoryGateway::crd(),
-        KafkaGateway::crd(),
-        Processor::crd(),
-        Stream::crd(),
-    ];
-    crds.into_iter().map(with_status_columns).collect()
+    vec![
+        of::<Gateway>(),
+        of::<InMemoryGateway>(),
+        of::<KafkaGateway>(),
+        of::<Processor>(),
+        of::<Stream>(),
+    ]
+}
+
+/// The CRD of kind `K`: its own columns, then those of every kind.
+pub fn of<K: CustomResourceExt>() -> CustomResourceDefinition {
+    with_status_columns(K::crd())
 }
 
 /// `crd` with the columns every kind shows last, as riff's did: its Ready condition's status

@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn crd_prints_type_ready_reason_age() {
-        let crd = crate::resources::crds::all().remove(0);
+        let crd = crate::resources::crds::of::<Gateway>();
         assert_eq!(
             crd.metadata.name.as_deref(),
             Some("gateways.streaming.projectriff.io")

@@ -75,7 +75,6 @@ impl Admission for KafkaGateway {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::CustomResourceExt;
 
     // Behaviour 3 of docs/riff-compatibility.md (the Kafka half; we ship no PulsarGateway).
     #[test]
@@ -94,7 +93,7 @@ mod tests {
 
     #[test]
     fn crd_prints_bootstrap_servers() {
-        let crd = KafkaGateway::crd();
+        let crd = crate::resources::crds::of::<KafkaGateway>();
         let columns: Vec<_> = crd.spec.versions[0]
             .additional_printer_columns
             .iter()

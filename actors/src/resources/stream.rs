@@ -125,7 +125,6 @@ impl Admission for Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::CustomResourceExt;
 
     fn stream(yaml: &str) -> Stream {
         let mut stream: Stream = serde_norway::from_str(yaml).unwrap();
@@ -215,7 +214,7 @@ mod tests {
 
     #[test]
     fn crd_prints_gateway_and_content_type() {
-        let crd = Stream::crd();
+        let crd = crate::resources::crds::of::<Stream>();
         let columns: Vec<_> = crd.spec.versions[0]
             .additional_printer_columns
             .iter()
