@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use riff_actors::platform::kubernetes::context::ControllerContext;
-use riff_actors::platform::kubernetes::controller::{self, ControllerOptions};
-use riff_actors::platform::kubernetes::provisioner::Provisioner;
+use riff_kubernetes::context::ControllerContext;
+use riff_kubernetes::controller::{self, ControllerOptions};
+use riff_kubernetes::provisioner::Provisioner;
 
 /// The controller's flags.
 #[derive(clap::Args)]

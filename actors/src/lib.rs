@@ -6,7 +6,6 @@
 //! - [`gateway`]: the liiklus-compatible gRPC API and the provisioner HTTP API over a broker.
 //! - [`processor`]: the data plane of a processor as supervised actix actors.
 //! - [`local`]: the embedded platform (`riff local run`): everything in one process.
-//! - [`platform`]: the Kubernetes platform (controller, children, reconcilers).
 //! - [`message`], [`content_type`]: the message model and content-type rules.
 //! - [`supervision`]: backoff and the supervision log lines.
 //! - [`metrics`]: the process's Prometheus metrics and `GET /metrics`.
@@ -18,7 +17,6 @@ pub mod gateway;
 pub mod local;
 pub mod message;
 pub mod metrics;
-pub mod platform;
 pub mod processor;
 pub mod resources;
 pub mod supervision;

@@ -53,7 +53,7 @@ pub struct CommonStatus {
 
 /// The condition types of riff's kinds, each named once. Every kind has the happy [`READY`],
 /// which summarises the kind's dependents (each kind's set:
-/// `platform::kubernetes::conditions`).
+/// `riff_kubernetes::conditions`).
 ///
 /// [`READY`]: condition_type::READY
 pub mod condition_type {
