@@ -73,10 +73,10 @@ impl CallTrace {
             otel.kind = "consumer",
             riff.namespace = namespace,
             riff.processor = processor,
-            riff.window = window,
-            riff.attempt = attempt,
+            riff.window = i64::try_from(window).unwrap_or(i64::MAX),
+            riff.attempt = i64::try_from(attempt).unwrap_or(i64::MAX),
             otel.status_code = tracing::field::Empty,
-            otel.status_message = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
         );
         let parent = frames.iter().find_map(record_context);
         if let Some(parent) = &parent {
@@ -125,7 +125,7 @@ impl CallTrace {
             Some(reason) => self
                 .span
                 .record("otel.status_code", "ERROR")
-                .record("otel.status_message", reason),
+                .record("otel.status_description", reason),
         };
     }
 }

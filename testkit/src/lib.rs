@@ -6,14 +6,17 @@
 //!   than sleeping, or check that one holds for a while (once the positive event it follows
 //!   came);
 //! - [`free_port`] and [`http`]: loopback ports and a plain HTTP/1.1 exchange;
-//! - [`tansu_path`]: where the test broker is installed.
+//! - [`tansu_path`]: where the test broker is installed;
+//! - [`OtlpReceiver`]: an OTLP/gRPC trace receiver, for processes that export traces.
 
 mod broker;
 mod net;
+mod otlp;
 mod process;
 mod wait;
 
 pub use broker::tansu_path;
 pub use net::{free_port, http};
+pub use otlp::{OtlpReceiver, Span};
 pub use process::{Child, Logged};
 pub use wait::{eventually, eventually_async, stays, within, within_every};

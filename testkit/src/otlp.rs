@@ -1,8 +1,7 @@
-//! An OTLP/gRPC trace receiver for the traced runs, on a thread of its own: it counts the spans
-//! riff exports (so a traced figure shows that tracing was on).
+//! An OTLP/gRPC trace receiver on loopback, on a thread of its own (so that it answers whatever
+//! the caller's thread does): what a process exporting traces sent it.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -10,40 +9,42 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+pub use opentelemetry_proto::tonic::trace::v1::Span;
 
-/// A running receiver.
-pub struct Receiver {
+/// A running receiver; it serves until the process exits.
+pub struct OtlpReceiver {
     /// `http://127.0.0.1:<port>`, for `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub endpoint: String,
-    spans: Arc<AtomicUsize>,
+    spans: Spans,
 }
 
-#[derive(Clone)]
-struct Counter(Arc<AtomicUsize>);
+#[derive(Clone, Default)]
+struct Spans(Arc<Mutex<Vec<Span>>>);
 
 #[tonic::async_trait]
-impl TraceService for Counter {
+impl TraceService for Spans {
     async fn export(
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = (request.into_inner().resource_spans.iter())
-            .flat_map(|resource| &resource.scope_spans)
-            .map(|scope| scope.spans.len())
-            .sum();
-        self.0.fetch_add(spans, Ordering::Relaxed);
+        let spans = (request.into_inner().resource_spans.into_iter())
+            .flat_map(|resource| resource.scope_spans)
+            .flat_map(|scope| scope.spans);
+        self.0.lock().unwrap().extend(spans);
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
 
-impl Receiver {
-    /// Listens on a free loopback port until the process exits.
-    pub fn start() -> anyhow::Result<Receiver> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
-        let spans = Arc::new(AtomicUsize::new(0));
-        let service = TraceServiceServer::new(Counter(spans.clone()));
+impl OtlpReceiver {
+    /// Listens on a free loopback port.
+    pub fn start() -> OtlpReceiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+        let spans = Spans::default();
+        let service = TraceServiceServer::new(spans.clone());
         std::thread::Builder::new()
             .name("otlp-receiver".into())
             .spawn(move || {
@@ -57,12 +58,13 @@ impl Receiver {
                     let server = tonic::transport::Server::builder().add_service(service);
                     _ = server.serve_with_incoming(incoming).await;
                 });
-            })?;
-        Ok(Receiver { endpoint, spans })
+            })
+            .expect("a receiver thread");
+        OtlpReceiver { endpoint, spans }
     }
 
     /// The spans received so far.
-    pub fn spans(&self) -> usize {
-        self.spans.load(Ordering::Relaxed)
+    pub fn spans(&self) -> Vec<Span> {
+        self.spans.0.lock().unwrap().clone()
     }
 }
