@@ -112,6 +112,8 @@ async fn local_metrics_count_what_flowed_on_kafka_and_parse_as_openmetrics() {
         calls >= 10.0,
         "windows of at most 10 records: {calls} calls"
     );
+    let windows = total(&samples, "riff_window_duration_seconds_count", &[squarer]);
+    assert_eq!(windows, calls, "one call per window closed (no failure)");
     let lag_partitions = samples
         .iter()
         .filter(|(name, labels, _)| name == "riff_consumer_lag" && labels["stream"] == "numbers")

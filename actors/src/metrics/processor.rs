@@ -57,6 +57,7 @@ struct Families {
     call_failures: Family<FailureLabels, Counter>,
     call_seconds: HistogramFamily<ProcessorLabels>,
     window_records: HistogramFamily<ProcessorLabels>,
+    window_seconds: HistogramFamily<ProcessorLabels>,
     dead_letters: Family<ProcessorLabels, Counter>,
     function_restarts: Family<ProcessorLabels, Counter>,
     in_flight_records: Family<ProcessorLabels, Gauge>,
@@ -91,6 +92,7 @@ fn families() -> &'static Families {
             call_failures: Family::default(),
             call_seconds: Family::new_with_constructor(seconds),
             window_records: Family::new_with_constructor(window_records),
+            window_seconds: Family::new_with_constructor(seconds),
             dead_letters: Family::default(),
             function_restarts: Family::default(),
             in_flight_records: Family::default(),
@@ -115,6 +117,8 @@ fn families() -> &'static Families {
             "Records per call",
             f.window_records.clone(),
         );
+        let open = "Seconds a window stayed open, from its first record to its close";
+        register("window_duration_seconds", open, f.window_seconds.clone());
         let restarts = "Restarts of the function process";
         register("function_restarts", restarts, f.function_restarts.clone());
         let records = "Input records read and not yet committed";
@@ -134,6 +138,7 @@ pub struct ProcessorMetrics {
     calls: Counter,
     call_seconds: Histogram,
     window_records: Histogram,
+    window_seconds: Histogram,
     /// By cause: function, timeout, infrastructure.
     failures: [Counter; 3],
     dead_letters: Counter,
@@ -175,6 +180,7 @@ impl ProcessorMetrics {
             calls: f.calls.get_or_create(&labels).clone(),
             call_seconds: f.call_seconds.get_or_create(&labels).clone(),
             window_records: f.window_records.get_or_create(&labels).clone(),
+            window_seconds: f.window_seconds.get_or_create(&labels).clone(),
             failures: ["function", "timeout", "infrastructure"].map(failure),
             dead_letters: f.dead_letters.get_or_create(&labels).clone(),
             function_restarts: f.function_restarts.get_or_create(&labels).clone(),
@@ -225,6 +231,13 @@ impl ProcessorMetrics {
         self.calls.inc();
         self.call_seconds.observe(took.as_secs_f64());
         self.window_records.observe(records as f64);
+    }
+
+    /// A window closed after being open for `open_for` (its first record to its close).
+    pub fn window_closed(&self, open_for: Duration) {
+        if enabled() {
+            self.window_seconds.observe(open_for.as_secs_f64());
+        }
     }
 
     /// A call failed: `counted` against the records (the function's fault), or a timeout.
@@ -345,6 +358,7 @@ mod tests {
         metrics.reads("in").add(3);
         metrics.writes("out").add(2);
         metrics.call_completed(3, Duration::from_millis(20));
+        metrics.window_closed(Duration::from_millis(500));
         metrics.call_failed(true, false);
         metrics.call_failed(false, true);
         metrics.dead_lettered();
@@ -359,6 +373,7 @@ mod tests {
             format!(r#"riff_call_failures_total{{{labels},cause="timeout"}} 1"#),
             format!(r#"riff_call_duration_seconds_count{{{labels}}} 1"#),
             format!(r#"riff_window_records_sum{{{labels}}} 3.0"#),
+            format!(r#"riff_window_duration_seconds_sum{{{labels}}} 0.5"#),
             format!(r#"riff_dead_letters_total{{{labels}}} 1"#),
             format!(r#"riff_in_flight_bytes{{{labels}}} 500"#),
         ] {

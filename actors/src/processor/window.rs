@@ -64,6 +64,8 @@ struct Window {
     parked: bool,
     /// When its current call started.
     called_at: Option<Instant>,
+    /// When its first record came.
+    opened_at: Instant,
 }
 
 impl Window {
@@ -173,6 +175,7 @@ impl WindowActor {
             parts: VecDeque::new(),
             parked: false,
             called_at: None,
+            opened_at: Instant::now(),
         });
         id
     }
@@ -199,6 +202,7 @@ impl WindowActor {
             return;
         }
         window.closed = true;
+        let open_for = window.opened_at.elapsed();
         let (size, attempt, calling) = (
             window.held.len(),
             window.attempt,
@@ -212,6 +216,7 @@ impl WindowActor {
             self.time_out(id, attempt, ctx);
         }
         self.last_size = size;
+        self.metrics.window_closed(open_for);
     }
 
     /// Fails call `attempt` of window `id` if it still runs `delivery.timeout` from now.
