@@ -3,9 +3,8 @@
 //! installs), every riff CRD there has what `kubectl get` and the controller rely on, and the
 //! PodMonitors of `deploy/monitoring/` are valid and select the pods that serve metrics.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use serde_json::Value;
@@ -271,16 +270,11 @@ if (failures.length) { console.error(failures.join("\n")); process.exit(1); }
             .exists(),
         "the models are not installed: run tests/run.sh"
     );
-    let mut node = Command::new("node")
-        .args(["--input-type=module", "-e", VALIDATE])
-        .current_dir(models)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("node runs");
     let input = serde_json::to_vec(monitors).unwrap();
-    node.stdin.take().unwrap().write_all(&input).unwrap();
-    let output = node.wait_with_output().unwrap();
+    let mut node = Command::new("node");
+    node.args(["--input-type=module", "-e", VALIDATE])
+        .current_dir(models);
+    let output = riff_testkit::run_with_input("node", &mut node, &input);
     match output.status.success() {
         true => Ok(()),
         false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),

@@ -1,7 +1,7 @@
 //! What every test suite of riff-streaming (and its benchmarks) shares:
 //!
 //! - [`Child`]: a child process killed and reaped when dropped, and [`Logged`], one whose stderr
-//!   lines are kept (and echoed) for the test to wait on;
+//!   lines are kept (and echoed) for the test to wait on; [`run_with_input`], a run fed on stdin;
 //! - [`eventually`], [`eventually_async`], [`within`] and [`stays`]: wait for a condition rather
 //!   than sleeping, or check that one holds for a while (once the positive event it follows
 //!   came);
@@ -18,5 +18,5 @@ mod wait;
 pub use broker::tansu_path;
 pub use net::{free_port, http};
 pub use otlp::{OtlpReceiver, Span};
-pub use process::{Child, Logged};
+pub use process::{run_with_input, Child, Logged};
 pub use wait::{eventually, eventually_async, stays, within, within_every};

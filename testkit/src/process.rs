@@ -1,9 +1,9 @@
 //! Child processes that never outlive the test (or benchmark) that started them.
 
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::ops::{Deref, DerefMut};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -86,6 +86,22 @@ impl Drop for Child {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs `command` (`what`, to name it when it does not start) to its end with `input` on its
+/// stdin; its status, stdout and stderr.
+pub fn run_with_input(what: &str, command: &mut Command, input: &[u8]) -> Output {
+    let command = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("{what} does not start: {error}"));
+    let written = child.stdin.take().expect("piped").write_all(input);
+    let output = child.wait_with_output().expect("its output");
+    written.unwrap_or_else(|error| panic!("{what} did not take its input: {error}"));
+    output
 }
 
 /// A [`Child`] whose stderr lines are kept, and echoed as `<name>: <line>` (stdout is dropped).

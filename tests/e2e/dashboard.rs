@@ -4,8 +4,7 @@
 //! sidecar and a gateway export during a real run.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use promql_parser::parser::{self, Expr};
@@ -44,18 +43,14 @@ def compare(a, b, path):
         print(f"{path}: {a!r} became {b!r}")
 compare(ours, back, "")
 "#;
-    let mut python = Command::new("python3")
-        .args(["-c", ROUND_TRIP])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
     let input = serde_json::to_vec(dashboard).unwrap();
-    python.stdin.take().unwrap().write_all(&input).unwrap();
-    let output = python.wait_with_output().unwrap();
+    let mut round_trip = Command::new("python3");
+    round_trip.args(["-c", ROUND_TRIP]);
+    let output = riff_testkit::run_with_input("python3", &mut round_trip, &input);
     assert!(
         output.status.success(),
-        "grafana-foundation-sdk: run tests/run.sh"
+        "grafana-foundation-sdk (run tests/run.sh): {}",
+        String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
 }

@@ -4,8 +4,7 @@
 //! the sidecar's and the gateway's scrapes go through too).
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::kafka_support::*;
@@ -26,20 +25,9 @@ for family in text_string_to_metric_families(sys.stdin.read()):
     for sample in family.samples:
         print(json.dumps([sample.name, sample.labels, sample.value]))
 "#;
-    let mut python = Command::new("python3")
-        .args(["-c", PARSE])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    python
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let output = python.wait_with_output().unwrap();
+    let mut parse = Command::new("python3");
+    parse.args(["-c", PARSE]);
+    let output = riff_testkit::run_with_input("python3", &mut parse, text.as_bytes());
     assert!(
         output.status.success(),
         "not OpenMetrics: {}\n{text}",
