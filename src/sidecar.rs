@@ -129,16 +129,10 @@ fn binding_file(dir: &Path, name: &str) -> anyhow::Result<String> {
 pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let settings = settings(&env)?;
-    let window = Window {
-        duration: env.get("WINDOW_DURATION").cloned(),
-        count: env
-            .get("WINDOW_COUNT")
-            .map(|c| c.parse())
-            .transpose()
-            .context("WINDOW_COUNT must be a count")?,
-    }
-    .resolve()
-    .map_err(|errors| anyhow::anyhow!("WINDOW_DURATION/WINDOW_COUNT: {errors}"))?;
+    let window = Window::from_env(|name| env.get(name).cloned())
+        .map_err(anyhow::Error::msg)?
+        .resolve()
+        .map_err(|errors| anyhow::anyhow!("WINDOW_*: {errors}"))?;
     let delivery = delivery(&env)?;
 
     let secrets_dir = PathBuf::from(

@@ -12,7 +12,7 @@ use riff_actors::message::Message;
 use riff_actors::metrics::ProcessorMetrics;
 use riff_actors::processor::Health;
 use riff_actors::processor::{self, Capacity, InputBinding, OutputBinding, PipelineConfig};
-use riff_actors::resources::{ResolvedDelivery, ResolvedWindow};
+use riff_actors::resources::{ResolvedDelivery, ResolvedWindow, Shape};
 use riff_protocol::riff::riff_server::{Riff, RiffServer};
 use riff_protocol::riff::{input_signal, output_signal, InputSignal, OutputFrame, OutputSignal};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -117,8 +117,12 @@ async fn pipeline(broker: &Arc<MemoryBroker>, function: String, count: u64) -> P
         }],
         function,
         window: ResolvedWindow {
-            duration: None,
+            shape: Shape::Tumbling {
+                duration: None,
+                aligned: false,
+            },
             count: Some(count),
+            ..ResolvedWindow::default()
         },
         capacity: Capacity {
             records: 100,

@@ -4,8 +4,8 @@
 use clap::{ArgGroup, Subcommand};
 use k8s_openapi::api::core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec};
 use riff_actors::resources::{
-    BackoffPolicy, Build, Condition, DeadLetter, DeliveryPolicy, InputStreamBinding,
-    OutputStreamBinding, Processor, ProcessorSpec, Window,
+    BackoffPolicy, Build, Condition, DeadLetter, DeliveryPolicy, InputStreamBinding, KeyBy,
+    OutputStreamBinding, Processor, ProcessorSpec, TimeBasis, Window, WindowKind,
 };
 
 use super::args::{CreateArgs, DeleteArgs, GoDuration, NameArgs};
@@ -63,6 +63,36 @@ pub struct Create {
     /// Our extension: a window closes after this many messages.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     window_count: Option<u64>,
+    /// Our extension: tumbling (default), sliding (--window-size, --window-every) or session
+    /// (--window-gap) windows.
+    #[arg(long, value_name = "KIND", value_parser = parse_name::<WindowKind>)]
+    window_kind: Option<WindowKind>,
+    /// Our extension: the length of a sliding window.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    window_size: Option<String>,
+    /// Our extension: how often a sliding window starts.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    window_every: Option<String>,
+    /// Our extension: a session window closes after this long without a message.
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    window_gap: Option<String>,
+    /// Our extension: windows on the `processing` clock (default) or by `event` time (the
+    /// message's CloudEvents time, else its Kafka timestamp).
+    #[arg(long, value_name = "CLOCK", value_parser = parse_name::<TimeBasis>)]
+    window_time: Option<TimeBasis>,
+    /// Our extension: processing-time tumbling windows start at multiples of their duration.
+    #[arg(long)]
+    window_align: bool,
+    /// Our extension: `key` gives every message key windows of its own.
+    #[arg(long, value_name = "key", value_parser = parse_name::<KeyBy>)]
+    window_key_by: Option<KeyBy>,
+    /// Our extension (event time): a silent partition stops holding the watermark back after
+    /// this long (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_window)]
+    window_idle_timeout: Option<String>,
+    /// Our extension (event time): how long past its end a window waits for late messages.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    window_allowed_lateness: Option<String>,
     /// Our extension: calls a failing window (then record) gets before it is given up
     /// (default: unlimited; riff dropped a failed window).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -134,10 +164,20 @@ impl Create {
             }),
             (None, None) => None,
         };
-        let window = (self.window.is_some() || self.window_count.is_some()).then(|| Window {
+        let window = Window {
+            kind: self.window_kind,
             duration: self.window.clone(),
             count: self.window_count,
-        });
+            size: self.window_size.clone(),
+            every: self.window_every.clone(),
+            gap: self.window_gap.clone(),
+            time: self.window_time,
+            align: self.window_align.then_some(true),
+            key_by: self.window_key_by,
+            idle_timeout: self.window_idle_timeout.clone(),
+            allowed_lateness: self.window_allowed_lateness.clone(),
+        };
+        let window = (window != Window::default()).then_some(window);
         ProcessorSpec {
             delivery: self.delivery(),
             build,
@@ -174,6 +214,16 @@ impl Create {
         };
         (delivery != DeliveryPolicy::default()).then_some(delivery)
     }
+}
+
+/// A window flag naming one of `T`'s values as the YAML spells it (`sliding`, `event`, `key`).
+fn parse_name<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|e| e.to_string())
+}
+
+/// A Go duration that may be zero, kept as written.
+fn parse_duration(text: &str) -> Result<String, String> {
+    GoDuration::parse(text).map(|parsed| parsed.text)
 }
 
 /// `--window` and the other duration flags: a positive Go duration, kept as written.

@@ -59,6 +59,7 @@ struct Families {
     window_records: HistogramFamily<ProcessorLabels>,
     window_seconds: HistogramFamily<ProcessorLabels>,
     dead_letters: Family<ProcessorLabels, Counter>,
+    late_records: Family<ProcessorLabels, Counter>,
     function_restarts: Family<ProcessorLabels, Counter>,
     in_flight_records: Family<ProcessorLabels, Gauge>,
     in_flight_bytes: Family<ProcessorLabels, Gauge>,
@@ -94,6 +95,7 @@ fn families() -> &'static Families {
             window_records: Family::new_with_constructor(window_records),
             window_seconds: Family::new_with_constructor(seconds),
             dead_letters: Family::default(),
+            late_records: Family::default(),
             function_restarts: Family::default(),
             in_flight_records: Family::default(),
             in_flight_bytes: Family::default(),
@@ -106,6 +108,8 @@ fn families() -> &'static Families {
         register("records_written", written, f.records_written.clone());
         let dead = "Records moved to the dead-letter stream";
         register("dead_letters", dead, f.dead_letters.clone());
+        let late = "Records that came after every event-time window they belong to closed";
+        register("late_records", late, f.late_records.clone());
         let calls = "Calls of the function that completed, one per window (or part of one)";
         register("calls", calls, f.calls.clone());
         let failures = "Calls of the function that failed, by cause";
@@ -142,6 +146,7 @@ pub struct ProcessorMetrics {
     /// By cause: function, timeout, infrastructure.
     failures: [Counter; 3],
     dead_letters: Counter,
+    late_records: Counter,
     function_restarts: Counter,
     in_flight_records: Gauge,
     in_flight_bytes: Gauge,
@@ -183,6 +188,7 @@ impl ProcessorMetrics {
             window_seconds: f.window_seconds.get_or_create(&labels).clone(),
             failures: ["function", "timeout", "infrastructure"].map(failure),
             dead_letters: f.dead_letters.get_or_create(&labels).clone(),
+            late_records: f.late_records.get_or_create(&labels).clone(),
             function_restarts: f.function_restarts.get_or_create(&labels).clone(),
             in_flight_records: f.in_flight_records.get_or_create(&labels).clone(),
             in_flight_bytes: f.in_flight_bytes.get_or_create(&labels).clone(),
@@ -257,6 +263,13 @@ impl ProcessorMetrics {
     pub fn dead_lettered(&self) {
         if enabled() {
             self.dead_letters.inc();
+        }
+    }
+
+    /// A record came after its event-time windows closed.
+    pub fn late(&self) {
+        if enabled() {
+            self.late_records.inc();
         }
     }
 

@@ -13,12 +13,16 @@ pub(super) enum GivenUp {
     Refused(String),
     /// The function failed it alone on every one of `attempts` attempts.
     Failed { reason: String, attempts: u32 },
+    /// It came after every event-time window it belongs to closed.
+    Late(String),
 }
 
 impl GivenUp {
     fn reason(&self) -> &str {
         match self {
-            GivenUp::Refused(reason) | GivenUp::Failed { reason, .. } => reason,
+            GivenUp::Refused(reason) | GivenUp::Failed { reason, .. } | GivenUp::Late(reason) => {
+                reason
+            }
         }
     }
 }
@@ -61,6 +65,10 @@ pub(super) async fn dead_letter(
         GivenUp::Failed { attempts, .. } => tracing::error!(
             %topic, partition, offset, %reason, attempts, %dead_letters,
             "record failed every attempt; moved to the dead-letter topic"
+        ),
+        GivenUp::Late(_) => tracing::warn!(
+            %topic, partition, offset, %reason, %dead_letters,
+            "late record moved to the dead-letter stream"
         ),
     }
     let moved = async {

@@ -13,13 +13,14 @@
 //! and windows are committed in order once their outputs were acknowledged.
 
 mod ack;
+mod assign;
 mod attempts;
 mod capacity;
 mod dead_letter;
 pub mod health;
-mod held;
 mod input;
 mod invoker;
+mod ledger;
 pub mod messages;
 mod window;
 
@@ -126,8 +127,8 @@ impl PipelineConfig {
     fn bounds(&self) -> ResolvedWindow {
         let limit = (self.capacity.records as u64 / 2).max(1);
         ResolvedWindow {
-            duration: self.window.duration,
             count: Some(self.window.count.map_or(limit, |count| count.min(limit))),
+            ..self.window.clone()
         }
     }
 }

@@ -1,30 +1,34 @@
-//! WindowActor: cuts the merged inputs into tumbling windows and drives one invocation per
-//! window, acknowledging a window's records (committing their positions) only after it
-//! completed, in window order. A window that fails is retried by its delivery policy; one that
-//! failed every attempt is narrowed down until the records that fail alone are given up.
+//! WindowActor: cuts the merged inputs into windows and drives one invocation per window,
+//! acknowledging a record (committing its position) only after every window it belongs to
+//! completed. riff's tumbling windows stream into their call as records come; the other kinds
+//! (`processor::assign`) are called once closed. A window that fails is retried by its delivery
+//! policy; one that failed every attempt is narrowed down until the records that fail alone are
+//! given up.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use riff_protocol::riff::InputFrame;
 use tokio::sync::oneshot;
 
 use super::ack::{AckHandle, Commits};
+use super::assign::{self, Arrival, Assigner, Closed, Placed, Seq};
 use super::attempts;
 use super::dead_letter::{dead_letter, GivenUp};
 use super::health::{Health, Stalled};
-use super::held::{Held, HeldRecords};
 use super::invoker::{input_frame, InvokerActor};
+use super::ledger::Ledger;
 use super::messages::{
     Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
     StartCall, Stop, WindowId,
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
+use crate::message::Record;
 use crate::metrics::ProcessorMetrics;
-use crate::resources::{ResolvedDelivery, ResolvedWindow};
+use crate::resources::{Clock, ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 
 /// Where a window is in its life.
@@ -42,10 +46,44 @@ enum Stage {
     Done,
 }
 
+/// The records of a window, by their seqs in the ledger, in reading order.
+enum Members {
+    /// A streamed window: the records read while it was open.
+    Run(Range<Seq>),
+    /// A window the assigner closed.
+    Listed(Vec<Seq>),
+}
+
+impl Members {
+    fn len(&self) -> usize {
+        match self {
+            Members::Run(run) => (run.end - run.start) as usize,
+            Members::Listed(seqs) => seqs.len(),
+        }
+    }
+
+    /// The seq of record number `index`.
+    fn get(&self, index: usize) -> Seq {
+        match self {
+            Members::Run(run) => run.start + index as Seq,
+            Members::Listed(seqs) => seqs[index],
+        }
+    }
+
+    /// The seqs of records number `range`.
+    fn range(&self, range: Range<usize>) -> impl Iterator<Item = Seq> + '_ {
+        range.map(|index| self.get(index))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Seq> + '_ {
+        self.range(0..self.len())
+    }
+}
+
 /// A window of input records, invoked as one call.
 struct Window {
     id: WindowId,
-    held: HeldRecords,
+    members: Members,
     /// The payload bytes its records hold of the pipeline's capacity.
     units: u64,
     /// No more records join this window.
@@ -71,7 +109,7 @@ struct Window {
 impl Window {
     /// The records of the next call: the current part, or all of them.
     fn part(&self) -> Range<usize> {
-        self.parts.front().cloned().unwrap_or(0..self.held.len())
+        self.parts.front().cloned().unwrap_or(0..self.members.len())
     }
 }
 
@@ -100,7 +138,18 @@ pub struct WindowActor {
     prior: HashMap<(usize, u32, u64), u32>,
     /// A window closes once its records hold this many payload bytes.
     max_units: u64,
+    /// Past this many records held, the assigner's oldest windows close (their records hold
+    /// everything read after them).
+    max_records: u64,
     invoker: Addr<InvokerActor>,
+    /// The records read and not yet acknowledged.
+    ledger: Ledger,
+    /// Cuts every kind of window but riff's streamed one.
+    assigner: Option<Assigner>,
+    /// When the assigner is next asked what closed, and the timer that will.
+    deadline: Option<(i64, SpawnHandle)>,
+    /// Records whose `ce_time` could not be read (their Kafka timestamp was used).
+    bad_times: u64,
     windows: VecDeque<Window>,
     /// Where the records seen so far are committed: flushed before a drain is reported.
     commits: Vec<Arc<Commits>>,
@@ -109,13 +158,6 @@ pub struct WindowActor {
     next_call: WindowId,
     /// Windows whose call is in progress.
     calling: usize,
-    /// How many records the last window held: room reserved for the next.
-    last_size: usize,
-    /// The records all windows hold, and their payload bytes: kept as they change, since
-    /// summing over the windows at each change costs as much as the windows are many (100 000
-    /// count-1 windows under load).
-    held_records: u64,
-    held_units: u64,
     backoff: Backoff,
     drained: Vec<oneshot::Sender<()>>,
     draining: bool,
@@ -136,15 +178,17 @@ impl WindowActor {
             metrics: config.metrics.clone(),
             prior: HashMap::new(),
             max_units,
+            max_records: (config.capacity.records as u64 / 2).max(1),
             invoker,
+            ledger: Ledger::default(),
+            assigner: (!config.window.is_streamed()).then(|| Assigner::new(&config.bounds())),
+            deadline: None,
+            bad_times: 0,
             windows: VecDeque::new(),
             commits: Vec::new(),
             next_id: 0,
             next_call: 0,
             calling: 0,
-            last_size: 0,
-            held_records: 0,
-            held_units: 0,
             backoff: config.delivery.backoff.into(),
             drained: Vec::new(),
             draining: false,
@@ -161,11 +205,12 @@ impl WindowActor {
         self.next_id += 1;
         let timer = self
             .bounds
-            .duration
+            .duration()
             .map(|duration| ctx.run_later(duration, move |actor, ctx| actor.close(id, ctx)));
+        let next = self.ledger.next_seq();
         self.windows.push_back(Window {
             id,
-            held: HeldRecords::with_capacity(self.last_size),
+            members: Members::Run(next..next),
             units: 0,
             closed: false,
             stage: Stage::Waiting,
@@ -203,11 +248,7 @@ impl WindowActor {
         }
         window.closed = true;
         let open_for = window.opened_at.elapsed();
-        let (size, attempt, calling) = (
-            window.held.len(),
-            window.attempt,
-            window.stage == Stage::Calling,
-        );
+        let (attempt, calling) = (window.attempt, window.stage == Stage::Calling);
         if let Some(timer) = window.timer.take() {
             ctx.cancel_future(timer);
         }
@@ -215,7 +256,6 @@ impl WindowActor {
             self.invoker.do_send(HalfClose { window: id });
             self.time_out(id, attempt, ctx);
         }
-        self.last_size = size;
         self.metrics.window_closed(open_for);
     }
 
@@ -240,9 +280,7 @@ impl WindowActor {
                 self.windows.push_front(front);
                 break;
             }
-            self.held_records -= front.held.len() as u64;
-            self.held_units -= front.units;
-            AckHandle::ack_all(front.held.into_acks());
+            self.ledger.release(front.members.iter());
         }
         if self.windows.is_empty() && self.draining && !self.drained.is_empty() {
             // Reported once the completed windows' positions are committed.
@@ -266,7 +304,10 @@ impl WindowActor {
     fn start_calls(&mut self, ctx: &mut Context<Self>) {
         while self.calling < CALLS_IN_FLIGHT {
             let id = self.next_call;
-            let Some(window) = self.window_mut(id).filter(|w| w.stage == Stage::Waiting) else {
+            let front = self.windows.front().map_or(id, |window| window.id);
+            let index = (id - front) as usize;
+            let Some(window) = (self.windows.get_mut(index)).filter(|w| w.stage == Stage::Waiting)
+            else {
                 return;
             };
             window.stage = Stage::Calling;
@@ -274,8 +315,12 @@ impl WindowActor {
             window.called_at = Some(Instant::now());
             let (attempt, closed, isolating) =
                 (window.attempt, window.closed, !window.parts.is_empty());
-            let frames = (window.held.range(window.part()))
-                .map(|held| input_frame(held.input, &held.record.message))
+            let ledger = &self.ledger;
+            let frames = (window.members.range(window.part()))
+                .map(|seq| {
+                    let held = ledger.get(seq);
+                    input_frame(held.input, &held.record.message)
+                })
                 .collect();
             self.invoker.do_send(StartCall {
                 window: id,
@@ -349,7 +394,7 @@ impl WindowActor {
             return;
         };
         let mut starts: HashMap<(usize, u32), u64> = HashMap::new();
-        for held in window.held.iter() {
+        for held in window.members.iter().map(|seq| self.ledger.get(seq)) {
             let key = (held.input, held.record.partition);
             let offset = starts.entry(key).or_insert(held.record.offset);
             *offset = (*offset).min(held.record.offset);
@@ -381,7 +426,8 @@ impl WindowActor {
         let (resource, stream) = (self.resource.clone(), self.dead_letter.clone());
         let max_delay = self.backoff.max();
         let window = self.window_mut(id).expect("a given-up window is held");
-        let (held, attempts) = (window.held.get(window.part().start), window.failures);
+        let (seq, attempts) = (window.members.get(window.part().start), window.failures);
+        let held = self.ledger.get(seq);
         let (input, record) = (held.input, held.record.clone());
         let input = self.inputs[input].clone();
         let window = self.window_mut(id).expect("a given-up window is held");
@@ -474,7 +520,7 @@ impl WindowActor {
 
     /// The records held, and their payload bytes, for the in-flight gauges.
     fn report_in_flight(&self) {
-        self.metrics.in_flight(self.held_records, self.held_units);
+        (self.metrics).in_flight(self.ledger.len() as u64, self.ledger.units());
     }
 
     /// The stage of window `id` if a report about `attempt` is current.
@@ -500,33 +546,46 @@ impl Handler<Inbound> for WindowActor {
     type Result = ();
 
     fn handle(&mut self, Inbound { input, records }: Inbound, ctx: &mut Context<Self>) {
-        // Frames for the call of the window being filled, sent before the window closes.
-        let mut frames = Vec::new();
-        for (record, ack) in records {
-            let id = self.open_window(ctx);
-            let window = self.windows.back_mut().expect("an open window");
-            if !self.prior.is_empty() {
-                let key = (input, record.partition, record.offset);
-                if let Some(attempts) = self.prior.remove(&key) {
-                    window.failures = window.failures.max(attempts);
-                }
-            }
-            if window.stage == Stage::Calling {
-                frames.push(input_frame(input, &record.message));
-            }
-            window.units += ack.units();
-            self.held_records += 1;
-            self.held_units += ack.units();
+        for (_, ack) in &records {
             let commits = ack.commits();
             if !self.commits.iter().any(|seen| Arc::ptr_eq(seen, commits)) {
                 self.commits.push(Arc::clone(commits));
             }
-            window.held.push(Held { input, record, ack });
+        }
+        match self.assigner.is_some() {
+            true => self.assign(input, records, ctx),
+            false => self.stream(input, records, ctx),
+        }
+        self.settle(ctx);
+    }
+}
+
+impl WindowActor {
+    /// riff's windows: records join the one open window, and stream into its call.
+    fn stream(&mut self, input: usize, records: Vec<(Record, AckHandle)>, ctx: &mut Context<Self>) {
+        // Frames for the call of the window being filled, sent before the window closes.
+        let mut frames = Vec::new();
+        for (record, ack) in records {
+            let id = self.open_window(ctx);
+            if !self.prior.is_empty() {
+                let key = (input, record.partition, record.offset);
+                if let Some(attempts) = self.prior.remove(&key) {
+                    let window = self.windows.back_mut().expect("an open window");
+                    window.failures = window.failures.max(attempts);
+                }
+            }
+            let window = self.windows.back_mut().expect("an open window");
+            if window.stage == Stage::Calling {
+                frames.push(input_frame(input, &record.message));
+            }
+            window.units += ack.units();
+            let seq = self.ledger.push(input, record, ack, 1);
+            let Members::Run(run) = &mut window.members else {
+                unreachable!("a streamed window is a run of records")
+            };
+            run.end = seq + 1;
             let full = window.units >= self.max_units
-                || self
-                    .bounds
-                    .count
-                    .is_some_and(|count| window.held.len() as u64 >= count);
+                || (self.bounds.count).is_some_and(|count| window.members.len() as u64 >= count);
             if full || self.draining {
                 self.send_frames(id, &mut frames);
                 self.close(id, ctx);
@@ -535,7 +594,192 @@ impl Handler<Inbound> for WindowActor {
         if let Some(window) = self.windows.back().filter(|window| !window.closed) {
             self.send_frames(window.id, &mut frames);
         }
-        self.settle(ctx);
+    }
+
+    /// Every other kind: the assigner puts each record in its windows, and the windows it
+    /// closes are called in turn.
+    fn assign(&mut self, input: usize, records: Vec<(Record, AckHandle)>, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        let event_clock = matches!(self.bounds.time, Clock::Event { .. });
+        for (record, ack) in records {
+            let event_ms = match event_clock {
+                true => self.event_time(input, &record),
+                false => now,
+            };
+            let (partition, key, units) =
+                (record.partition, record.message.key.clone(), ack.units());
+            let seq = self.ledger.push(input, record, ack, 0);
+            let assigner = self.assigner.as_mut().expect("windows assigned");
+            let arrival = Arrival {
+                seq,
+                source: (input, partition),
+                event_ms,
+                now_ms: now,
+                key: key.as_ref(),
+                units,
+            };
+            match assigner.place(arrival) {
+                Placed::In(windows) => self.ledger.hold(seq, windows),
+                Placed::Late {
+                    end_ms,
+                    watermark_ms,
+                } => self.late(seq, end_ms, watermark_ms, ctx),
+            }
+        }
+        let assigner = self.assigner.as_mut().expect("windows assigned");
+        let mut closed = assigner.due(now);
+        if self.draining {
+            closed.extend(assigner.drain());
+        }
+        if self.ledger.len() as u64 >= self.max_records || self.ledger.units() >= self.max_units {
+            let older_half = self.ledger.front() + self.ledger.len() as Seq / 2;
+            closed.extend(assigner.close_before(older_half));
+        }
+        closed
+            .into_iter()
+            .for_each(|window| self.enqueue(window, now));
+        self.ledger.ack_front();
+        self.schedule(now, ctx);
+    }
+
+    /// When `record` happened: its CloudEvents `time`, else (or when that does not read as an
+    /// RFC 3339 time, with a warning) its Kafka timestamp.
+    fn event_time(&mut self, input: usize, record: &Record) -> i64 {
+        match assign::event_time(record) {
+            Ok(time) => time,
+            Err(error) => {
+                self.bad_times += 1;
+                if self.bad_times.is_power_of_two() {
+                    let (partition, offset) = (record.partition, record.offset);
+                    tracing::warn!(
+                        resource = %self.resource, topic = %self.inputs[input].topic, partition,
+                        offset, %error, records = self.bad_times,
+                        "ce_time is not an RFC 3339 time; the record's Kafka timestamp is its event time"
+                    );
+                }
+                record.timestamp_ms
+            }
+        }
+    }
+
+    /// Record `seq` came after every window it belongs to closed: it goes to the dead-letter
+    /// stream, or without one is counted, logged and acknowledged.
+    fn late(&mut self, seq: Seq, end_ms: i64, watermark_ms: i64, ctx: &mut Context<Self>) {
+        self.metrics.late();
+        let held = self.ledger.get(seq);
+        let input = self.inputs[held.input].clone();
+        let (partition, offset) = (held.record.partition, held.record.offset);
+        let reason = format!(
+            "late: its last window ended at {} and the watermark was {}",
+            millis_text(end_ms),
+            millis_text(watermark_ms)
+        );
+        let Some(stream) = self.dead_letter.clone() else {
+            tracing::warn!(
+                resource = %self.resource, topic = %input.topic, partition, offset, %reason,
+                "late record dropped: the processor has no dead-letter stream"
+            );
+            return;
+        };
+        let record = held.record.clone();
+        self.ledger.hold(seq, 1);
+        let (resource, mut backoff) = (self.resource.clone(), Backoff::from(self.delivery.backoff));
+        let moved = async move {
+            loop {
+                let why = GivenUp::Late(reason.clone());
+                match dead_letter(Some(&stream), &input, record.clone(), why).await {
+                    Ok(()) => return,
+                    Err(error) => {
+                        let delay = backoff.next_delay();
+                        supervision::failed(
+                            &resource,
+                            "dead letters",
+                            &error,
+                            backoff.attempt(),
+                            delay,
+                        );
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+            }
+        };
+        ctx.spawn(moved.into_actor(self).map(move |(), actor, _| {
+            actor.metrics.dead_lettered();
+            actor.ledger.release([seq]);
+        }));
+    }
+
+    /// Queues a window the assigner closed for its call.
+    fn enqueue(&mut self, closed: Closed, now: i64) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut failures = 0;
+        if !self.prior.is_empty() {
+            for seq in &closed.seqs {
+                let held = self.ledger.get(*seq);
+                let key = (held.input, held.record.partition, held.record.offset);
+                if let Some(attempts) = self.prior.remove(&key) {
+                    failures = failures.max(attempts);
+                }
+            }
+        }
+        let open_for = u64::try_from(now - closed.opened_ms).unwrap_or_default();
+        self.metrics.window_closed(Duration::from_millis(open_for));
+        self.windows.push_back(Window {
+            id,
+            members: Members::Listed(closed.seqs),
+            units: closed.units,
+            closed: true,
+            stage: Stage::Waiting,
+            attempt: 0,
+            timer: None,
+            failures,
+            parts: VecDeque::new(),
+            parked: false,
+            called_at: None,
+            opened_at: Instant::now(),
+        });
+    }
+
+    /// Asks the assigner again when something may close without a record coming.
+    fn schedule(&mut self, now: i64, ctx: &mut Context<Self>) {
+        let next = self.assigner.as_ref().and_then(|a| a.next_deadline(now));
+        if self.deadline.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, timer)) = self.deadline.take() {
+            ctx.cancel_future(timer);
+        }
+        let Some(at) = next else { return };
+        let delay = Duration::from_millis(u64::try_from(at - now).unwrap_or(0).min(DAY_MS));
+        let timer = ctx.run_later(delay, |actor, ctx| {
+            actor.deadline = None;
+            let now = now_ms();
+            let closed = actor.assigner.as_mut().expect("windows assigned").due(now);
+            closed
+                .into_iter()
+                .for_each(|window| actor.enqueue(window, now));
+            actor.schedule(now, ctx);
+            actor.settle(ctx);
+        });
+        self.deadline = Some((at, timer));
+    }
+}
+
+/// The longest a timer waits before the assigner is asked again.
+const DAY_MS: u64 = 86_400_000;
+
+/// The wall clock in milliseconds since the epoch.
+fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
+    since.map_or(0, |since| since.as_millis() as i64)
+}
+
+/// An epoch time in milliseconds as RFC 3339.
+fn millis_text(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(time) => time.to_string(),
+        Err(_) => format!("{ms} ms"),
     }
 }
 
@@ -600,6 +844,13 @@ impl Handler<Drain> for WindowActor {
         self.drained.push(done);
         let open: Vec<_> = self.windows.iter().map(|window| window.id).collect();
         open.into_iter().for_each(|id| self.close(id, ctx));
+        if let Some(assigner) = self.assigner.as_mut() {
+            // Event-time windows are left open: a restart rebuilds them from their records.
+            let (closed, now) = (assigner.drain(), now_ms());
+            closed
+                .into_iter()
+                .for_each(|window| self.enqueue(window, now));
+        }
         self.settle(ctx);
     }
 }

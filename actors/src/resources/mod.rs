@@ -34,7 +34,10 @@ pub use processor::{
     StartOffset, FUNCTION_CONTAINER,
 };
 pub use stream::{Stream, StreamBinding, StreamSpec, StreamStatus, DEFAULT_CONTENT_TYPE};
-pub use window::{parse_go_duration, ResolvedWindow, Window, DEFAULT_WINDOW_DURATION};
+pub use window::{
+    parse_go_duration, Clock, KeyBy, ResolvedWindow, Shape, TimeBasis, Window, WindowKind,
+    DEFAULT_WINDOW_DURATION,
+};
 
 /// The API group and version of every kind here.
 pub const API_VERSION: &str = "streaming.projectriff.io/v1alpha1";

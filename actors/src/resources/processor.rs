@@ -414,6 +414,7 @@ impl Admission for Processor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::Shape;
     use std::time::Duration;
 
     /// A processor as loaded: parsed, then defaulted.
@@ -607,7 +608,7 @@ mod tests {
             "  inputs: [{{stream: in}}]\n  window: {{}}\n{IMAGE}"
         ));
         assert_eq!(
-            p.spec.resolved_window().unwrap().duration,
+            p.spec.resolved_window().unwrap().duration(),
             Some(Duration::from_secs(60))
         );
         let p = processor(&format!(
@@ -616,8 +617,12 @@ mod tests {
         assert_eq!(
             p.spec.resolved_window(),
             Ok(ResolvedWindow {
-                duration: Some(Duration::from_secs(90)),
-                count: Some(10)
+                shape: Shape::Tumbling {
+                    duration: Some(Duration::from_secs(90)),
+                    aligned: false
+                },
+                count: Some(10),
+                ..ResolvedWindow::default()
             })
         );
         let bad =

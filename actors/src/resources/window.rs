@@ -26,56 +26,357 @@ pub(super) fn positive_duration_schema(schema: &mut schemars::Schema) {
     schema.insert("x-kubernetes-validations".into(), rule);
 }
 
-/// `spec.window` as written: a window closes when either bound is reached.
+/// `spec.window` as written: which windows a record belongs to, on which clock, and when each
+/// closes (one function call per window). Without `kind` and `time`: riff's tumbling windows on
+/// the processing clock, opened by their first record.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
-    /// Wall-clock length of a window, Go-style: `500ms`, `10s`, `1m30s`.
+    /// `tumbling` (default): back-to-back windows of `duration`; `sliding`: windows of `size`
+    /// starting every `every`, a record in each that covers it; `session`: a window per burst,
+    /// closed after `gap` without records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<WindowKind>,
+    /// Length of a tumbling window, Go-style: `500ms`, `10s`, `1m30s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(transform = positive_duration_schema)]
     pub duration: Option<String>,
-    /// Number of input messages after which a window closes.
+    /// Number of input messages after which a window closes, whichever bound comes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
     pub count: Option<u64>,
+    /// Length of a sliding window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = positive_duration_schema)]
+    pub size: Option<String>,
+    /// How often a sliding window starts (at most `size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = positive_duration_schema)]
+    pub every: Option<String>,
+    /// A session window closes after this long without a record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = positive_duration_schema)]
+    pub gap: Option<String>,
+    /// `processing` (default): when riff reads a record; `event`: when it happened, its
+    /// CloudEvents `time` (`ce_time`) or else its Kafka timestamp, windows closing as the
+    /// watermark passes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeBasis>,
+    /// Tumbling windows on the processing clock start at multiples of `duration` since the
+    /// epoch instead of at their first record (event-time windows always do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub align: Option<bool>,
+    /// `key`: every record key has windows of its own (one call per key and window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_by: Option<KeyBy>,
+    /// Event time: a partition without records for this long no longer holds the watermark
+    /// back (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = positive_duration_schema)]
+    pub idle_timeout: Option<String>,
+    /// Event time: how long past its end a window waits for late records before it closes
+    /// (default 0s); a record whose windows all closed goes to the dead-letter stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = duration_schema)]
+    pub allowed_lateness: Option<String>,
 }
 
-/// A checked window; at least one bound is set.
+/// `spec.window.kind`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum WindowKind {
+    #[default]
+    Tumbling,
+    Sliding,
+    Session,
+}
+
+/// `spec.window.time`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TimeBasis {
+    #[default]
+    Processing,
+    Event,
+}
+
+/// `spec.window.keyBy`.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyBy {
+    Key,
+}
+
+/// The schema of a field holding a Go duration that may be zero.
+fn duration_schema(schema: &mut schemars::Schema) {
+    schema.insert("pattern".into(), GO_DURATION.into());
+}
+
+/// How long an event-time partition may be silent before the watermark moves on without it.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A checked window.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedWindow {
-    /// Close the window this long after it opened.
-    pub duration: Option<Duration>,
-    /// Close the window after this many messages.
+    /// Which windows a record belongs to.
+    pub shape: Shape,
+    /// Close a window after this many messages.
     pub count: Option<u64>,
+    /// The clock windows are cut on.
+    pub time: Clock,
+    /// Every record key has windows of its own.
+    pub per_key: bool,
+}
+
+/// The windows a record belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Back to back, `duration` long (`None`: closed by count only), opened by their first
+    /// record unless `aligned` to multiples of `duration` since the epoch.
+    Tumbling {
+        duration: Option<Duration>,
+        aligned: bool,
+    },
+    /// `size` long, one starting at every multiple of `every` since the epoch.
+    Sliding { size: Duration, every: Duration },
+    /// A burst of records, closed `gap` after its last one.
+    Session { gap: Duration },
+}
+
+/// The clock of a processor's windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// When riff reads a record.
+    Processing,
+    /// When the record happened; a window closes once the watermark (the lowest of the
+    /// partitions' latest event times, silent partitions left out after `idle_timeout`)
+    /// passed its end by `allowed_lateness`.
+    Event {
+        idle_timeout: Duration,
+        allowed_lateness: Duration,
+    },
+}
+
+impl ResolvedWindow {
+    /// riff's window: a tumbling window on the processing clock, opened by its first record
+    /// and lasting `duration` or `count` records, over every record. Its records stream into
+    /// its call as they come.
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.shape, Shape::Tumbling { aligned: false, .. })
+            && self.time == Clock::Processing
+            && !self.per_key
+    }
+
+    /// The tumbling window length, if this is one.
+    pub fn duration(&self) -> Option<Duration> {
+        match self.shape {
+            Shape::Tumbling { duration, .. } => duration,
+            _ => None,
+        }
+    }
 }
 
 impl Default for ResolvedWindow {
     /// riff's behaviour: tumbling windows of 60 s, no count bound.
     fn default() -> Self {
         ResolvedWindow {
-            duration: Some(DEFAULT_WINDOW_DURATION),
+            shape: Shape::Tumbling {
+                duration: Some(DEFAULT_WINDOW_DURATION),
+                aligned: false,
+            },
             count: None,
+            time: Clock::Processing,
+            per_key: false,
         }
     }
 }
 
 impl Window {
-    /// Parses and checks the bounds; with neither set, the default 60 s window. Error paths are
-    /// relative to the window (`duration`, `count`).
+    /// Parses and checks the fields; a field of another kind or clock is refused. Error paths
+    /// are relative to the window (`duration`, `count`, ...).
     pub fn resolve(&self) -> Result<ResolvedWindow, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let duration = (self.duration.as_deref())
-            .and_then(|text| positive_duration("duration", text, &mut errors));
+        let mut positive = |field: &str, text: &Option<String>| {
+            (text.as_deref()).and_then(|text| positive_duration(field, text, &mut errors))
+        };
+        let duration = positive("duration", &self.duration);
+        let size = positive("size", &self.size);
+        let every = positive("every", &self.every);
+        let gap = positive("gap", &self.gap);
+        let idle_timeout = positive("idleTimeout", &self.idle_timeout);
+        let allowed_lateness = (self.allowed_lateness.as_deref()).and_then(|text| {
+            parse_go_duration(text)
+                .map_err(|detail| {
+                    errors.push(FieldError::invalid("allowedLateness", text, &detail))
+                })
+                .ok()
+        });
         if self.count == Some(0) {
             errors.push(FieldError::invalid("count", 0u64, "must be at least 1"));
         }
+        let kind = self.kind.unwrap_or_default();
+        let time = self.time.unwrap_or_default();
+        let mut only = |field: &str, set: bool, allowed: bool, detail: &str| {
+            if set && !allowed {
+                errors.push(FieldError::forbidden(field, detail));
+            }
+        };
+        let (tumbling, sliding, session) = (
+            kind == WindowKind::Tumbling,
+            kind == WindowKind::Sliding,
+            kind == WindowKind::Session,
+        );
+        let event = time == TimeBasis::Event;
+        only(
+            "duration",
+            self.duration.is_some(),
+            tumbling,
+            "only for tumbling windows (sliding ones have size and every)",
+        );
+        only("align", self.align.is_some(), tumbling && !event, "only for tumbling windows on the processing clock (event-time windows are always aligned)");
+        only(
+            "size",
+            self.size.is_some(),
+            sliding,
+            "only for sliding windows",
+        );
+        only(
+            "every",
+            self.every.is_some(),
+            sliding,
+            "only for sliding windows",
+        );
+        only(
+            "gap",
+            self.gap.is_some(),
+            session,
+            "only for session windows",
+        );
+        only(
+            "idleTimeout",
+            self.idle_timeout.is_some(),
+            event,
+            "only with time: event",
+        );
+        only(
+            "allowedLateness",
+            self.allowed_lateness.is_some(),
+            event,
+            "only with time: event",
+        );
+        let shape = match kind {
+            WindowKind::Tumbling => {
+                let duration = match (duration, self.count) {
+                    (None, None) => Some(DEFAULT_WINDOW_DURATION),
+                    (None, Some(_)) if event => {
+                        errors.push(FieldError::required(
+                            "duration",
+                            "event-time tumbling windows need a duration",
+                        ));
+                        None
+                    }
+                    (duration, _) => duration,
+                };
+                Shape::Tumbling {
+                    duration,
+                    aligned: event || self.align == Some(true),
+                }
+            }
+            WindowKind::Sliding => {
+                if self.size.is_none() {
+                    errors.push(FieldError::required("size", "sliding windows need a size"));
+                }
+                if self.every.is_none() {
+                    errors.push(FieldError::required("every", "sliding windows need every"));
+                }
+                if let (Some(size), Some(every), Some(text)) = (size, every, &self.every) {
+                    if every > size {
+                        errors.push(FieldError::invalid(
+                            "every",
+                            text.as_str(),
+                            "must be at most size",
+                        ));
+                    }
+                }
+                Shape::Sliding {
+                    size: size.unwrap_or_default(),
+                    every: every.unwrap_or_default(),
+                }
+            }
+            WindowKind::Session => {
+                if self.gap.is_none() {
+                    errors.push(FieldError::required("gap", "session windows need a gap"));
+                }
+                Shape::Session {
+                    gap: gap.unwrap_or_default(),
+                }
+            }
+        };
         errors.into_result()?;
-        Ok(match (duration, self.count) {
-            (None, None) => ResolvedWindow::default(),
-            (duration, count) => ResolvedWindow { duration, count },
+        Ok(ResolvedWindow {
+            shape,
+            count: self.count,
+            time: match time {
+                TimeBasis::Processing => Clock::Processing,
+                TimeBasis::Event => Clock::Event {
+                    idle_timeout: idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+                    allowed_lateness: allowed_lateness.unwrap_or_default(),
+                },
+            },
+            per_key: self.key_by == Some(KeyBy::Key),
         })
     }
+
+    /// The window as the sidecar's environment (`WINDOW_*`), the fields that are set.
+    pub fn to_env(&self) -> Vec<(&'static str, String)> {
+        let json = serde_json::to_value(self).expect("a window serializes");
+        let object = json.as_object().expect("a window is an object");
+        ENV.iter()
+            .filter_map(|(name, field)| {
+                object.get(*field).map(|value| match value {
+                    serde_json::Value::String(text) => (*name, text.clone()),
+                    other => (*name, other.to_string()),
+                })
+            })
+            .collect()
+    }
+
+    /// The window the sidecar's environment (`WINDOW_*`) describes; `lookup` gives a variable's
+    /// value. The error names the variable.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Window, String> {
+        let mut object = serde_json::Map::new();
+        for (name, field) in ENV {
+            let Some(text) = lookup(name) else { continue };
+            let value = match field {
+                "count" => (text.parse::<u64>().map(serde_json::Value::from))
+                    .map_err(|_| format!("{name}: {text:?}: must be a count"))?,
+                "align" => (text.parse::<bool>().map(serde_json::Value::from))
+                    .map_err(|_| format!("{name}: {text:?}: must be true or false"))?,
+                _ => serde_json::Value::String(text.clone()),
+            };
+            let single = serde_json::Map::from_iter([(field.to_owned(), value.clone())]);
+            serde_json::from_value::<Window>(single.into())
+                .map_err(|error| format!("{name}: {text:?}: {error}"))?;
+            object.insert(field.to_owned(), value);
+        }
+        serde_json::from_value(object.into()).map_err(|error| format!("WINDOW_*: {error}"))
+    }
 }
+
+/// The sidecar's environment variable of each window field.
+const ENV: [(&str, &str); 11] = [
+    ("WINDOW_KIND", "kind"),
+    ("WINDOW_DURATION", "duration"),
+    ("WINDOW_COUNT", "count"),
+    ("WINDOW_SIZE", "size"),
+    ("WINDOW_EVERY", "every"),
+    ("WINDOW_GAP", "gap"),
+    ("WINDOW_TIME", "time"),
+    ("WINDOW_ALIGN", "align"),
+    ("WINDOW_KEY_BY", "keyBy"),
+    ("WINDOW_IDLE_TIMEOUT", "idleTimeout"),
+    ("WINDOW_ALLOWED_LATENESS", "allowedLateness"),
+];
 
 /// The positive Go duration `text` of field `field`, or `None` with the field error pushed to
 /// `errors`.
@@ -186,7 +487,24 @@ mod tests {
         Window {
             duration: duration.map(Into::into),
             count,
+            ..Window::default()
         }
+    }
+
+    fn tumbling(duration: Option<Duration>, count: Option<u64>) -> ResolvedWindow {
+        ResolvedWindow {
+            shape: Shape::Tumbling {
+                duration,
+                aligned: false,
+            },
+            count,
+            ..ResolvedWindow::default()
+        }
+    }
+
+    fn yaml(text: &str) -> Result<ResolvedWindow, String> {
+        let window: Window = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+        window.resolve().map_err(|e| e.to_string())
     }
 
     #[test]
@@ -238,10 +556,7 @@ mod tests {
 
     #[test]
     fn no_bounds_means_riffs_sixty_seconds() {
-        let default = ResolvedWindow {
-            duration: Some(Duration::from_secs(60)),
-            count: None,
-        };
+        let default = tumbling(Some(Duration::from_secs(60)), None);
         assert_eq!(ResolvedWindow::default(), default);
         assert_eq!(Window::default().resolve().unwrap(), default);
     }
@@ -250,24 +565,15 @@ mod tests {
     fn either_bound_alone_or_both() {
         assert_eq!(
             window(Some("10s"), None).resolve().unwrap(),
-            ResolvedWindow {
-                duration: Some(Duration::from_secs(10)),
-                count: None
-            }
+            tumbling(Some(Duration::from_secs(10)), None)
         );
         assert_eq!(
             window(None, Some(100)).resolve().unwrap(),
-            ResolvedWindow {
-                duration: None,
-                count: Some(100)
-            }
+            tumbling(None, Some(100))
         );
         assert_eq!(
             window(Some("500ms"), Some(1)).resolve().unwrap(),
-            ResolvedWindow {
-                duration: Some(Duration::from_millis(500)),
-                count: Some(1)
-            }
+            tumbling(Some(Duration::from_millis(500)), Some(1))
         );
     }
 
@@ -294,5 +600,104 @@ mod tests {
     fn serializes_camel_case_and_omits_unset_bounds() {
         let json = serde_json::to_value(window(Some("1m"), None)).unwrap();
         assert_eq!(json, serde_json::json!({"duration": "1m"}));
+    }
+
+    #[test]
+    fn event_time_sliding_and_session_windows() {
+        let secs = Duration::from_secs;
+        assert_eq!(
+            yaml("{time: event, duration: 1s, keyBy: key, allowedLateness: 2s}"),
+            Ok(ResolvedWindow {
+                shape: Shape::Tumbling {
+                    duration: Some(secs(1)),
+                    aligned: true
+                },
+                count: None,
+                time: Clock::Event {
+                    idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                    allowed_lateness: secs(2)
+                },
+                per_key: true,
+            })
+        );
+        let sliding = yaml("{kind: sliding, size: 10s, every: 1s, count: 5}").unwrap();
+        assert_eq!(
+            sliding.shape,
+            Shape::Sliding {
+                size: secs(10),
+                every: secs(1)
+            }
+        );
+        assert_eq!((sliding.count, sliding.time), (Some(5), Clock::Processing));
+        assert!(!sliding.is_streamed());
+        let session = yaml("{kind: session, gap: 30s, time: event, idleTimeout: 1s}").unwrap();
+        assert_eq!(session.shape, Shape::Session { gap: secs(30) });
+        assert_eq!(
+            session.time,
+            Clock::Event {
+                idle_timeout: secs(1),
+                allowed_lateness: Duration::ZERO
+            }
+        );
+        let aligned = yaml("{duration: 1m, align: true}").unwrap();
+        assert_eq!(
+            aligned.shape,
+            Shape::Tumbling {
+                duration: Some(secs(60)),
+                aligned: true
+            }
+        );
+        assert!(!aligned.is_streamed());
+        assert!(Window::default().resolve().unwrap().is_streamed());
+    }
+
+    #[test]
+    fn fields_of_another_kind_or_clock_are_refused() {
+        assert_eq!(
+            yaml("{kind: sliding, size: 1s, every: 2s, duration: 1s, gap: 1s}").unwrap_err(),
+            "[duration: Forbidden: only for tumbling windows (sliding ones have size and every), \
+             gap: Forbidden: only for session windows, every: Invalid value: \"2s\": must be at most size]"
+        );
+        assert_eq!(
+            yaml("{kind: session, allowedLateness: 1s}").unwrap_err(),
+            "[allowedLateness: Forbidden: only with time: event, gap: Required value: session windows need a gap]"
+        );
+        assert_eq!(
+            yaml("{kind: sliding}").unwrap_err(),
+            "[size: Required value: sliding windows need a size, every: Required value: sliding windows need every]"
+        );
+        assert_eq!(
+            yaml("{time: event, count: 10}").unwrap_err(),
+            "duration: Required value: event-time tumbling windows need a duration"
+        );
+        assert_eq!(
+            yaml("{time: event, duration: 1s, align: false}").unwrap_err(),
+            "align: Forbidden: only for tumbling windows on the processing clock (event-time windows are always aligned)"
+        );
+        assert!(yaml("{kind: hopping}")
+            .unwrap_err()
+            .contains("unknown variant `hopping`"));
+    }
+
+    #[test]
+    fn the_sidecar_environment_round_trips() {
+        let window: Window = serde_norway::from_str(
+            "{kind: sliding, size: 10s, every: 1s, count: 7, time: event, keyBy: key, allowedLateness: 0s}",
+        )
+        .unwrap();
+        let env = window.to_env();
+        assert!(env.contains(&("WINDOW_COUNT", "7".to_owned())));
+        assert!(env.contains(&("WINDOW_KEY_BY", "key".to_owned())));
+        let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        assert_eq!(Window::from_env(lookup), Ok(window));
+        let bad = |name: &str| (name == "WINDOW_TIME").then(|| "wall".to_owned());
+        assert!(Window::from_env(bad)
+            .unwrap_err()
+            .starts_with("WINDOW_TIME: \"wall\": unknown variant"));
+        let bad = |name: &str| (name == "WINDOW_COUNT").then(|| "many".to_owned());
+        assert_eq!(
+            Window::from_env(bad).unwrap_err(),
+            "WINDOW_COUNT: \"many\": must be a count"
+        );
     }
 }

@@ -188,12 +188,12 @@ fn sidecar_env(processor: &Processor) -> Vec<EnvVar> {
         env("FUNCTION", format!("localhost:{FUNCTION_PORT}")),
     ];
     if let Some(window) = &spec.window {
-        if let Some(duration) = &window.duration {
-            vars.push(env("WINDOW_DURATION", duration));
-        }
-        if let Some(count) = window.count {
-            vars.push(env("WINDOW_COUNT", count.to_string()));
-        }
+        vars.extend(
+            window
+                .to_env()
+                .into_iter()
+                .map(|(name, value)| env(name, value)),
+        );
     }
     if let Some(delivery) = &spec.delivery {
         let backoff = delivery.backoff.clone().unwrap_or_default();
@@ -648,6 +648,7 @@ mod tests {
         processor.spec.window = Some(Window {
             duration: Some("10s".into()),
             count: Some(100),
+            ..Window::default()
         });
         let mut streams = streams();
         streams[0].status.as_mut().unwrap().binding.secret_ref = None;

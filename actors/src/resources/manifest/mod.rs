@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(function.name, "function");
         assert_eq!(function.command, Some(vec!["time-averager".to_owned()]));
         assert_eq!(
-            processor.spec.resolved_window().unwrap().duration,
+            processor.spec.resolved_window().unwrap().duration(),
             Some(Duration::from_secs(10))
         );
         // The example's `out` stream is missing.
