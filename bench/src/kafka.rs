@@ -102,11 +102,25 @@ fn send(
     partition: Option<i32>,
     payload: &[u8],
 ) {
-    let mut record = BaseRecord::<(), [u8]>::to(topic)
+    send_event(producer, topic, partition, None, payload);
+}
+
+/// [`send`] with a key and the Kafka timestamp (its event time), when given.
+fn send_event(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    partition: Option<i32>,
+    event: Option<(&[u8], i64)>,
+    payload: &[u8],
+) {
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic)
         .payload(payload)
         .headers(content_type());
     if let Some(partition) = partition {
         record = record.partition(partition);
+    }
+    if let Some((key, timestamp)) = event {
+        record = record.key(key).timestamp(timestamp);
     }
     loop {
         match producer.send(record) {
@@ -128,6 +142,46 @@ pub fn preload(bootstrap: &str, topic: &str, partitions: i32, count: usize, size
     for i in 0..count {
         let partition = (i % partitions as usize) as i32;
         send(&producer, topic, Some(partition), &json_payload(i, size));
+    }
+    producer
+        .flush(Duration::from_secs(120))
+        .expect("the preload is acknowledged");
+}
+
+/// [`preload`] with keys and event times: record `i` is keyed `i % keys` and happened `i`
+/// × `spacing_us` µs after `base_ms`. Then, when `closing`, one record (not a payload of the
+/// preload) per partition an hour after the last, which moves the watermark past every window.
+pub fn preload_events(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    count: usize,
+    (keys, spacing_us, base_ms): (usize, u64, i64),
+    closing: bool,
+) {
+    let producer = producer(bootstrap, "5");
+    let time = |i: usize| base_ms + (i as u64 * spacing_us / 1000) as i64;
+    for i in 0..count {
+        let partition = (i % partitions as usize) as i32;
+        let key = (i % keys).to_string();
+        let payload = json_payload(i, super::scenarios::SIZE);
+        send_event(
+            &producer,
+            topic,
+            Some(partition),
+            Some((key.as_bytes(), time(i))),
+            &payload,
+        );
+    }
+    for partition in (0..partitions).filter(|_| closing) {
+        let later: (&[u8], i64) = (b"closer", time(count) + 3_600_000);
+        send_event(
+            &producer,
+            topic,
+            Some(partition),
+            Some(later),
+            b"{\"closer\": true}",
+        );
     }
     producer
         .flush(Duration::from_secs(120))

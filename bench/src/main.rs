@@ -44,7 +44,8 @@ struct Args {
     overload: u64,
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
     /// partitions, CPU, RSS), count1
-    /// (count-1 windows and latency), latency (with --latency-rate), telemetry (metrics on
+    /// (count-1 windows and latency), latency (with --latency-rate), windows (event-time and
+    /// sliding against processing-time windows), telemetry (metrics on
     /// against off, traces exported against none), memory (in-memory pass-through and time-averager),
     /// poison (isolating a poison record), footprint (idle and overload RSS, idle Kafka
     /// processors), idle (idle Kafka processors alone), controller,
@@ -317,6 +318,49 @@ fn telemetry(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
     }
 }
 
+/// Event-time and sliding windows against riff's processing-time tumbling windows, on the same
+/// keyed job ([`scenarios::KEYS`] keys, 10 000 records per second of event time, 4 partitions,
+/// `pass-through`): event-time tumbling 1 s windows per key (a call per key and second), and
+/// sliding 10 s windows every 1 s over every record (each record in 10 calls). Input records
+/// per second, from reading to the last position committed.
+fn windows(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
+    warm_up(tansu, n);
+    let baseline = "`{duration: 1s}` (processing time, riff's)";
+    let result = scenarios::riff_windows(tansu, n, 4, "{duration: 1s}", 1);
+    let Some(processing) = bench.run("riff, processing-time 1 s windows", result) else {
+        return;
+    };
+    let kinds = [
+        (
+            "{time: event, duration: 1s, keyBy: key}",
+            1,
+            "event-time tumbling 1 s per key",
+        ),
+        (
+            "{kind: sliding, size: 10s, every: 1s, time: event}",
+            10,
+            "event-time sliding 10 s every 1 s",
+        ),
+    ];
+    for (window, copies, name) in kinds {
+        let result = scenarios::riff_windows(tansu, n, 4, window, copies);
+        if let Some(run) = bench.run(&format!("riff, {name}"), result) {
+            bench.figure(
+                format!(
+                    "Kafka pass-through, {} keys, `window: {window}`",
+                    scenarios::KEYS
+                ),
+                run.rate(),
+                baseline,
+                processing.rate(),
+                "msg/s",
+                None,
+                format!("{}; {copies} call(s) per record", run.note()),
+            );
+        }
+    }
+}
+
 /// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
 /// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
 fn warm_up(tansu: &std::path::Path, n: usize) {
@@ -455,6 +499,9 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     }
 
     let mut count_1 = args.latency_rate.map(|rate| rate * 10.0);
+    if runs("windows") {
+        windows(tansu, n / 5, bench);
+    }
     if runs("telemetry") {
         telemetry(tansu, n, bench);
     }

@@ -125,6 +125,7 @@ pub fn plain_copy(
         pid,
         start,
         rss_before: None,
+        copies: 1,
     };
     copied.measure(bootstrap, partitions, count, &commits, &ends, stop)
 }
@@ -134,6 +135,8 @@ struct Copied {
     pid: u32,
     start: Instant,
     rss_before: Option<f64>,
+    /// How many times each record is in the output (windows per record); more than one: exactly.
+    copies: usize,
 }
 
 impl Copied {
@@ -153,6 +156,15 @@ impl Copied {
         let cpu = Cpu::of(self.pid).since(&cpu, count);
         let peak_rss = stop();
         let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
+        let repeated = count * (self.copies - 1);
+        if self.copies > 1 && tally.duplicates != repeated {
+            bail!(
+                "{} repeated outputs, not {repeated} ({} windows per record): {}",
+                tally.duplicates,
+                self.copies,
+                tally.summary()
+            );
+        }
         Ok(Run {
             label: String::new(),
             records: count,
@@ -244,6 +256,63 @@ pub fn riff_kafka_with(
         pid: riff.pid(),
         start,
         rss_before: Some(rss_before),
+        copies: 1,
+    };
+    let stop = || {
+        let peak_rss = riff.rss().1;
+        drop(riff);
+        peak_rss
+    };
+    copied.measure(bootstrap, partitions, count, &commits, &ends, stop)
+}
+
+/// Keys of the window benchmarks' records.
+pub const KEYS: usize = 1000;
+/// Event time between two consecutive records of the window benchmarks: 100 µs, 10 000
+/// records per event-time second.
+const SPACING_US: u64 = 100;
+
+/// `riff local run` putting `count` keyed records with event times ([`KEYS`] keys, 10 000 per
+/// second of event time) on `partitions` partitions through `pass-through` in windows `window`,
+/// each record in `copies` windows: until every record's position is committed (event time:
+/// records closing the windows follow the preload), then the output is read back, where each
+/// record must be `copies` times.
+pub fn riff_windows(
+    tansu: &Path,
+    count: usize,
+    partitions: i32,
+    window: &str,
+    copies: usize,
+) -> anyhow::Result<Run> {
+    let broker = Tansu::start(tansu);
+    let bootstrap = &broker.bootstrap;
+    kafka::create_topic(bootstrap, INPUT, partitions)?;
+    kafka::create_topic(bootstrap, OUTPUT, partitions)?;
+    let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
+    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), &[], &[])?;
+    let base_ms = 1_800_000_000_000;
+    let closing = window.contains("event");
+    kafka::preload_events(
+        bootstrap,
+        INPUT,
+        partitions,
+        count,
+        (KEYS, SPACING_US, base_ms),
+        closing,
+    );
+    let ends = kafka::preloaded_ends(count, partitions);
+    let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
+    let rss_before = riff.rss().0;
+    riff.add("processor.yaml", &pass_through_yaml(window))?;
+    let start = riff.wait_for(
+        &format!("partitions assigned topic={INPUT}"),
+        Duration::from_secs(60),
+    )?;
+    let copied = Copied {
+        pid: riff.pid(),
+        start,
+        rss_before: Some(rss_before),
+        copies,
     };
     let stop = || {
         let peak_rss = riff.rss().1;

@@ -214,18 +214,37 @@ impl Plain {
         value: &str,
         headers: &[(&str, &str)],
     ) {
-        let mut kafka_headers = OwnedHeaders::new();
-        for (key, value) in headers {
-            kafka_headers = kafka_headers.insert(Header {
-                key,
-                value: Some(*value),
-            });
-        }
+        let kafka_headers = kafka_headers(headers);
         let mut record = FutureRecord::to(topic)
             .payload(value)
             .headers(kafka_headers);
         if let Some(key) = key {
             record = record.key(key);
+        }
+        self.producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(error, _)| error)
+            .expect("the broker accepts the record");
+    }
+
+    /// Produces `value` with `headers` to `partition`, with Kafka timestamp `timestamp_ms`
+    /// when given.
+    pub async fn produce_at(
+        &self,
+        topic: &str,
+        partition: i32,
+        timestamp_ms: Option<i64>,
+        value: &str,
+        headers: &[(&str, &str)],
+    ) {
+        let kafka_headers = kafka_headers(headers);
+        let mut record = FutureRecord::<(), _>::to(topic)
+            .payload(value)
+            .partition(partition)
+            .headers(kafka_headers);
+        if let Some(timestamp) = timestamp_ms {
+            record = record.timestamp(timestamp);
         }
         self.producer
             .send(record, Duration::from_secs(10))
@@ -331,6 +350,16 @@ impl Plain {
         }
         records
     }
+}
+
+/// `headers` as Kafka headers.
+fn kafka_headers(headers: &[(&str, &str)]) -> OwnedHeaders {
+    (headers.iter()).fold(OwnedHeaders::new(), |kafka, (key, value)| {
+        kafka.insert(Header {
+            key,
+            value: Some(*value),
+        })
+    })
 }
 
 /// A tansu broker and the YAML of [`squarer_on_kafka`] on it.

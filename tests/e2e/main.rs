@@ -21,3 +21,4 @@ mod support;
 mod test_broker;
 mod tls_proxy;
 mod traces;
+mod windows;
