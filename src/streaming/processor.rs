@@ -380,6 +380,43 @@ mod tests {
     }
 
     #[test]
+    fn window_kind_clock_and_key_flags_build_the_window() {
+        let spec = spec(&[
+            "--image",
+            "i",
+            "--input",
+            "in",
+            "--window-kind",
+            "sliding",
+            "--window-size",
+            "10s",
+            "--window-every",
+            "1s",
+            "--window-time",
+            "event",
+            "--window-key-by",
+            "key",
+            "--window-idle-timeout",
+            "5s",
+            "--window-allowed-lateness",
+            "0s",
+        ]);
+        assert_eq!(
+            spec["window"],
+            serde_json::json!({"kind": "sliding", "size": "10s", "every": "1s", "time": "event",
+                "keyBy": "key", "idleTimeout": "5s", "allowedLateness": "0s"})
+        );
+        let spec = self::spec(&["--image", "i", "--input", "in", "--window-kind", "session"]);
+        assert_eq!(spec["window"], serde_json::json!({"kind": "session"}));
+        let args = ["--image", "i", "--input", "in", "--window-time", "wall"];
+        let wrong = parse(&args)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(wrong.contains("unknown variant `wall`"), "{wrong}");
+    }
+
+    #[test]
     fn delivery_flags_build_the_delivery_policy() {
         let spec = spec(&[
             "--image",
