@@ -114,7 +114,7 @@ impl Runtime {
     pub fn start_with_env(paths: &[&Path], args: &[&str], env: &[(&str, &str)]) -> Runtime {
         for _ in 0..3 {
             let mut runtime = Self::spawn_with_env(paths, args, env);
-            // Running, or its ports were taken.
+            // Running, or its ports were taken (`Err(true)`), or it exited (`Err(false)`).
             let started = riff_testkit::within(Duration::from_secs(60), || {
                 let log = runtime.log();
                 let said = |text| log.iter().any(|line| line.contains(text));
@@ -122,14 +122,16 @@ impl Runtime {
                     said("running; press Ctrl-C to stop"),
                     said("Address already in use"),
                 ) {
-                    (true, _) => Some(true),
-                    (false, true) => Some(false),
+                    (true, _) => Some(Ok(())),
+                    (false, true) => Some(Err(true)),
+                    (false, false) if !runtime.running() => Some(Err(false)),
                     (false, false) => None,
                 }
             });
             match started {
-                Some(true) => return runtime,
-                Some(false) => runtime.kill(),
+                Some(Ok(())) => return runtime,
+                Some(Err(true)) => runtime.kill(),
+                Some(Err(false)) => panic!("riff exited; log:\n{}", runtime.log().join("\n")),
                 None => panic!(
                     "riff did not run within 60 s; log:\n{}",
                     runtime.log().join("\n")

@@ -32,11 +32,11 @@ impl Windows {
         let bootstrap = tansu.bootstrap();
         let mut yaml = franz_with_streams(&bootstrap, &["events"], partitions);
         let rest = franz_with_streams(&bootstrap, &["contents", "late"], 1);
-        yaml += rest
+        let streams = rest
             .split_once("---\n")
-            .expect("streams follow the gateway")
-            .1;
+            .expect("streams follow the gateway");
         yaml += "---\n";
+        yaml += streams.1;
         let mut processor = ProcessorYaml::sample(
             "windows",
             "window-contents",
@@ -122,12 +122,12 @@ async fn event_time_tumbling_windows_take_out_of_order_records_and_dead_letter_l
         .await;
     assert_eq!(late.len(), 1);
     assert_eq!(late[0].value, "7");
-    let error = &late[0].headers["riff-error"];
+    let error = &late[0].headers["ce_riff-error"];
     assert!(
         error.starts_with("late: its last window ended at"),
         "{error}"
     );
-    assert_eq!(late[0].headers["riff-offset"], "6");
+    assert_eq!(late[0].headers["ce_riff-offset"], "6");
     // Committed: up to the first record of the open window [20, 30) (offset 7).
     let committed = || scene.kafka.committed("default_events", "windows");
     let seven = || (committed().get(&0) == Some(&7)).then_some(());
