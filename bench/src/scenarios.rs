@@ -237,33 +237,8 @@ pub fn riff_kafka_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> anyhow::Result<Run> {
-    let broker = Tansu::start(tansu);
-    let bootstrap = &broker.bootstrap;
-    kafka::create_topic(bootstrap, INPUT, partitions)?;
-    kafka::create_topic(bootstrap, OUTPUT, partitions)?;
-    let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), args, env)?;
-    kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
-    let ends = kafka::preloaded_ends(count, partitions);
-    let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
-    let rss_before = riff.rss().0;
-    riff.add("processor.yaml", &pass_through_yaml(window))?;
-    let start = riff.wait_for(
-        &format!("partitions assigned topic={INPUT}"),
-        Duration::from_secs(60),
-    )?;
-    let copied = Copied {
-        pid: riff.pid(),
-        start,
-        rss_before: Some(rss_before),
-        copies: 1,
-    };
-    let stop = || {
-        let peak_rss = riff.rss().1;
-        drop(riff);
-        peak_rss
-    };
-    copied.measure(bootstrap, partitions, count, &commits, &ends, stop)
+    let preload = |bootstrap: &str| kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
+    riff_job(tansu, (count, partitions), window, (args, env), preload, 1)
 }
 
 /// Keys of the window benchmarks' records.
@@ -271,6 +246,8 @@ pub const KEYS: usize = 1000;
 /// Event time between two consecutive records of the window benchmarks: 100 µs, 10 000
 /// records per event-time second.
 const SPACING_US: u64 = 100;
+/// The event time of the window benchmarks' first record (a whole minute).
+const BASE_MS: i64 = 1_800_000_000_000;
 
 /// `riff local run` putting `count` keyed records with event times ([`KEYS`] keys, 10 000 per
 /// second of event time) on `partitions` partitions through `pass-through` in windows `window`,
@@ -284,22 +261,39 @@ pub fn riff_windows(
     window: &str,
     copies: usize,
 ) -> anyhow::Result<Run> {
+    let closing = window.contains("event");
+    let events = (KEYS, SPACING_US, BASE_MS);
+    let preload = |bootstrap: &str| {
+        kafka::preload_events(bootstrap, INPUT, partitions, count, events, closing)
+    };
+    riff_job(
+        tansu,
+        (count, partitions),
+        window,
+        (&[], &[]),
+        preload,
+        copies,
+    )
+}
+
+/// `riff local run` (with `args` and `env`) on a fresh tansu, `preload` filling the input's
+/// `partitions` partitions with `count` records, copying them through `pass-through` in
+/// windows `window`; each record must reach the output `copies` times.
+fn riff_job(
+    tansu: &Path,
+    (count, partitions): (usize, i32),
+    window: &str,
+    (args, env): (&[&str], &[(&str, &str)]),
+    preload: impl FnOnce(&str),
+    copies: usize,
+) -> anyhow::Result<Run> {
     let broker = Tansu::start(tansu);
     let bootstrap = &broker.bootstrap;
     kafka::create_topic(bootstrap, INPUT, partitions)?;
     kafka::create_topic(bootstrap, OUTPUT, partitions)?;
     let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
-    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), &[], &[])?;
-    let base_ms = 1_800_000_000_000;
-    let closing = window.contains("event");
-    kafka::preload_events(
-        bootstrap,
-        INPUT,
-        partitions,
-        count,
-        (KEYS, SPACING_US, base_ms),
-        closing,
-    );
+    let mut riff = Riff::start_with(&yaml, &riff::tansu_properties(), args, env)?;
+    preload(bootstrap);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "pass-through", partitions);
     let rss_before = riff.rss().0;

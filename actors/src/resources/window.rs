@@ -216,54 +216,51 @@ impl Window {
         }
         let kind = self.kind.unwrap_or_default();
         let time = self.time.unwrap_or_default();
-        let mut only = |field: &str, set: bool, allowed: bool, detail: &str| {
-            if set && !allowed {
-                errors.push(FieldError::forbidden(field, detail));
-            }
-        };
         let (tumbling, sliding, session) = (
             kind == WindowKind::Tumbling,
             kind == WindowKind::Sliding,
             kind == WindowKind::Session,
         );
         let event = time == TimeBasis::Event;
-        only(
-            "duration",
-            self.duration.is_some(),
-            tumbling,
-            "only for tumbling windows (sliding ones have size and every)",
-        );
-        only("align", self.align.is_some(), tumbling && !event, "only for tumbling windows on the processing clock (event-time windows are always aligned)");
-        only(
-            "size",
-            self.size.is_some(),
-            sliding,
-            "only for sliding windows",
-        );
-        only(
-            "every",
-            self.every.is_some(),
-            sliding,
-            "only for sliding windows",
-        );
-        only(
-            "gap",
-            self.gap.is_some(),
-            session,
-            "only for session windows",
-        );
-        only(
-            "idleTimeout",
-            self.idle_timeout.is_some(),
-            event,
-            "only with time: event",
-        );
-        only(
-            "allowedLateness",
-            self.allowed_lateness.is_some(),
-            event,
-            "only with time: event",
-        );
+        let (sliding_only, event_only) = ("only for sliding windows", "only with time: event");
+        let tumbling_only = "only for tumbling windows (sliding ones have size and every)";
+        let align_only = "only for tumbling windows on the processing clock \
+                          (event-time windows are always aligned)";
+        // (field, whether it is set, whether this kind and clock take it, why not)
+        let applicable = [
+            ("duration", self.duration.is_some(), tumbling, tumbling_only),
+            (
+                "align",
+                self.align.is_some(),
+                tumbling && !event,
+                align_only,
+            ),
+            ("size", self.size.is_some(), sliding, sliding_only),
+            ("every", self.every.is_some(), sliding, sliding_only),
+            (
+                "gap",
+                self.gap.is_some(),
+                session,
+                "only for session windows",
+            ),
+            (
+                "idleTimeout",
+                self.idle_timeout.is_some(),
+                event,
+                event_only,
+            ),
+            (
+                "allowedLateness",
+                self.allowed_lateness.is_some(),
+                event,
+                event_only,
+            ),
+        ];
+        for (field, set, allowed, detail) in applicable {
+            if set && !allowed {
+                errors.push(FieldError::forbidden(field, detail));
+            }
+        }
         let shape = match kind {
             WindowKind::Tumbling => {
                 let duration = match (duration, self.count) {
