@@ -221,11 +221,7 @@ impl Plain {
         if let Some(key) = key {
             record = record.key(key);
         }
-        self.producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .map_err(|(error, _)| error)
-            .expect("the broker accepts the record");
+        self.send(record).await;
     }
 
     /// Produces `value` with `headers` to `partition`, with Kafka timestamp `timestamp_ms`
@@ -246,9 +242,11 @@ impl Plain {
         if let Some(timestamp) = timestamp_ms {
             record = record.timestamp(timestamp);
         }
-        self.producer
-            .send(record, Duration::from_secs(10))
-            .await
+        self.send(record).await;
+    }
+
+    async fn send<K: rdkafka::message::ToBytes + ?Sized>(&self, record: FutureRecord<'_, K, str>) {
+        (self.producer.send(record, Duration::from_secs(10)).await)
             .map_err(|(error, _)| error)
             .expect("the broker accepts the record");
     }

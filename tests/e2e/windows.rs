@@ -78,6 +78,17 @@ impl Windows {
         }
     }
 
+    /// Waits until group `windows` committed `offset` on partition 0 of `events`.
+    fn wait_committed(&self, offset: i64) {
+        let committed = || self.kafka.committed("default_events", "windows");
+        let reached = || (committed().get(&0) == Some(&offset)).then_some(());
+        eventually(
+            format!("offset {offset} committed"),
+            Duration::from_secs(10),
+            reached,
+        );
+    }
+
     /// The calls' contents read from `contents` once there are `count`, in order.
     async fn calls(&self, count: usize) -> Vec<Vec<String>> {
         let records = (self.kafka)
@@ -129,9 +140,7 @@ async fn event_time_tumbling_windows_take_out_of_order_records_and_dead_letter_l
     );
     assert_eq!(late[0].headers["ce_riff-offset"], "6");
     // Committed: up to the first record of the open window [20, 30) (offset 7).
-    let committed = || scene.kafka.committed("default_events", "windows");
-    let seven = || (committed().get(&0) == Some(&7)).then_some(());
-    eventually("offset 7 committed", Duration::from_secs(10), seven);
+    scene.wait_committed(7);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -160,9 +169,7 @@ async fn sliding_windows_give_each_record_to_every_window_covering_it() {
         "each record in size / every = 3 calls"
     );
     // "z" (offset 3) is in open windows: committed up to it, not past it.
-    let committed = || scene.kafka.committed("default_events", "windows");
-    let three = || (committed().get(&0) == Some(&3)).then_some(());
-    eventually("offset 3 committed", Duration::from_secs(10), three);
+    scene.wait_committed(3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -303,11 +310,5 @@ async fn a_restart_mid_window_rebuilds_the_same_event_time_windows() {
     let _runtime = scene.run();
     let calls = scene.calls(2).await;
     assert_eq!(calls[1], call(&["10", "11", "12"]));
-    let committed = || scene.kafka.committed("default_events", "windows");
-    let past = || (committed().get(&0) == Some(&6)).then_some(());
-    eventually(
-        "offset 6 (the open [30, 40)) committed",
-        Duration::from_secs(10),
-        past,
-    );
+    scene.wait_committed(6); // up to "30", in the open [30, 40)
 }
