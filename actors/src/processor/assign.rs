@@ -288,6 +288,27 @@ impl Assigner {
         closed
     }
 
+    /// Input `input`'s `partitions` were assigned at `now`: until they deliver a record or fall
+    /// silent for `idleTimeout`, they hold the watermark back (a partition read later than the
+    /// others does not find its windows closed).
+    pub fn assigned(&mut self, input: usize, partitions: &[u32], now: i64) {
+        if let Clock::Event { .. } = self.clock {
+            for partition in partitions {
+                (self.partitions.entry((input, *partition))).or_insert(Partition {
+                    latest: i64::MIN,
+                    heard_ms: now,
+                });
+            }
+        }
+    }
+
+    /// Input `input`'s `partitions` were revoked: they no longer hold the watermark back.
+    pub fn revoked(&mut self, input: usize, partitions: &[u32]) {
+        for partition in partitions {
+            self.partitions.remove(&(input, *partition));
+        }
+    }
+
     /// Moves the watermark to the lowest latest event time of the partitions heard from within
     /// `idleTimeout` of `now`, or when all are silent, to the highest (it never goes back).
     fn advance(&mut self, now: i64) {
@@ -470,6 +491,19 @@ mod tests {
         assert_eq!(a.next_deadline(500), Some(2000));
         assert_eq!(contents(a.due(2000)), vec![(0, vec![0, 1])]);
         assert_eq!(a.watermark(), 5000);
+    }
+
+    #[test]
+    fn an_assigned_partition_holds_the_watermark_back_before_its_first_record() {
+        let mut a = assigner("{time: event, duration: 1s, idleTimeout: 2s}");
+        a.assigned(0, &[0, 1], 0);
+        place(&mut a, 0, &[(0, 0, 100, ""), (1, 0, 5000, "")]);
+        assert_eq!(contents(a.due(100)), vec![]);
+        // Partition 1's first record, read late, still finds its window open.
+        assert_eq!(place(&mut a, 100, &[(2, 1, 200, "")]), vec![Placed::In(1)]);
+        assert_eq!(contents(a.due(100)), vec![]);
+        a.revoked(0, &[1]);
+        assert_eq!(contents(a.due(100)), vec![(0, vec![0, 2])]);
     }
 
     #[test]

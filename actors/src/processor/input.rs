@@ -9,7 +9,9 @@ use super::ack::{AckHandle, Commits};
 use super::attempts;
 use super::capacity::InFlight;
 use super::dead_letter::{dead_letter, GivenUp};
-use super::messages::{Inbound, PauseReading, PipelineFailed, PriorAttempts, Stop, Subscribed};
+use super::messages::{
+    Inbound, Partitions, PauseReading, PipelineFailed, PriorAttempts, Stop, Subscribed,
+};
 use super::window::WindowActor;
 use super::ProcessorActor;
 use super::{InputBinding, OutputBinding, PipelineConfig};
@@ -104,9 +106,9 @@ enum Step {
     Forward(Vec<Record>),
     /// A record the stream refuses, and why.
     DeadLetter(Record, String),
-    /// Partitions were assigned: their failed attempts of earlier runs go to the window before
-    /// their records (when attempts are counted).
-    Assigned(Vec<u32>),
+    /// Partitions were assigned (`true`: their failed attempts of earlier runs, when attempts
+    /// are counted, then the assignment go to the window before their records) or revoked.
+    Partitions(Vec<u32>, bool),
 }
 
 impl Actor for InputActor {
@@ -150,9 +152,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                 Ok(Delivery::Record(record)) => self.sort(record, &mut steps),
                 Ok(Delivery::Assigned(partitions)) => {
                     tracing::info!(topic = %self.binding.topic, ?partitions, "partitions assigned");
-                    if self.counts_attempts {
-                        steps.push(Step::Assigned(partitions));
-                    }
+                    steps.push(Step::Partitions(partitions, true));
                     if !self.assigned {
                         // Reading positions are set: what is published from now on is read.
                         self.assigned = true;
@@ -161,6 +161,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                 }
                 Ok(Delivery::Revoked(partitions)) => {
                     tracing::info!(topic = %self.binding.topic, ?partitions, "partitions revoked");
+                    steps.push(Step::Partitions(partitions, false));
                 }
                 Err(error) => return self.fail(error.to_string(), ctx),
             }
@@ -176,6 +177,7 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
         let (binding, dead_letters) = (self.binding.clone(), self.dead_letters.clone());
         let (group, metrics, reads) =
             (self.group.clone(), self.metrics.clone(), self.reads.clone());
+        let counts_attempts = self.counts_attempts;
         // Reading the next batch waits until this one found room in the pipeline.
         ctx.wait(
             async move {
@@ -200,16 +202,27 @@ impl StreamHandler<Vec<Result<Delivery, BrokerError>>> for InputActor {
                             }
                             forward(&window, input, held).await?;
                         }
-                        Step::Assigned(partitions) => {
-                            let mut records = attempts::load(&binding, &group).await;
-                            records.retain(|(partition, ..)| partitions.contains(partition));
-                            if !records.is_empty() {
-                                let prior = PriorAttempts { input, records };
-                                window
-                                    .send(prior)
-                                    .await
-                                    .map_err(|_| "the window actor stopped")?;
+                        Step::Partitions(partitions, assigned) => {
+                            if assigned && counts_attempts {
+                                let mut records = attempts::load(&binding, &group).await;
+                                records.retain(|(partition, ..)| partitions.contains(partition));
+                                if !records.is_empty() {
+                                    let prior = PriorAttempts { input, records };
+                                    window
+                                        .send(prior)
+                                        .await
+                                        .map_err(|_| "the window actor stopped")?;
+                                }
                             }
+                            let change = Partitions {
+                                input,
+                                partitions,
+                                assigned,
+                            };
+                            window
+                                .send(change)
+                                .await
+                                .map_err(|_| "the window actor stopped")?;
                         }
                         Step::DeadLetter(record, reason) => {
                             reads.add(1);

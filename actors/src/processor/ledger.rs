@@ -1,21 +1,24 @@
 //! The records a window actor holds, in reading order, each until every window it belongs to
-//! completed. Positions are acknowledged from the front only: a record is committed once it and
-//! every record read before it completed, whichever order their windows completed in (windows
-//! per key, sliding windows sharing records, late records being dead-lettered). Each record is
-//! held once however many windows it belongs to.
+//! completed. A record is acknowledged once nothing waits for it nor for any record read before
+//! it from its partition, whichever order windows complete in (windows per key, sliding windows
+//! sharing records, late records being dead-lettered): a partition's positions are committed in
+//! order, and a record held open in one partition holds up no other partition. Each record is
+//! held once however many windows it belongs to; an acknowledged one gives back its capacity
+//! and its payload at once, its place when every record before it is acknowledged.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use super::ack::AckHandle;
 use super::assign::Seq;
-use crate::message::Record;
+use crate::message::{Message, Record};
 
 /// One input record held until its windows completed.
 pub(super) struct Held {
     /// The input it was read from, by argIndex.
     pub input: usize,
     pub record: Record,
-    pub ack: AckHandle,
+    /// Taken when the record is acknowledged.
+    ack: Option<AckHandle>,
     /// The windows (or dead-lettering) it still waits for.
     pending: u32,
 }
@@ -26,6 +29,8 @@ pub(super) struct Ledger {
     held: VecDeque<Held>,
     /// The seq of the front record.
     front: Seq,
+    /// The records not yet acknowledged of each input partition, in order.
+    partitions: HashMap<(usize, u32), VecDeque<Seq>>,
     /// The payload bytes held.
     units: u64,
 }
@@ -33,14 +38,17 @@ pub(super) struct Ledger {
 impl Ledger {
     /// Holds a record until the `pending` windows it belongs to completed; its seq.
     pub fn push(&mut self, input: usize, record: Record, ack: AckHandle, pending: u32) -> Seq {
+        let seq = self.next_seq();
         self.units += ack.units();
+        let partition = (input, record.partition);
+        self.partitions.entry(partition).or_default().push_back(seq);
         self.held.push_back(Held {
             input,
             record,
-            ack,
+            ack: Some(ack),
             pending,
         });
-        self.front + self.held.len() as Seq - 1
+        seq
     }
 
     /// The seq the next record gets.
@@ -59,42 +67,53 @@ impl Ledger {
         &self.held[index as usize]
     }
 
+    fn get_mut(&mut self, seq: Seq) -> &mut Held {
+        &mut self.held[(seq - self.front) as usize]
+    }
+
     /// Record `seq` waits for `windows` more.
     pub fn hold(&mut self, seq: Seq, windows: u32) {
-        let index = (seq - self.front) as usize;
-        self.held[index].pending += windows;
+        self.get_mut(seq).pending += windows;
     }
 
-    /// A window of `seqs` completed (or their dead-lettering did): the records no longer waited
-    /// for at the front are acknowledged.
+    /// A window of `seqs` completed (or their dead-lettering did): the records nothing waits
+    /// for any more are acknowledged, each partition's in order.
     pub fn release(&mut self, seqs: impl IntoIterator<Item = Seq>) {
         for seq in seqs {
-            let index = (seq - self.front) as usize;
-            let held = &mut self.held[index];
-            held.pending = held
-                .pending
-                .checked_sub(1)
-                .expect("a record released once per window");
+            let held = self.get_mut(seq);
+            held.pending =
+                (held.pending.checked_sub(1)).expect("a record released once per window");
         }
-        self.ack_front();
+        self.ack_ready();
     }
 
-    /// Acknowledges the records at the front that nothing waits for.
-    pub fn ack_front(&mut self) {
+    /// Acknowledges, partition by partition, the records at the front that nothing waits for.
+    pub fn ack_ready(&mut self) {
+        let mut acks = Vec::new();
+        let (held, front) = (&mut self.held, self.front);
+        for queue in self.partitions.values_mut() {
+            while let Some(&seq) = queue.front() {
+                let record = &mut held[(seq - front) as usize];
+                if record.pending > 0 {
+                    break;
+                }
+                queue.pop_front();
+                acks.extend(record.ack.take());
+                record.record.message = Message::default(); // its payload freed now
+            }
+        }
+        self.partitions.retain(|_, queue| !queue.is_empty());
+        self.units -= acks.iter().map(AckHandle::units).sum::<u64>();
+        AckHandle::ack_all(acks);
         let done = (self.held.iter())
-            .take_while(|held| held.pending == 0)
+            .take_while(|held| held.ack.is_none())
             .count();
-        if done == 0 {
-            return;
-        }
+        self.held.drain(..done);
         self.front += done as Seq;
-        let acks = self.held.drain(..done).map(|held| held.ack);
-        let mut units = 0;
-        AckHandle::ack_all(acks.inspect(|ack| units += ack.units()));
-        self.units -= units;
     }
 
-    /// How many records are held, and their payload bytes.
+    /// How many records are held (acknowledged ones still behind an older record included),
+    /// and their payload bytes.
     pub fn len(&self) -> usize {
         self.held.len()
     }

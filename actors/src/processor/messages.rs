@@ -34,6 +34,17 @@ pub struct PriorAttempts {
     pub records: Vec<(u32, u64, u32)>,
 }
 
+/// The group assigned (`assigned`) or revoked partitions of input `input`: event-time windows
+/// wait for an assigned partition's records (until its idle timeout) and forget revoked ones.
+#[derive(ActixMessage)]
+#[rtype(result = "()")]
+pub struct Partitions {
+    /// Position of the input in the processor's inputs.
+    pub input: usize,
+    pub partitions: Vec<u32>,
+    pub assigned: bool,
+}
+
 /// Open a new invocation for a window (a retry opens a new one for the same window).
 #[derive(ActixMessage)]
 #[rtype(result = "()")]

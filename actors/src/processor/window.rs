@@ -22,8 +22,8 @@ use super::health::{Health, Stalled};
 use super::invoker::{input_frame, InvokerActor};
 use super::ledger::Ledger;
 use super::messages::{
-    Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, PriorAttempts, SendFrames,
-    StartCall, Stop, WindowId,
+    Abandon, CallEnded, CallFailure, Drain, HalfClose, Inbound, Partitions, PriorAttempts,
+    SendFrames, StartCall, Stop, WindowId,
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
 use crate::message::Record;
@@ -638,7 +638,7 @@ impl WindowActor {
         closed
             .into_iter()
             .for_each(|window| self.enqueue(window, now));
-        self.ledger.ack_front();
+        self.ledger.ack_ready();
         self.schedule(now, ctx);
     }
 
@@ -780,6 +780,27 @@ fn millis_text(ms: i64) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
         Ok(time) => time.to_string(),
         Err(_) => format!("{ms} ms"),
+    }
+}
+
+impl Handler<Partitions> for WindowActor {
+    type Result = ();
+
+    fn handle(&mut self, change: Partitions, ctx: &mut Context<Self>) {
+        let Some(assigner) = self.assigner.as_mut() else {
+            return;
+        };
+        let now = now_ms();
+        match change.assigned {
+            true => assigner.assigned(change.input, &change.partitions, now),
+            false => assigner.revoked(change.input, &change.partitions),
+        }
+        let closed = assigner.due(now);
+        closed
+            .into_iter()
+            .for_each(|window| self.enqueue(window, now));
+        self.schedule(now, ctx);
+        self.settle(ctx);
     }
 }
 
