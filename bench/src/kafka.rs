@@ -148,6 +148,9 @@ pub fn preload(bootstrap: &str, topic: &str, partitions: i32, count: usize, size
         .expect("the preload is acknowledged");
 }
 
+/// The payload of the records that close the event-time windows of a preload.
+pub const CLOSER: &[u8] = b"{\"closer\": true}";
+
 /// [`preload`] with keys and event times: record `i` is keyed `i % keys` and happened `i`
 /// × `spacing_us` µs after `base_ms`. Then, when `closing`, one record (not a payload of the
 /// preload) per partition an hour after the last, which moves the watermark past every window.
@@ -175,13 +178,7 @@ pub fn preload_events(
     }
     for partition in (0..partitions).filter(|_| closing) {
         let later: (&[u8], i64) = (b"closer", time(count) + 3_600_000);
-        send_event(
-            &producer,
-            topic,
-            Some(partition),
-            Some(later),
-            b"{\"closer\": true}",
-        );
+        send_event(&producer, topic, Some(partition), Some(later), CLOSER);
     }
     producer
         .flush(Duration::from_secs(120))

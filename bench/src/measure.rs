@@ -73,6 +73,9 @@ pub struct Tally {
     pub duplicates: usize,
     /// Records without a known `n`.
     pub strays: usize,
+    /// Records closing the event-time windows ([`crate::kafka::CLOSER`]), called when memory
+    /// pressure closed their window early.
+    pub closers: usize,
 }
 
 impl Tally {
@@ -88,6 +91,7 @@ impl Tally {
             records: 0,
             duplicates: 0,
             strays: 0,
+            closers: 0,
         }
     }
 
@@ -100,13 +104,14 @@ impl Tally {
                 *seen = true;
                 self.sum = self.sum.wrapping_add(fnv1a(payload));
             }
+            None if payload == crate::kafka::CLOSER => self.closers += 1,
             None => self.strays += 1,
         }
     }
 
     /// Distinct records seen.
     pub fn distinct(&self) -> usize {
-        self.records - self.duplicates - self.strays
+        self.records - self.duplicates - self.strays - self.closers
     }
 
     /// Input records never seen.
@@ -128,8 +133,12 @@ impl Tally {
         } else {
             "CHECKSUM DIFFERS (output bytes ≠ input bytes)"
         };
+        let closers = match self.closers {
+            0 => String::new(),
+            closers => format!(", {closers} window closers"),
+        };
         format!(
-            "{} read, {} duplicates, {} missing, {} unknown, {checksum}",
+            "{} read, {} duplicates, {} missing, {} unknown{closers}, {checksum}",
             self.records,
             self.duplicates,
             self.missing(),

@@ -157,6 +157,10 @@ impl Copied {
         let peak_rss = stop();
         let tally = kafka::verify(bootstrap, OUTPUT, partitions, count, SIZE, VERIFY)?;
         let repeated = count * (self.copies - 1);
+        let closers = partitions as usize * self.copies;
+        if tally.closers > closers {
+            bail!("{} window closers called, at most {closers}", tally.closers);
+        }
         if self.copies > 1 && tally.duplicates != repeated {
             bail!(
                 "{} repeated outputs, not {repeated} ({} windows per record): {}",

@@ -754,15 +754,20 @@ impl WindowActor {
         let delay = Duration::from_millis(u64::try_from(at - now).unwrap_or(0).min(DAY_MS));
         let timer = ctx.run_later(delay, |actor, ctx| {
             actor.deadline = None;
-            let now = now_ms();
-            let closed = actor.assigner.as_mut().expect("windows assigned").due(now);
-            closed
-                .into_iter()
-                .for_each(|window| actor.enqueue(window, now));
-            actor.schedule(now, ctx);
-            actor.settle(ctx);
+            actor.close_due(ctx);
         });
         self.deadline = Some((at, timer));
+    }
+
+    /// Calls the windows the assigner closed by now, and asks it again at its next deadline.
+    fn close_due(&mut self, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        let closed = self.assigner.as_mut().expect("windows assigned").due(now);
+        closed
+            .into_iter()
+            .for_each(|window| self.enqueue(window, now));
+        self.schedule(now, ctx);
+        self.settle(ctx);
     }
 }
 
@@ -790,17 +795,11 @@ impl Handler<Partitions> for WindowActor {
         let Some(assigner) = self.assigner.as_mut() else {
             return;
         };
-        let now = now_ms();
         match change.assigned {
-            true => assigner.assigned(change.input, &change.partitions, now),
+            true => assigner.assigned(change.input, &change.partitions, now_ms()),
             false => assigner.revoked(change.input, &change.partitions),
         }
-        let closed = assigner.due(now);
-        closed
-            .into_iter()
-            .for_each(|window| self.enqueue(window, now));
-        self.schedule(now, ctx);
-        self.settle(ctx);
+        self.close_due(ctx);
     }
 }
 
