@@ -115,8 +115,9 @@ impl Window {
 
 /// Windows are invoked in order, several at a time: later windows are called while earlier
 /// ones complete, and their outputs are published after every output of the earlier ones. A
-/// window's records are committed once its call succeeded and its outputs were acknowledged,
-/// and only after every earlier window's. A failed call (or output) is retried with backoff,
+/// window's records are released once its call succeeded and its outputs were acknowledged,
+/// and only after every earlier window's; the ledger commits a record once every window it
+/// belongs to was released, each partition in order. A failed call (or output) is retried with backoff,
 /// with every later window: nothing of them is committed meanwhile. A window that failed
 /// `delivery.maxAttempts` times is called in halves, one at a time, down to single records: a
 /// record that fails alone every attempt is dead-lettered, or without a dead-letter stream,
