@@ -125,11 +125,16 @@ impl PipelineConfig {
     /// The window, closing early once it holds half the capacity: the next window fills while
     /// one is invoked, and a window never waits for capacity only its own commit can free.
     fn bounds(&self) -> ResolvedWindow {
-        let limit = (self.capacity.records as u64 / 2).max(1);
+        let limit = self.half_capacity();
         ResolvedWindow {
             count: Some(self.window.count.map_or(limit, |count| count.min(limit))),
             ..self.window.clone()
         }
+    }
+
+    /// Half the in-flight capacity's records: the most a window holds.
+    fn half_capacity(&self) -> u64 {
+        (self.capacity.records as u64 / 2).max(1)
     }
 }
 

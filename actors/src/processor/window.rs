@@ -107,6 +107,24 @@ struct Window {
 }
 
 impl Window {
+    /// Window `id` of `members`, not called yet; `closed` when no more records join it.
+    fn new(id: WindowId, members: Members, units: u64, closed: bool) -> Self {
+        Window {
+            id,
+            members,
+            units,
+            closed,
+            stage: Stage::Waiting,
+            attempt: 0,
+            timer: None,
+            failures: 0,
+            parts: VecDeque::new(),
+            parked: false,
+            called_at: None,
+            opened_at: Instant::now(),
+        }
+    }
+
     /// The records of the next call: the current part, or all of them.
     fn part(&self) -> Range<usize> {
         self.parts.front().cloned().unwrap_or(0..self.members.len())
@@ -179,7 +197,7 @@ impl WindowActor {
             metrics: config.metrics.clone(),
             prior: HashMap::new(),
             max_units,
-            max_records: (config.capacity.records as u64 / 2).max(1),
+            max_records: config.half_capacity(),
             invoker,
             ledger: Ledger::default(),
             assigner: (!config.window.is_streamed()).then(|| Assigner::new(&config.bounds())),
@@ -209,28 +227,21 @@ impl WindowActor {
             .duration()
             .map(|duration| ctx.run_later(duration, move |actor, ctx| actor.close(id, ctx)));
         let next = self.ledger.next_seq();
-        self.windows.push_back(Window {
-            id,
-            members: Members::Run(next..next),
-            units: 0,
-            closed: false,
-            stage: Stage::Waiting,
-            attempt: 0,
-            timer,
-            failures: 0,
-            parts: VecDeque::new(),
-            parked: false,
-            called_at: None,
-            opened_at: Instant::now(),
-        });
+        let window = Window::new(id, Members::Run(next..next), 0, false);
+        self.windows.push_back(Window { timer, ..window });
         id
     }
 
     /// Window `id`, if it is still held (windows hold consecutive ids).
     fn window_mut(&mut self, id: WindowId) -> Option<&mut Window> {
-        let front = self.windows.front()?.id;
-        let index = usize::try_from(id.checked_sub(front)?).ok()?;
+        let index = self.index_of(id)?;
         self.windows.get_mut(index)
+    }
+
+    /// Where window `id` is in `windows` (windows hold consecutive ids).
+    fn index_of(&self, id: WindowId) -> Option<usize> {
+        let front = self.windows.front()?.id;
+        usize::try_from(id.checked_sub(front)?).ok()
     }
 
     /// Ends window `id`: no more records join it, and its call is half-closed.
@@ -305,10 +316,10 @@ impl WindowActor {
     fn start_calls(&mut self, ctx: &mut Context<Self>) {
         while self.calling < CALLS_IN_FLIGHT {
             let id = self.next_call;
-            let front = self.windows.front().map_or(id, |window| window.id);
-            let index = (id - front) as usize;
-            let Some(window) = (self.windows.get_mut(index)).filter(|w| w.stage == Stage::Waiting)
-            else {
+            // Indexed rather than `window_mut`: the frames are read from the ledger meanwhile.
+            let index = self.index_of(id);
+            let window = index.and_then(|index| self.windows.get_mut(index));
+            let Some(window) = window.filter(|w| w.stage == Stage::Waiting) else {
                 return;
             };
             window.stage = Stage::Calling;
@@ -726,20 +737,8 @@ impl WindowActor {
         }
         let open_for = u64::try_from(now - closed.opened_ms).unwrap_or_default();
         self.metrics.window_closed(Duration::from_millis(open_for));
-        self.windows.push_back(Window {
-            id,
-            members: Members::Listed(closed.seqs),
-            units: closed.units,
-            closed: true,
-            stage: Stage::Waiting,
-            attempt: 0,
-            timer: None,
-            failures,
-            parts: VecDeque::new(),
-            parked: false,
-            called_at: None,
-            opened_at: Instant::now(),
-        });
+        let window = Window::new(id, Members::Listed(closed.seqs), closed.units, true);
+        self.windows.push_back(Window { failures, ..window });
     }
 
     /// Asks the assigner again when something may close without a record coming.
