@@ -312,3 +312,42 @@ async fn a_restart_mid_window_rebuilds_the_same_event_time_windows() {
     assert_eq!(calls[1], call(&["10", "11", "12"]));
     scene.wait_committed(6); // up to "30", in the open [30, 40)
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_in_flight_are_those_not_yet_acknowledged() {
+    let scene = Windows::new(Tansu::memory(), 2, "{time: event, duration: 10s}");
+    let runtime = scene.run();
+    let in_flight = || {
+        let samples = crate::metrics::openmetrics(&runtime.metrics());
+        crate::metrics::total(
+            &samples,
+            "riff_in_flight_records",
+            &[("processor", "windows")],
+        )
+    };
+    let json = [("content-type", "application/json")];
+    let at = |seconds: i64| Some(EPOCH_MS + seconds * 1000);
+    let produce = |partition: i32, seconds: i64| {
+        let value = seconds.to_string();
+        let kafka = &scene.kafka;
+        async move {
+            (kafka)
+                .produce_at("default_events", partition, at(seconds), &value, &json)
+                .await
+        }
+    };
+    // 25 is read first and stays in the open [20, 30): every record read after it waits
+    // behind it in reading order, acknowledged or not.
+    produce(0, 25).await;
+    eventually("25 read", Duration::from_secs(20), || {
+        (in_flight() == 1.0).then_some(())
+    });
+    for seconds in [1, 2, 15] {
+        produce(1, seconds).await;
+    }
+    // Partition 1 at 15 closes [0, 10): 1 and 2 are acknowledged; 25 and 15 are not.
+    assert_eq!(scene.calls(1).await, vec![call(&["1", "2"])]);
+    eventually("25 and 15 in flight", Duration::from_secs(10), || {
+        (in_flight() == 2.0).then_some(())
+    });
+}

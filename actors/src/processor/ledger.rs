@@ -31,7 +31,9 @@ pub(super) struct Ledger {
     front: Seq,
     /// The records not yet acknowledged of each input partition, in order.
     partitions: HashMap<(usize, u32), VecDeque<Seq>>,
-    /// The payload bytes held.
+    /// The records not yet acknowledged.
+    unacknowledged: usize,
+    /// Their payload bytes.
     units: u64,
 }
 
@@ -40,6 +42,7 @@ impl Ledger {
     pub fn push(&mut self, input: usize, record: Record, ack: AckHandle, pending: u32) -> Seq {
         let seq = self.next_seq();
         self.units += ack.units();
+        self.unacknowledged += 1;
         let partition = (input, record.partition);
         self.partitions.entry(partition).or_default().push_back(seq);
         self.held.push_back(Held {
@@ -104,6 +107,7 @@ impl Ledger {
         }
         self.partitions.retain(|_, queue| !queue.is_empty());
         self.units -= acks.iter().map(AckHandle::units).sum::<u64>();
+        self.unacknowledged -= acks.len();
         AckHandle::ack_all(acks);
         let done = (self.held.iter())
             .take_while(|held| held.ack.is_none())
@@ -112,12 +116,17 @@ impl Ledger {
         self.front += done as Seq;
     }
 
-    /// How many records are held (acknowledged ones still behind an older record included),
-    /// and their payload bytes.
+    /// How many records are held (acknowledged ones still behind an older record included).
     pub fn len(&self) -> usize {
         self.held.len()
     }
 
+    /// How many records are not acknowledged yet (the records in flight).
+    pub fn unacknowledged(&self) -> usize {
+        self.unacknowledged
+    }
+
+    /// The payload bytes of the records not acknowledged yet.
     pub fn units(&self) -> u64 {
         self.units
     }

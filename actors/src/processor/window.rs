@@ -530,9 +530,9 @@ impl WindowActor {
         self.metrics.call_completed(records, took);
     }
 
-    /// The records held, and their payload bytes, for the in-flight gauges.
+    /// The records not acknowledged yet, and their payload bytes, for the in-flight gauges.
     fn report_in_flight(&self) {
-        (self.metrics).in_flight(self.ledger.len() as u64, self.ledger.units());
+        (self.metrics).in_flight(self.ledger.unacknowledged() as u64, self.ledger.units());
     }
 
     /// The stage of window `id` if a report about `attempt` is current.
