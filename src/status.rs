@@ -1,6 +1,7 @@
 //! `riff local status`: a live table of the processors of a running `riff local run`, read from
 //! its `GET /metrics` (`--metrics-address`): records in and out per second, consumer lag,
-//! records in flight, calls, their mean latency, failures, dead letters and function restarts.
+//! records in flight, calls, their mean latency, failures, dead letters, late records and
+//! function restarts.
 //! Rates and latency are over the last interval, so the first table comes one interval after
 //! the start; `--once` prints that table and exits.
 
@@ -158,6 +159,7 @@ struct Row {
     call_seconds: f64,
     failures: f64,
     dead_letters: f64,
+    late: f64,
     restarts: f64,
 }
 
@@ -173,6 +175,7 @@ impl Row {
             "riff_call_duration_seconds_sum" => self.call_seconds += value,
             "riff_call_failures_total" => self.failures += value,
             "riff_dead_letters_total" => self.dead_letters += value,
+            "riff_late_records_total" => self.late += value,
             "riff_function_restarts_total" => self.restarts += value,
             _ => {}
         }
@@ -226,6 +229,7 @@ fn table(before: &Scrape, after: &Scrape) -> String {
                 latency,
                 count(now.failures),
                 count(now.dead_letters),
+                count(now.late),
                 count(now.restarts),
             ]
         })
@@ -244,6 +248,7 @@ fn table(before: &Scrape, after: &Scrape) -> String {
         "latency",
         "failures",
         "dead-letters",
+        "late",
         "restarts",
     ];
     table::render(&headers, &rows)
@@ -287,7 +292,8 @@ mod tests {
                 "riff_records_read_total{{namespace=\"dev\",processor=\"sq\",stream=\"in\"}} {read}\n\
                  riff_call_duration_seconds_count{{namespace=\"dev\",processor=\"sq\"}} {calls}\n\
                  riff_call_duration_seconds_sum{{namespace=\"dev\",processor=\"sq\"}} {seconds}\n\
-                 riff_consumer_lag{{namespace=\"dev\",processor=\"sq\",stream=\"in\",partition=\"0\"}} 7\n"
+                 riff_consumer_lag{{namespace=\"dev\",processor=\"sq\",stream=\"in\",partition=\"0\"}} 7\n\
+                 riff_late_records_total{{namespace=\"dev\",processor=\"sq\"}} 2\n"
             ))
             .unwrap(),
         }
@@ -303,7 +309,7 @@ mod tests {
         let cells: Vec<&str> = lines[1].split_whitespace().collect();
         assert_eq!(
             cells,
-            ["dev", "sq", "100", "0", "7", "0", "6", "25ms", "0", "0", "0"]
+            ["dev", "sq", "100", "0", "7", "0", "6", "25ms", "0", "0", "2", "0"]
         );
     }
 }
