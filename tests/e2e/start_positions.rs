@@ -118,3 +118,81 @@ async fn a_kafka_subscription_delivers_records_only_of_partitions_it_was_told_ar
     drop(second);
     producing.await.unwrap();
 }
+
+// Every rebalance of the eager protocol revokes all of a member's partitions and assigns them
+// again: each one a processor got back was read again from the last commit, so every record
+// read since then came twice (its window still held it, and committed it).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_given_back_its_partitions_reads_on_from_where_it_stopped() {
+    let tansu = Tansu::memory();
+    let mut settings = KafkaSettings::new(tansu.bootstrap());
+    settings.properties = vec![
+        ("session.timeout.ms".into(), "2000".into()),
+        ("heartbeat.interval.ms".into(), "500".into()),
+    ];
+    let broker = Arc::new(KafkaBroker::connect(settings).unwrap());
+    broker.provision("t", 4, "text/plain").await.unwrap();
+    let producing = {
+        let broker = broker.clone();
+        tokio::spawn(async move {
+            for n in 0..3000u32 {
+                let message = riff_actors::message::Message::new(n.to_string(), "text/plain");
+                broker.publish("t", message).await.unwrap();
+                if n % 100 == 0 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        })
+    };
+    // Nothing is committed but the start positions; the test keeps what it reads.
+    let mut first = broker
+        .subscribe_keeping("t", "g", OffsetReset::Earliest)
+        .await
+        .unwrap();
+    let mut second = None;
+    // The last offset delivered of each partition, and the partitions of the last revocation.
+    let mut last = std::collections::BTreeMap::<u32, u64>::new();
+    let (mut revoked, mut kept) = (BTreeSet::new(), BTreeSet::new());
+    let (mut values, mut revocations, mut given_back) = (BTreeSet::new(), 0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while revocations < 2 || values.len() < 3000 {
+        let next = tokio::time::timeout_at(deadline, first.deliveries.next()).await;
+        match next.expect("deliveries within 40 s").unwrap().unwrap() {
+            Delivery::Revoked(partitions) => {
+                revocations += 1;
+                revoked = partitions.into_iter().collect();
+            }
+            Delivery::Assigned(partitions) => {
+                // Held right before the assignment: read on; otherwise another member may have
+                // read it meanwhile, and it starts from the committed position.
+                let revoked = std::mem::take(&mut revoked);
+                kept = (partitions.into_iter())
+                    .filter(|p| revoked.contains(p))
+                    .collect();
+                given_back += kept.len();
+            }
+            Delivery::Record(record) => {
+                let previous = last.insert(record.partition, record.offset);
+                if let (true, Some(previous)) = (kept.contains(&record.partition), previous) {
+                    assert!(
+                        record.offset > previous,
+                        "partition {} read again from {} after {previous}",
+                        record.partition,
+                        record.offset
+                    );
+                }
+                values.insert(record.message.payload.clone());
+                // A second member joins, then leaves: two rebalances while records flow.
+                if values.len() == 500 && second.is_none() {
+                    second = Some(broker.subscribe("t", "g", OffsetReset::Earliest).await);
+                }
+                if values.len() == 1500 {
+                    second = None;
+                }
+            }
+        }
+    }
+    assert!(given_back > 0, "no partition was given back");
+    drop(second);
+    producing.await.unwrap();
+}

@@ -119,12 +119,27 @@ pub trait Broker: Send + Sync + 'static {
     }
 
     /// Joins consumer `group` on `topic`. Partitions are shared among a group's subscribers.
+    /// A partition revoked and assigned again is read again from the group's committed
+    /// position: what the subscriber had not committed is delivered again.
     async fn subscribe(
         &self,
         topic: &str,
         group: &str,
         reset: OffsetReset,
     ) -> Result<Subscription, BrokerError>;
+
+    /// Like [`Broker::subscribe`], for a subscriber that keeps every record delivered to it
+    /// until it commits it, revocations or not (a processor's windows): a partition assigned
+    /// again right after its revocation is read on after the last record delivered, so those
+    /// records are not delivered twice. Brokers that cannot tell subscribe as usual.
+    async fn subscribe_keeping(
+        &self,
+        topic: &str,
+        group: &str,
+        reset: OffsetReset,
+    ) -> Result<Subscription, BrokerError> {
+        self.subscribe(topic, group, reset).await
+    }
 
     /// Stores positions for `group` on `topic` ("last processed offset" per partition).
     async fn commit(

@@ -122,7 +122,7 @@ impl Actor for InputActor {
         );
         let reset = self.binding.reset;
         ctx.wait(
-            async move { broker.subscribe(&topic, &group, reset).await }
+            async move { broker.subscribe_keeping(&topic, &group, reset).await }
                 .into_actor(self)
                 .map(|subscription, actor, ctx| match subscription {
                     Ok(subscription) => {

@@ -12,7 +12,14 @@
 //!   position the group's reset policy gives (the end for `latest`) is committed, so that
 //!   `latest` means "from when the processor first read the partition", not "from every
 //!   restart": records read but not processed before a crash are read again.
+//! - When its subscriber keeps what it was delivered until it commits it (a processor's
+//!   windows), a partition the member gets back right after it was revoked (the eager protocol
+//!   revokes every partition at each rebalance) is read on from where the member stopped
+//!   reading it, not from the committed position: reading the records delivered since the last
+//!   commit again would only repeat their outputs. (If another member committed further
+//!   meanwhile, reading starts there.)
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,8 +52,12 @@ const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The member's context: rebalances, applied and queued as deliveries in the order they
 /// happened; librdkafka's problems reported like the broker's other clients.
 pub(super) struct GroupEvents {
-    reset: OffsetReset,
+    start: Start,
     rebalances: Mutex<Vec<Result<Delivery, BrokerError>>>,
+    /// Where the member reads its partitions (when its subscriber keeps what it is delivered):
+    /// the assigned ones' starts, and the revoked ones' next offsets at their revocation (until
+    /// the next assignment).
+    places: Mutex<Places>,
     /// Events a poll served without returning them (rebalances, commit results): a poll that
     /// returned nothing but served one did not find the queue empty.
     served: AtomicU64,
@@ -106,8 +117,14 @@ impl ConsumerContext for GroupEvents {
         );
         let delivery = match event {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                match assign_pinned(consumer, list, self.reset, cooperative) {
-                    Ok(()) => Ok(Delivery::Assigned(partitions)),
+                let stopped_at = std::mem::take(&mut self.places.lock().stopped_at);
+                match assign_pinned(consumer, list, self.start.reset, &stopped_at, cooperative) {
+                    Ok(starts) => {
+                        if self.start.keeping {
+                            self.places.lock().starts.extend(starts);
+                        }
+                        Ok(Delivery::Assigned(partitions))
+                    }
                     Err(error) => {
                         _ = revoke(consumer, list, cooperative);
                         Err(BrokerError::Unavailable(format!(
@@ -117,6 +134,9 @@ impl ConsumerContext for GroupEvents {
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if self.start.keeping {
+                    self.places.lock().revoked(consumer, &partitions);
+                }
                 _ = revoke(consumer, list, cooperative);
                 Ok(Delivery::Revoked(partitions))
             }
@@ -136,21 +156,60 @@ impl ConsumerContext for GroupEvents {
     }
 }
 
-/// Assigns `list`, each partition from its committed position; a partition without one starts
-/// where `reset` says, and that start is committed before the partition is read.
+/// Where a member reads its partitions, by partition.
+#[derive(Default)]
+pub(super) struct Places {
+    /// The offset each assigned partition was assigned from.
+    starts: HashMap<i32, i64>,
+    /// The next offset to read of each partition of the last revocation.
+    stopped_at: HashMap<i32, i64>,
+}
+
+impl Places {
+    /// `partitions` are revoked: each stopped after the last record polled from it, or where
+    /// it started if none was polled since.
+    fn revoked(&mut self, consumer: &BaseConsumer<GroupEvents>, partitions: &[u32]) {
+        let polled = consumer.position().unwrap_or_default();
+        self.stopped_at.clear();
+        for &partition in partitions {
+            let partition = partition as i32;
+            let start = self.starts.remove(&partition);
+            let next = (polled.elements().iter())
+                .find(|e| e.partition() == partition)
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(next) => Some(next),
+                    _ => None,
+                });
+            if let Some(next) = next.or(start) {
+                self.stopped_at.insert(partition, next);
+            }
+        }
+    }
+}
+
+/// Assigns `list`, each partition from its committed position, or from where the member
+/// stopped reading it (`stopped_at`) if that is further; a partition without either starts
+/// where `reset` says, and that start is committed before the partition is read. Returns each
+/// partition's start.
 fn assign_pinned(
     consumer: &BaseConsumer<GroupEvents>,
     list: &mut TopicPartitionList,
     reset: OffsetReset,
+    stopped_at: &HashMap<i32, i64>,
     cooperative: bool,
-) -> KafkaResult<()> {
+) -> KafkaResult<Vec<(i32, i64)>> {
     let committed = consumer.committed_offsets(list.clone(), PIN_TIMEOUT)?;
     let mut pins = TopicPartitionList::new();
+    let mut starts = Vec::new();
     for element in committed.elements() {
         let (topic, partition) = (element.topic(), element.partition());
-        let start = match element.offset() {
-            Offset::Offset(next) => next,
-            _ => {
+        let stopped = stopped_at.get(&partition).copied();
+        let start = match (element.offset(), stopped) {
+            (Offset::Offset(next), Some(stopped)) => next.max(stopped),
+            (Offset::Offset(next), None) => next,
+            // Its windows commit what it read; pinning `stopped` would commit past them.
+            (_, Some(stopped)) => stopped,
+            (_, None) => {
                 let (low, high) = consumer.fetch_watermarks(topic, partition, PIN_TIMEOUT)?;
                 let start = match reset {
                     OffsetReset::Earliest => low,
@@ -161,6 +220,7 @@ fn assign_pinned(
             }
         };
         list.set_partition_offset(topic, partition, Offset::Offset(start))?;
+        starts.push((partition, start));
     }
     if cooperative {
         consumer.incremental_assign(list)?;
@@ -171,7 +231,7 @@ fn assign_pinned(
         consumer.commit(&pins, CommitMode::Sync)?;
         tracing::info!(pins = ?positions(&pins), "start positions committed");
     }
-    Ok(())
+    Ok(starts)
 }
 
 /// Gives up `list` (all partitions, for the eager protocol).
@@ -198,19 +258,30 @@ fn positions(list: &TopicPartitionList) -> Vec<(i32, i64)> {
 /// A group member on one topic.
 pub(super) type GroupConsumer = BaseConsumer<GroupEvents>;
 
-/// Joins the group configured in `config` on `topic`, starting where `reset` says on partitions
-/// the group never committed; records without a content type get `content_type`.
+/// Where a member reads a partition it is assigned.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Start {
+    /// Where on partitions the group never committed.
+    pub reset: OffsetReset,
+    /// Whether the subscriber keeps what it was delivered until it commits it: then a
+    /// partition given back right after its revocation is read on where it stopped.
+    pub keeping: bool,
+}
+
+/// Joins the group configured in `config` on `topic`, reading partitions from where `start`
+/// says; records without a content type get `content_type`.
 pub(super) fn subscribe(
     config: &ClientConfig,
     topic: &str,
-    reset: OffsetReset,
+    start: Start,
     content_type: Option<String>,
     diagnostics: Diagnostics,
 ) -> Result<(Arc<GroupConsumer>, Subscription), BrokerError> {
     let wakeup = Arc::new(Wakeup::default());
     let events = GroupEvents {
-        reset,
+        start,
         rebalances: Mutex::default(),
+        places: Mutex::default(),
         served: AtomicU64::new(0),
         wakeup: wakeup.clone(),
         diagnostics,

@@ -114,6 +114,32 @@ impl KafkaBroker {
         })
     }
 
+    /// A member of `group` on `topic`; `keeping`: its subscriber keeps what it was delivered
+    /// until committed, so partitions given back are read on where they stopped.
+    fn join(
+        &self,
+        topic: &str,
+        group: &str,
+        reset: OffsetReset,
+        keeping: bool,
+    ) -> Result<Subscription, BrokerError> {
+        let content_type = self.content_types.get(topic).map(|ct| ct.clone());
+        let config = self.settings.consumer(group, reset);
+        let start = consumer::Start { reset, keeping };
+        let (member, subscription) = consumer::subscribe(
+            &config,
+            topic,
+            start,
+            content_type,
+            self.diagnostics.clone(),
+        )?;
+        self.members.insert(
+            (topic.to_owned(), group.to_owned()),
+            Arc::downgrade(&member),
+        );
+        Ok(subscription)
+    }
+
     /// The topic of `stream` in `namespace`: `<namespace>_<stream>`, as riff's kafka-provisioner
     /// (Kubernetes names cannot hold `_`, so two streams never share a topic).
     pub fn topic_name(namespace: &str, stream: &str) -> String {
@@ -242,20 +268,16 @@ impl Broker for KafkaBroker {
         group: &str,
         reset: OffsetReset,
     ) -> Result<Subscription, BrokerError> {
-        let content_type = self.content_types.get(topic).map(|ct| ct.clone());
-        let config = self.settings.consumer(group, reset);
-        let (member, subscription) = consumer::subscribe(
-            &config,
-            topic,
-            reset,
-            content_type,
-            self.diagnostics.clone(),
-        )?;
-        self.members.insert(
-            (topic.to_owned(), group.to_owned()),
-            Arc::downgrade(&member),
-        );
-        Ok(subscription)
+        self.join(topic, group, reset, false)
+    }
+
+    async fn subscribe_keeping(
+        &self,
+        topic: &str,
+        group: &str,
+        reset: OffsetReset,
+    ) -> Result<Subscription, BrokerError> {
+        self.join(topic, group, reset, true)
     }
 
     async fn commit(
