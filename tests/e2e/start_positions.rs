@@ -57,10 +57,9 @@ async fn latest_reads_what_was_published_after_running_even_across_a_kill_before
     );
 }
 
-// Hole 4: rebalance events raced records, so a record could come for a partition whose
-// assignment had not been delivered yet (and the gateway dropped it).
-#[tokio::test(flavor = "multi_thread")]
-async fn a_kafka_subscription_delivers_records_only_of_partitions_it_was_told_are_assigned() {
+/// A Kafka broker on a fresh tansu (2 s sessions), with topic `t` of 4 partitions and a task
+/// publishing the numbers 0 to 2999 to it, 100 every 50 ms.
+async fn publishing_3000() -> (Tansu, Arc<KafkaBroker>, tokio::task::JoinHandle<()>) {
     let tansu = Tansu::memory();
     let mut settings = KafkaSettings::new(tansu.bootstrap());
     settings.properties = vec![
@@ -81,6 +80,14 @@ async fn a_kafka_subscription_delivers_records_only_of_partitions_it_was_told_ar
             }
         })
     };
+    (tansu, broker, producing)
+}
+
+// Hole 4: rebalance events raced records, so a record could come for a partition whose
+// assignment had not been delivered yet (and the gateway dropped it).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kafka_subscription_delivers_records_only_of_partitions_it_was_told_are_assigned() {
+    let (_tansu, broker, producing) = publishing_3000().await;
     let mut first = broker
         .subscribe("t", "g", OffsetReset::Earliest)
         .await
@@ -124,26 +131,7 @@ async fn a_kafka_subscription_delivers_records_only_of_partitions_it_was_told_ar
 // read since then came twice (its window still held it, and committed it).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_given_back_its_partitions_reads_on_from_where_it_stopped() {
-    let tansu = Tansu::memory();
-    let mut settings = KafkaSettings::new(tansu.bootstrap());
-    settings.properties = vec![
-        ("session.timeout.ms".into(), "2000".into()),
-        ("heartbeat.interval.ms".into(), "500".into()),
-    ];
-    let broker = Arc::new(KafkaBroker::connect(settings).unwrap());
-    broker.provision("t", 4, "text/plain").await.unwrap();
-    let producing = {
-        let broker = broker.clone();
-        tokio::spawn(async move {
-            for n in 0..3000u32 {
-                let message = riff_actors::message::Message::new(n.to_string(), "text/plain");
-                broker.publish("t", message).await.unwrap();
-                if n % 100 == 0 {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        })
-    };
+    let (_tansu, broker, producing) = publishing_3000().await;
     // Nothing is committed but the start positions; the test keeps what it reads.
     let mut first = broker
         .subscribe_keeping("t", "g", OffsetReset::Earliest)
