@@ -31,8 +31,6 @@ pub(super) struct Ledger {
     front: Seq,
     /// The records not yet acknowledged of each input partition, in order.
     partitions: HashMap<(usize, u32), VecDeque<Seq>>,
-    /// The records not yet acknowledged.
-    unacknowledged: usize,
     /// Their payload bytes.
     units: u64,
 }
@@ -42,7 +40,6 @@ impl Ledger {
     pub fn push(&mut self, input: usize, record: Record, ack: AckHandle, pending: u32) -> Seq {
         let seq = self.next_seq();
         self.units += ack.units();
-        self.unacknowledged += 1;
         let partition = (input, record.partition);
         self.partitions.entry(partition).or_default().push_back(seq);
         self.held.push_back(Held {
@@ -107,7 +104,6 @@ impl Ledger {
         }
         self.partitions.retain(|_, queue| !queue.is_empty());
         self.units -= acks.iter().map(AckHandle::units).sum::<u64>();
-        self.unacknowledged -= acks.len();
         AckHandle::ack_all(acks);
         let done = (self.held.iter())
             .take_while(|held| held.ack.is_none())
@@ -123,7 +119,7 @@ impl Ledger {
 
     /// How many records are not acknowledged yet (the records in flight).
     pub fn unacknowledged(&self) -> usize {
-        self.unacknowledged
+        self.partitions.values().map(VecDeque::len).sum()
     }
 
     /// The payload bytes of the records not acknowledged yet.
