@@ -28,6 +28,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use client::PayloadEncoding;
 use logging::LogFormat;
+use riff_actors::broker::kafka::Reads;
 
 /// jemalloc, for Rust and for librdkafka (whose `malloc` it replaces): records are allocated on
 /// one thread and freed on another, where glibc's malloc spent a fifth of the CPU (profile of
@@ -95,6 +96,12 @@ enum Local {
         /// A librdkafka property `key=value` for every Kafka client (repeatable).
         #[arg(long = "kafka-property", value_parser = parse_kafka_property)]
         kafka_properties: Vec<(String, String)>,
+        /// How processors read Kafka inputs: `shared`, one consumer of the process reads each
+        /// partition once for every processor, each processor's consumer group keeping its
+        /// positions (one `riff local run` per YAML); `groups`, each processor a member of its
+        /// group with a consumer of its own (several runs of the same YAML share partitions).
+        #[arg(long, default_value = "shared")]
+        kafka_reads: Reads,
         /// Where the Secrets a KafkaGateway's `tls` and `sasl` reference are read when the
         /// manifests do not declare them: file `<dir>/<secret>/<key>`.
         #[arg(long)]
@@ -253,6 +260,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
             provisioner_address,
             shutdown_timeout,
             kafka_properties,
+            kafka_reads,
             secret_dir,
             metrics_address,
         } => {
@@ -261,6 +269,7 @@ async fn execute(command: Command) -> anyhow::Result<()> {
                 provisioner_address,
                 shutdown_timeout: Duration::from_secs(shutdown_timeout),
                 kafka_properties,
+                kafka_reads,
                 secret_dir,
                 metrics_address: metrics_address.0,
                 ..Default::default()

@@ -134,13 +134,13 @@ async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
 async fn two_replicas_share_the_partitions_and_lose_nothing_across_rebalances() {
     let scene = Scene::new(Tansu::memory(), 2, "square", "{count: 5, duration: 200ms}");
     let kafka = scene.plain();
-    let mut first = scene.run();
+    let mut first = scene.run_replica();
     kafka.produce_numbers("default_numbers", 1..=100).await;
 
     // Joins: rebalance. tansu answers a joining member's JoinGroup late, at a generation the
     // first member has not joined yet, so the newcomer's SyncGroup is refused and it joins
     // again: on tansu it is assigned (and reports running) only once the first one left.
-    let second = scene.spawn();
+    let second = scene.spawn_replica();
     second.wait_for_log("actor=\"processor\"", Duration::from_secs(20));
     kafka.produce_numbers("default_numbers", 101..=200).await;
     assert_eq!(first.terminate(Duration::from_secs(20)), 0); // leaves: rebalance

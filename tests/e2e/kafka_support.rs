@@ -23,6 +23,15 @@ pub fn tansu_args() -> Vec<&'static str> {
         .collect()
 }
 
+/// [`tansu_args`] for one replica of several `riff local run`s of the same YAML: their
+/// processors join their consumer groups, which share the partitions among the replicas (the
+/// default, shared reads, reads every partition for every processor of the one process).
+pub fn replica_args() -> Vec<&'static str> {
+    let mut args = tansu_args();
+    args.extend(["--kafka-reads", "groups"]);
+    args
+}
+
 /// A tansu broker on a free loopback port, killed when dropped.
 pub struct Tansu {
     child: Option<Child>,
@@ -379,9 +388,15 @@ impl Scene {
         crate::support::Runtime::start_with(&[self.manifests.path()], &tansu_args())
     }
 
-    /// Starts `riff local run` on the scene's YAML (quick group joins) without waiting.
-    pub fn spawn(&self) -> crate::support::Runtime {
-        crate::support::Runtime::spawn_with(&[self.manifests.path()], &tansu_args())
+    /// Starts a replica of `riff local run` on the scene's YAML (see [`replica_args`]) and
+    /// waits until it reports running.
+    pub fn run_replica(&self) -> crate::support::Runtime {
+        crate::support::Runtime::start_with(&[self.manifests.path()], &replica_args())
+    }
+
+    /// Starts a replica like [`Scene::run_replica`] without waiting.
+    pub fn spawn_replica(&self) -> crate::support::Runtime {
+        crate::support::Runtime::spawn_with(&[self.manifests.path()], &replica_args())
     }
 
     /// A plain Kafka client of the scene's broker.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::kafka::{on_partition, Load, Probe, Reader, PARTITIONS};
-use crate::kafka_support::{franz_with_streams, tansu_args, Tansu};
+use crate::kafka_support::{franz_with_streams, replica_args, tansu_args, Tansu};
 use crate::support::{eventually, Manifests, ProcessorYaml, Runtime};
 
 use crate::{
@@ -122,6 +122,8 @@ impl Broker {
 struct Local {
     broker: Broker,
     manifests: Manifests,
+    /// The arguments of `riff local run` besides the YAML.
+    args: Vec<&'static str>,
 }
 
 impl Local {
@@ -134,19 +136,33 @@ impl Local {
         );
         yaml += &ProcessorYaml::sample(GROUP, function, &["numbers"], &["copies"], WINDOW).yaml();
         let manifests = Manifests::new(&[("all.yaml", &yaml)]);
-        Local { broker, manifests }
+        let args = tansu_args();
+        Local {
+            broker,
+            manifests,
+            args,
+        }
+    }
+
+    /// Like [`Local::new`], for replicas: several `riff local run`s of the YAML (see
+    /// [`replica_args`]).
+    fn replicas(engine: Engine, function: &str) -> Local {
+        Local {
+            args: replica_args(),
+            ..Local::new(engine, function)
+        }
     }
 
     /// Starts `riff local run` (quick group joins) and waits until it reports running.
     fn run(&self) -> Runtime {
-        Runtime::start_with(&[self.manifests.path()], &tansu_args())
+        Runtime::start_with(&[self.manifests.path()], &self.args)
     }
 
     /// Starts `riff local run` like [`Local::run`] once the scenario is under way: one that
     /// does not report running within a minute is a finding (added to `failures`), and the
     /// scenario goes on with it.
     fn run_again(&self, which: &str, failures: &mut Vec<String>) -> Runtime {
-        let riff = Runtime::spawn_with(&[self.manifests.path()], &tansu_args());
+        let riff = Runtime::spawn_with(&[self.manifests.path()], &self.args);
         let running = within(Duration::from_secs(60), || {
             riff.log()
                 .iter()
@@ -509,14 +525,14 @@ fn broker_restart() -> Row {
 /// ends as it would in a cluster after the killed pod's restart: the first replica is restarted
 /// (a clean shutdown, then a new join round without the dead member).
 fn second_replica() -> Row {
-    let mut scene = Local::new(Engine::Memory, "pass-through");
+    let mut scene = Local::replicas(Engine::Memory, "pass-through");
     let mut first = scene.run();
     let load = scene.broker.load();
     let mut report = Report::default();
     load.wait_share(30);
     let mut second = None;
     report.fault(&scene.broker.probe, &load, "second replica joined", || {
-        let joining = Runtime::spawn_with(&[scene.manifests.path()], &tansu_args());
+        let joining = Runtime::spawn_with(&[scene.manifests.path()], &scene.args);
         joining.wait_for_log("actor=\"processor\"", Duration::from_secs(30));
         second = Some(joining);
     });

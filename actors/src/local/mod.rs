@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::broker::kafka::Reads;
 use crate::processor::Capacity;
 use crate::resources::manifest;
 use plan::Plan;
@@ -36,6 +37,8 @@ pub struct LocalOptions {
     pub capacity: Capacity,
     /// librdkafka properties for every Kafka client (e.g. `session.timeout.ms`).
     pub kafka_properties: Vec<(String, String)>,
+    /// How processors read their Kafka inputs.
+    pub kafka_reads: Reads,
     /// Where Secrets the manifests do not declare are read: `<dir>/<secret>/<key>`.
     pub secret_dir: Option<PathBuf>,
     /// Where `GET /metrics` is served (every processor's metrics), if anywhere.
@@ -50,6 +53,7 @@ impl Default for LocalOptions {
             shutdown_timeout: Duration::from_secs(10),
             capacity: Capacity::default(),
             kafka_properties: Vec::new(),
+            kafka_reads: Reads::Shared,
             secret_dir: None,
             metrics_address: Some(([127, 0, 0, 1], 9090).into()),
         }

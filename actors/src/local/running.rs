@@ -167,6 +167,7 @@ impl Running {
                 security: kafka.security.clone(),
                 properties: self.options.kafka_properties.clone(),
                 serving: Some(plan.resource()),
+                reads: self.options.kafka_reads,
             })?),
         };
         let actor = GatewayActor::bind(

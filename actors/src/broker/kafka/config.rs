@@ -17,6 +17,33 @@ pub struct KafkaSettings {
     /// What the clients serve (e.g. `gateway default/franz`), named in their log lines beside
     /// the cluster when a process holds several.
     pub serving: Option<String>,
+    /// How processors read their inputs.
+    pub reads: Reads,
+}
+
+/// How the processors of one process read their Kafka inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reads {
+    /// Each processor is a member of its consumer group, with a consumer of its own: replicas
+    /// of a processor in several processes share its partitions (a cluster's processors).
+    #[default]
+    Groups,
+    /// One consumer reads each partition once for every processor of the process, and each
+    /// processor's group keeps its positions: one client for the process, however many
+    /// processors (`riff local run`, the one process reading for every group).
+    Shared,
+}
+
+impl std::str::FromStr for Reads {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "shared" => Ok(Reads::Shared),
+            "groups" => Ok(Reads::Groups),
+            other => Err(format!("{other:?} is neither `shared` nor `groups`")),
+        }
+    }
 }
 
 /// Properties that would break at-least-once delivery, and why: riff commits a position only
@@ -112,6 +139,7 @@ impl KafkaSettings {
             security: KafkaSecurity::default(),
             properties: Vec::new(),
             serving: None,
+            reads: Reads::Groups,
         }
     }
 
@@ -161,6 +189,17 @@ impl KafkaSettings {
             OffsetReset::Earliest => "earliest",
             OffsetReset::Latest => "latest",
         };
+        let mut config = self.reader();
+        config
+            .set("group.id", group)
+            .set("auto.offset.reset", reset);
+        config
+    }
+
+    /// A consumer that reads what it is assigned, from where it is told, in no group (librdkafka
+    /// wants a `group.id` to assign partitions; this one never joins it, nor commits), with
+    /// [`CONSUMER_DEFAULTS`].
+    pub(super) fn reader(&self) -> ClientConfig {
         let defaults: Vec<(&str, &str)> = [
             ("enable.auto.commit", "false"),
             ("enable.auto.offset.store", "false"),
@@ -173,9 +212,7 @@ impl KafkaSettings {
         )
         .collect();
         let mut config = self.client(&defaults);
-        config
-            .set("group.id", group)
-            .set("auto.offset.reset", reset);
+        config.set("group.id", "riff-shared-reader");
         config
     }
 

@@ -40,12 +40,12 @@ use super::records;
 use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
 
 /// Batches read ahead of the pipeline, per subscription.
-const READ_AHEAD: usize = 8;
+pub(super) const READ_AHEAD: usize = 8;
 /// The most records read in one batch.
-const READ_BATCH: usize = 1024;
+pub(super) const READ_BATCH: usize = 1024;
 /// How long the reader sleeps at most while nothing arrives: librdkafka wants its member polled
 /// regularly (within `max.poll.interval.ms`), whether or not it was woken.
-const IDLE_POLL: Duration = Duration::from_secs(1);
+pub(super) const IDLE_POLL: Duration = Duration::from_secs(1);
 /// How long looking up or committing start positions may take during a rebalance.
 const PIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -74,13 +74,13 @@ pub(super) struct Wakeup {
 }
 
 impl Wakeup {
-    fn wake(&self) {
+    pub(super) fn wake(&self) {
         *self.woken.lock() = true;
         self.ready.notify_one();
     }
 
     /// Sleeps until woken (since the last wait), or `at_most`.
-    fn wait(&self, at_most: Duration) {
+    pub(super) fn wait(&self, at_most: Duration) {
         let mut woken = self.woken.lock();
         if !*woken {
             self.ready.wait_for(&mut woken, at_most);

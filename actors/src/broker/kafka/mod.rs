@@ -10,9 +10,11 @@
 mod config;
 mod consumer;
 mod diagnostics;
+mod group_offsets;
 mod queue;
 mod records;
 mod security;
+mod shared;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -31,12 +33,13 @@ use super::{
 };
 use crate::content_type;
 use crate::message::Message;
-pub use config::{check_property, KafkaSettings};
+pub use config::{check_property, KafkaSettings, Reads};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
 use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
 pub use security::{KafkaSecurity, SecretFiles, SecretValues, MOUNTED_SECRETS};
+use shared::SharedReader;
 
 /// How long metadata, watermark and admin calls may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -59,6 +62,8 @@ pub struct KafkaBroker {
     /// The partitions of the topics provisioned through this broker, by topic: keyless records
     /// are spread over them a batch at a time.
     spreads: DashMap<String, Spread>,
+    /// The one reader of every processor's inputs, when reads are [`Reads::Shared`].
+    shared: Option<SharedReader>,
 }
 
 /// Spreads the keyless records of a topic over its partitions a batch at a time: each batch to
@@ -84,6 +89,13 @@ impl KafkaBroker {
     /// Clients for the cluster of `settings`; connections are made lazily.
     pub fn connect(settings: KafkaSettings) -> Result<Self, BrokerError> {
         let diagnostics = Diagnostics::new(&settings.cluster());
+        let shared = match settings.reads {
+            Reads::Shared => Some(SharedReader::start(
+                &settings.reader(),
+                diagnostics.clone(),
+            )?),
+            Reads::Groups => None,
+        };
         Ok(KafkaBroker {
             producer: OrderedQueue::new(
                 queue::Producer::new(
@@ -111,6 +123,7 @@ impl KafkaBroker {
             content_types: DashMap::new(),
             members: DashMap::new(),
             spreads: DashMap::new(),
+            shared,
         })
     }
 
@@ -277,7 +290,13 @@ impl Broker for KafkaBroker {
         group: &str,
         reset: OffsetReset,
     ) -> Result<Subscription, BrokerError> {
-        self.join(topic, group, reset, true)
+        let Some(shared) = &self.shared else {
+            return self.join(topic, group, reset, true);
+        };
+        let partitions = self.partitions(topic).await?;
+        let content_type = self.content_types.get(topic).map(|ct| ct.clone());
+        let client = self.metadata.clone();
+        (shared.subscribe(client, topic, group, partitions, reset, content_type)).await
     }
 
     async fn commit(

@@ -1,0 +1,427 @@
+//! Shared reads (`riff local run`'s default): one consumer outside any group reads every
+//! partition any processor of the process reads, once, and hands each record to every
+//! subscriber reading that partition; each subscriber's consumer group keeps its positions
+//! (read and committed from outside the group, see `group_offsets`). A hundred processors on
+//! one topic cost one client (four threads), one fetch loop and one copy of each record on the
+//! wire, instead of a hundred of each.
+//!
+//! - Each subscriber gets every partition of its topic (there are no rebalances: one process
+//!   reads for the whole group) and reads on from its own position: the group's committed one,
+//!   or where its reset policy says, committed before the partition is read (as a member's).
+//! - A partition is read from the lowest position its subscribers need; a record before a
+//!   subscriber's position is not handed to it, so no subscriber sees a record twice.
+//! - A subscriber that cannot take more (its read-ahead is full) is set aside, and the others
+//!   read on. When it takes records again, the partitions it reads are read again from its
+//!   position (the others skip what they already have). A partition no subscriber can take is
+//!   not fetched at all. So a slow or stuck processor never holds back the others, and nothing
+//!   is buffered for it beyond its read-ahead.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::consumer::{Wakeup, IDLE_POLL, READ_AHEAD, READ_BATCH};
+use super::diagnostics::Diagnostics;
+use super::{group_offsets, records};
+use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
+
+/// How long looking up or committing a group's positions may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What one hand-over to a subscriber carries: its assignment, then records, in order.
+type Polled = Vec<Result<Delivery, BrokerError>>;
+
+/// The one reader of a process's subscriptions on a cluster.
+pub(super) struct SharedReader {
+    joining: Arc<Mutex<Vec<Reader>>>,
+    wakeup: Arc<Wakeup>,
+    stopped: Arc<AtomicBool>,
+    next_id: AtomicU64,
+}
+
+impl SharedReader {
+    /// Starts the reader thread with a consumer configured by `config` (its group unused).
+    pub fn start(config: &ClientConfig, diagnostics: Diagnostics) -> Result<Self, BrokerError> {
+        let mut consumer: BaseConsumer<Diagnostics> = config
+            .create_with_context(diagnostics)
+            .map_err(super::unavailable)?;
+        let wakeup = Arc::new(Wakeup::default());
+        let woken = wakeup.clone();
+        consumer.set_nonempty_callback(move || woken.wake());
+        let reader = SharedReader {
+            joining: Arc::default(),
+            wakeup: wakeup.clone(),
+            stopped: Arc::default(),
+            next_id: AtomicU64::new(0),
+        };
+        let mut reading = Reading {
+            consumer,
+            joining: reader.joining.clone(),
+            wakeup,
+            stopped: reader.stopped.clone(),
+            readers: HashMap::new(),
+            read_by: HashMap::new(),
+            assigned: HashMap::new(),
+            unassigned: false,
+        };
+        std::thread::Builder::new()
+            .name("riff-read-shared".into())
+            .spawn(move || reading.run())
+            .map_err(|error| BrokerError::Unavailable(format!("cannot start a reader: {error}")))?;
+        Ok(reader)
+    }
+
+    /// Reads `topic`'s `partitions` for `group`, each from the group's committed position or,
+    /// without one, from where `reset` says (that start committed first); `client` looks the
+    /// positions up and commits them.
+    pub async fn subscribe(
+        &self,
+        client: Arc<BaseConsumer<Diagnostics>>,
+        topic: &str,
+        group: &str,
+        partitions: Vec<i32>,
+        reset: OffsetReset,
+        content_type: Option<String>,
+    ) -> Result<Subscription, BrokerError> {
+        let starts = {
+            let (client, topic, group) = (client.clone(), topic.to_owned(), group.to_owned());
+            tokio::task::spawn_blocking(move || starts(&client, &topic, &group, &partitions, reset))
+                .await
+                .map_err(|error| BrokerError::Unavailable(error.to_string()))??
+        };
+        let (handing, handed) = mpsc::channel(READ_AHEAD);
+        let waiting = Arc::new(AtomicBool::new(false));
+        let assigned = starts.keys().map(|&p| p as u32).collect();
+        self.joining.lock().push(Reader {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            topic: topic.to_owned(),
+            next: starts,
+            pending: vec![Ok(Delivery::Assigned(assigned))],
+            handing,
+            waiting: waiting.clone(),
+            taking: true,
+            content_type,
+        });
+        self.wakeup.wake();
+        let taken = Taken {
+            batches: ReceiverStream::new(handed),
+            waiting,
+            wakeup: self.wakeup.clone(),
+        };
+        let committer = OutsideCommitter {
+            client,
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+        };
+        Ok(Subscription {
+            deliveries: taken.flat_map(futures::stream::iter).boxed(),
+            committer: Box::new(committer),
+        })
+    }
+}
+
+impl Drop for SharedReader {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Relaxed);
+        self.wakeup.wake();
+    }
+}
+
+/// Where `group` starts each of `partitions` of `topic`: its committed position, or where
+/// `reset` says, which is then committed (so `latest` means "from when the processor first
+/// read the partition", not "from every restart").
+fn starts(
+    client: &BaseConsumer<Diagnostics>,
+    topic: &str,
+    group: &str,
+    partitions: &[i32],
+    reset: OffsetReset,
+) -> Result<HashMap<i32, i64>, BrokerError> {
+    let refused = |error: String| {
+        BrokerError::Unavailable(format!(
+            "cannot read the positions of group {group:?} on {topic:?}: {error}"
+        ))
+    };
+    let mut starts: HashMap<i32, i64> =
+        group_offsets::list(client, group, topic, partitions, TIMEOUT)
+            .map_err(refused)?
+            .into_iter()
+            .collect();
+    let mut pins = Vec::new();
+    for &partition in partitions {
+        if starts.contains_key(&partition) {
+            continue;
+        }
+        let (low, high) = client
+            .fetch_watermarks(topic, partition, TIMEOUT)
+            .map_err(super::unavailable)?;
+        let start = match reset {
+            OffsetReset::Earliest => low,
+            OffsetReset::Latest => high,
+        };
+        pins.push((partition, start));
+        starts.insert(partition, start);
+    }
+    if !pins.is_empty() {
+        group_offsets::alter(client, group, topic, &pins, TIMEOUT).map_err(refused)?;
+        tracing::info!(?pins, group, topic, "start positions committed");
+    }
+    Ok(starts)
+}
+
+/// Commits a group's positions from outside the group.
+struct OutsideCommitter {
+    client: Arc<BaseConsumer<Diagnostics>>,
+    topic: String,
+    group: String,
+}
+
+#[async_trait]
+impl Committer for OutsideCommitter {
+    async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
+        commit(self.client.clone(), &self.topic, &self.group, positions).await
+    }
+}
+
+/// Commits "last processed offset" `positions` of `group` on `topic` from outside the group.
+pub(super) async fn commit(
+    client: Arc<BaseConsumer<Diagnostics>>,
+    topic: &str,
+    group: &str,
+    positions: &[(u32, u64)],
+) -> Result<(), BrokerError> {
+    let next: Vec<(i32, i64)> = positions
+        .iter()
+        .map(|&(partition, offset)| {
+            i64::try_from(offset)
+                .ok()
+                .and_then(|offset| offset.checked_add(1))
+                .map(|next| (partition as i32, next))
+                .ok_or_else(|| BrokerError::Unavailable(format!("offset {offset} is out of range")))
+        })
+        .collect::<Result<_, _>>()?;
+    let (topic, name) = (topic.to_owned(), group.to_owned());
+    tokio::task::spawn_blocking(move || {
+        group_offsets::alter(&client, &name, &topic, &next, TIMEOUT)
+    })
+    .await
+    .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+    .map_err(|error| {
+        BrokerError::Unavailable(format!("cannot commit for group {group:?}: {error}"))
+    })
+}
+
+/// The records handed to one subscriber; dropped, its reader forgets it.
+struct Taken {
+    batches: ReceiverStream<Polled>,
+    /// Set by the reader while it waits for room in `batches`.
+    waiting: Arc<AtomicBool>,
+    wakeup: Arc<Wakeup>,
+}
+
+impl futures::Stream for Taken {
+    type Item = Polled;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Polled>> {
+        let taken = self.batches.poll_next_unpin(cx);
+        if taken.is_ready() && self.waiting.swap(false, Ordering::Relaxed) {
+            self.wakeup.wake();
+        }
+        taken
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        self.batches.close();
+        self.wakeup.wake();
+    }
+}
+
+/// One subscriber, as the reader thread sees it.
+struct Reader {
+    id: u64,
+    topic: String,
+    /// The next offset to hand it, by partition.
+    next: HashMap<i32, i64>,
+    /// What it was handed and has no room for yet.
+    pending: Polled,
+    handing: mpsc::Sender<Polled>,
+    waiting: Arc<AtomicBool>,
+    /// Whether it takes records now (else it is set aside until its pending ones are taken).
+    taking: bool,
+    content_type: Option<String>,
+}
+
+impl Reader {
+    /// Hands its pending deliveries over if it has room; false once it is gone.
+    fn hand_over(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return !self.handing.is_closed();
+        }
+        self.waiting.store(true, Ordering::Relaxed);
+        match self.handing.try_send(std::mem::take(&mut self.pending)) {
+            Ok(()) => {
+                self.waiting.store(false, Ordering::Relaxed);
+                self.taking = true;
+                true
+            }
+            Err(TrySendError::Full(pending)) => {
+                self.pending = pending;
+                self.taking = false;
+                true
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The reader thread's state.
+struct Reading {
+    consumer: BaseConsumer<Diagnostics>,
+    joining: Arc<Mutex<Vec<Reader>>>,
+    wakeup: Arc<Wakeup>,
+    stopped: Arc<AtomicBool>,
+    readers: HashMap<u64, Reader>,
+    /// The readers taking records, by topic and partition.
+    read_by: HashMap<String, HashMap<i32, Vec<u64>>>,
+    /// The partitions read, by topic, each with the next offset it yields.
+    assigned: HashMap<String, HashMap<i32, i64>>,
+    /// Whether the last assignment failed (it is tried again).
+    unassigned: bool,
+}
+
+impl Reading {
+    /// Reads until the shared reader is dropped: hands pending deliveries over, reads each
+    /// partition from where its readers need, hands each record to them, and sleeps while
+    /// nothing comes and nobody has room.
+    fn run(&mut self) {
+        while !self.stopped.load(Ordering::Relaxed) {
+            let joined = std::mem::take(&mut *self.joining.lock());
+            let mut changed = !joined.is_empty() || self.unassigned;
+            for reader in joined {
+                self.readers.insert(reader.id, reader);
+            }
+            let mut handed = false;
+            self.readers.retain(|_, reader| {
+                let (taking, had) = (reader.taking, reader.pending.len());
+                let live = reader.hand_over();
+                changed |= !live || taking != reader.taking;
+                handed |= live && had > 0 && reader.pending.is_empty();
+                live
+            });
+            if changed {
+                self.reassign();
+            }
+            let polled = self.poll();
+            if polled == 0 && !handed {
+                self.wakeup.wait(IDLE_POLL);
+            }
+        }
+    }
+
+    /// Reads each partition some reader takes from the lowest position they need (skipping
+    /// none of theirs), if that is not where it is read already.
+    fn reassign(&mut self) {
+        let mut wanted: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+        let mut read_by: HashMap<String, HashMap<i32, Vec<u64>>> = HashMap::new();
+        for reader in self.readers.values().filter(|r| r.taking) {
+            let positions = wanted.entry(reader.topic.clone()).or_default();
+            let readers = read_by.entry(reader.topic.clone()).or_default();
+            for (&partition, &next) in &reader.next {
+                let lowest = positions.entry(partition).or_insert(next);
+                *lowest = (*lowest).min(next);
+                readers.entry(partition).or_default().push(reader.id);
+            }
+        }
+        self.read_by = read_by;
+        if wanted == self.assigned {
+            self.unassigned = false;
+            return;
+        }
+        let mut list = TopicPartitionList::new();
+        for (topic, positions) in &wanted {
+            for (&partition, &next) in positions {
+                if let Err(error) =
+                    list.add_partition_offset(topic, partition, Offset::Offset(next))
+                {
+                    tracing::warn!(%error, topic, partition, "cannot read a partition");
+                }
+            }
+        }
+        self.unassigned = match self.consumer.assign(&list) {
+            Ok(()) => {
+                self.assigned = wanted;
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot assign the partitions read; retrying");
+                true
+            }
+        };
+    }
+
+    /// Polls up to [`READ_BATCH`] records and hands each to the readers of its partition that
+    /// still need it; returns how many were polled.
+    fn poll(&mut self) -> usize {
+        let mut polled = 0;
+        while polled < READ_BATCH {
+            match self.consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Ok(message)) => {
+                    polled += 1;
+                    let (topic, partition, offset) =
+                        (message.topic(), message.partition(), message.offset());
+                    if let Some(next) = (self.assigned.get_mut(topic))
+                        .and_then(|positions| positions.get_mut(&partition))
+                    {
+                        *next = offset + 1;
+                    }
+                    let Some(ids) = (self.read_by.get(topic)).and_then(|p| p.get(&partition))
+                    else {
+                        continue;
+                    };
+                    let mut record = Some(records::decode(&message));
+                    for (i, id) in ids.iter().enumerate() {
+                        let Some(reader) = self.readers.get_mut(id) else {
+                            continue;
+                        };
+                        let next = reader.next.entry(partition).or_insert(offset);
+                        if offset < *next || !reader.taking {
+                            continue;
+                        }
+                        *next = offset + 1;
+                        let mut record = match i + 1 == ids.len() {
+                            true => record.take(),
+                            false => record.clone(),
+                        }
+                        .expect("taken by the last reader only");
+                        if record.message.content_type.is_empty() {
+                            record.message.content_type =
+                                reader.content_type.clone().unwrap_or_default();
+                        }
+                        reader.pending.push(Ok(Delivery::Record(record)));
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "reading from Kafka failed; retrying");
+                    std::thread::sleep(Duration::from_millis(500));
+                    break;
+                }
+            }
+        }
+        polled
+    }
+}
