@@ -14,6 +14,7 @@ mod metrics;
 mod node_invoker;
 mod pipeline;
 mod recovery;
+mod shared_reads;
 mod sidecar;
 mod start_positions;
 mod streaming_cli;
