@@ -37,6 +37,30 @@ const ENDED_EARLY: &str =
 /// Resolves once the previous call handed every output to the broker; fails if it failed.
 type Turn = oneshot::Receiver<()>;
 
+/// How long [`connect_early`] keeps trying while the function starts.
+const CONNECT_EARLY_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Opens `channel`'s connection to the function before the first call needs it, so the first
+/// records do not wait for it (a hundred processors started together would otherwise connect
+/// all at once under their first load). It asks the function's gRPC health service: any answer,
+/// `Unimplemented` included, means connected. Retried while the function starts.
+pub async fn connect_early(channel: Channel) {
+    use tonic::codegen::http::uri::PathAndQuery;
+    let deadline = tokio::time::Instant::now() + CONNECT_EARLY_FOR;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    while tokio::time::Instant::now() < deadline {
+        if grpc.ready().await.is_ok() {
+            let check = PathAndQuery::from_static("/grpc.health.v1.Health/Check");
+            let codec = tonic_prost::ProstCodec::<(), ()>::default();
+            match grpc.unary(tonic::Request::new(()), check, codec).await {
+                Err(status) if status.code() == tonic::Code::Unavailable => {}
+                _ => return,
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// An invocation whose input is open.
 struct Call {
     frames: mpsc::Sender<Vec<InputSignal>>,
@@ -45,14 +69,15 @@ struct Call {
 }
 
 /// Talks to the function: opens a call per window attempt (several at once, each on a
-/// connection of its own, so that a call waiting for its turn never holds up an earlier one),
+/// connection of its own, so that a call waiting for its turn never holds up an earlier one;
+/// the first connection no running call uses, so a processor whose calls come one at a time
+/// opens one connection, not one per call in flight),
 /// streams the window's frames into it, publishes its output frames to the outputs named by
 /// their `resultIndex` once every earlier call's outputs were handed to the broker, and reports
 /// the outcome.
 pub struct InvokerActor {
-    /// One client per call that may be in flight, used in turn.
+    /// One client per call that may be in flight.
     clients: Vec<RiffClient<Channel>>,
-    next_client: usize,
     start: StartFrame,
     outputs: Vec<OutputBinding>,
     /// The records written to each output.
@@ -61,7 +86,8 @@ pub struct InvokerActor {
     labels: ProcessorLabels,
     report: Recipient<CallEnded>,
     calls: HashMap<WindowId, Call>,
-    running: Vec<JoinHandle<()>>,
+    /// The calls running, each with the client it uses.
+    running: Vec<(usize, JoinHandle<()>)>,
     /// The turn of the next call: when the last call started handed over its outputs.
     turn: Option<Turn>,
 }
@@ -78,7 +104,6 @@ impl InvokerActor {
     ) -> Self {
         InvokerActor {
             clients: channels.into_iter().map(RiffClient::new).collect(),
-            next_client: 0,
             start,
             writes: outputs.iter().map(|o| metrics.writes(&o.name)).collect(),
             labels: metrics.labels().clone(),
@@ -91,7 +116,9 @@ impl InvokerActor {
     }
 
     fn abandon_all(&mut self) {
-        self.running.drain(..).for_each(|running| running.abort());
+        self.running
+            .drain(..)
+            .for_each(|(_, running)| running.abort());
         self.calls.clear();
         self.turn = None;
     }
@@ -142,18 +169,20 @@ impl Handler<StartCall> for InvokerActor {
                 ended.store(true, Ordering::SeqCst);
                 Poll::Ready(None)
             }));
-        let client = self.clients[self.next_client].clone();
-        self.next_client = (self.next_client + 1) % self.clients.len();
+        self.running.retain(|(_, running)| !running.is_finished());
+        let used = (0..self.clients.len())
+            .find(|i| self.running.iter().all(|(user, _)| user != i))
+            .unwrap_or(self.running.len() % self.clients.len());
+        let client = self.clients[used].clone();
         let turn = self.turn.take();
         let (handed_over, next_turn) = oneshot::channel();
         self.turn = Some(next_turn);
         let outputs = (self.outputs.clone(), self.writes.clone());
         let call = invoke(client, requests, outputs, turn, trace.clone());
         let report = self.report.clone();
-        self.running.retain(|running| !running.is_finished());
         // Polled outside this actor's context so that outputs keep flowing while a SendFrames
         // waits for room in the call: the function may block its input on its output.
-        self.running.push(actix::spawn(async move {
+        let running = actix::spawn(async move {
             let outcome = call.await.and_then(|acknowledged| {
                 if input_ended.load(Ordering::SeqCst) {
                     Ok(acknowledged)
@@ -175,7 +204,8 @@ impl Handler<StartCall> for InvokerActor {
             if succeeded {
                 _ = handed_over.send(());
             }
-        }));
+        });
+        self.running.push((used, running));
     }
 }
 

@@ -237,7 +237,11 @@ impl Actor for ProcessorActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         match self.last_failure.take() {
-            None => self.build(ctx),
+            None => {
+                // The first call takes the first connection: open it now.
+                actix::spawn(invoker::connect_early(self.channels[0].clone()));
+                self.build(ctx)
+            }
             Some((reason, delay)) => {
                 ctx.run_later(delay, move |actor, ctx| {
                     let attempt = actor.backoff.attempt();
