@@ -10,11 +10,13 @@
 //!   or where its reset policy says, committed before the partition is read (as a member's).
 //! - A partition is read from the lowest position its subscribers need; a record before a
 //!   subscriber's position is not handed to it, so no subscriber sees a record twice.
-//! - A subscriber that cannot take more (its read-ahead is full) is set aside, and the others
-//!   read on. When it takes records again, the partitions it reads are read again from its
-//!   position (the others skip what they already have). A partition no subscriber can take is
-//!   not fetched at all. So a slow or stuck processor never holds back the others, and nothing
-//!   is buffered for it beyond its read-ahead.
+//! - A subscriber that cannot take more (its read-ahead is full) is set aside while others can,
+//!   and they read on. When it takes records again, the partitions it reads are read again from
+//!   its position (the others skip what they already have). A partition no subscriber can take
+//!   is not fetched at all. So a slow or stuck processor never holds back the others, and
+//!   nothing is buffered for it beyond its read-ahead. When no subscriber can take more (one
+//!   processor, busy), nothing is read meanwhile and nothing set aside: what librdkafka fetched
+//!   waits in its queue instead of being dropped and fetched again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -260,7 +262,8 @@ struct Reader {
     pending: Polled,
     handing: mpsc::Sender<Polled>,
     waiting: Arc<AtomicBool>,
-    /// Whether it takes records now (else it is set aside until its pending ones are taken).
+    /// Whether it takes records now: set aside while it has no room for its pending ones and
+    /// others read on.
     taking: bool,
     content_type: Option<String>,
 }
@@ -275,12 +278,10 @@ impl Reader {
         match self.handing.try_send(std::mem::take(&mut self.pending)) {
             Ok(()) => {
                 self.waiting.store(false, Ordering::Relaxed);
-                self.taking = true;
                 true
             }
             Err(TrySendError::Full(pending)) => {
                 self.pending = pending;
-                self.taking = false;
                 true
             }
             Err(TrySendError::Closed(_)) => false,
@@ -316,12 +317,33 @@ impl Reading {
             }
             let mut handed = false;
             self.readers.retain(|_, reader| {
-                let (taking, had) = (reader.taking, reader.pending.len());
+                let had = reader.pending.len();
                 let live = reader.hand_over();
-                changed |= !live || taking != reader.taking;
+                changed |= !live;
                 handed |= live && had > 0 && reader.pending.is_empty();
                 live
             });
+            if self
+                .readers
+                .values()
+                .all(|reader| !reader.pending.is_empty())
+            {
+                // Nobody can take a record: read nothing, and librdkafka keeps what it fetched
+                // (setting everyone aside would drop it, to be fetched again).
+                if changed {
+                    self.reassign();
+                }
+                if !handed {
+                    self.wakeup.wait(IDLE_POLL);
+                }
+                continue;
+            }
+            // Those that cannot take more are set aside while the others read on.
+            for reader in self.readers.values_mut() {
+                let taking = reader.pending.is_empty();
+                changed |= taking != reader.taking;
+                reader.taking = taking;
+            }
             if changed {
                 self.reassign();
             }
