@@ -396,9 +396,11 @@ impl Reading {
     }
 
     /// Polls up to [`READ_BATCH`] records and hands each to the readers of its partition that
-    /// still need it; returns how many were polled.
+    /// still need it; returns how many were polled. Records come in runs of one partition: its
+    /// readers are looked up once a run.
     fn poll(&mut self) -> usize {
         let mut polled = 0;
+        let mut run: Option<Run> = None;
         while polled < READ_BATCH {
             match self.consumer.poll(Duration::ZERO) {
                 None => break,
@@ -406,17 +408,16 @@ impl Reading {
                     polled += 1;
                     let (topic, partition, offset) =
                         (message.topic(), message.partition(), message.offset());
-                    if let Some(next) = (self.assigned.get_mut(topic))
-                        .and_then(|positions| positions.get_mut(&partition))
-                    {
-                        *next = offset + 1;
+                    if !run.as_ref().is_some_and(|r| r.of(topic, partition)) {
+                        if let Some(ended) = run.take() {
+                            read_up_to(&mut self.assigned, &ended);
+                        }
+                        run = Some(self.run_of(topic, partition));
                     }
-                    let Some(ids) = (self.read_by.get(topic)).and_then(|p| p.get(&partition))
-                    else {
-                        continue;
-                    };
-                    let mut record = Some(records::decode(&message));
-                    for (i, id) in ids.iter().enumerate() {
+                    let run = run.as_mut().expect("started above");
+                    run.last = offset;
+                    let mut record = None;
+                    for (i, id) in run.readers.iter().enumerate() {
                         let Some(reader) = self.readers.get_mut(id) else {
                             continue;
                         };
@@ -425,11 +426,13 @@ impl Reading {
                             continue;
                         }
                         *next = offset + 1;
-                        let mut record = match i + 1 == ids.len() {
-                            true => record.take(),
-                            false => record.clone(),
-                        }
-                        .expect("taken by the last reader only");
+                        // Decoded once, cloned for all but the last reader.
+                        let mut record = match i + 1 == run.readers.len() {
+                            true => (record.take()).unwrap_or_else(|| records::decode(&message)),
+                            false => {
+                                (record.get_or_insert_with(|| records::decode(&message))).clone()
+                            }
+                        };
                         if record.message.content_type.is_empty() {
                             record.message.content_type =
                                 reader.content_type.clone().unwrap_or_default();
@@ -444,6 +447,47 @@ impl Reading {
                 }
             }
         }
+        if let Some(ended) = run {
+            read_up_to(&mut self.assigned, &ended);
+        }
         polled
+    }
+
+    /// The readers of `partition` of `topic`, for a run of its records.
+    fn run_of(&self, topic: &str, partition: i32) -> Run {
+        let readers = (self.read_by.get(topic))
+            .and_then(|partitions| partitions.get(&partition))
+            .cloned()
+            .unwrap_or_default();
+        Run {
+            topic: topic.to_owned(),
+            partition,
+            last: -1,
+            readers,
+        }
+    }
+}
+
+/// The partition of `run` was read up to its last record: `assigned` is where each partition is
+/// read.
+fn read_up_to(assigned: &mut HashMap<String, HashMap<i32, i64>>, run: &Run) {
+    if let Some(next) =
+        (assigned.get_mut(&run.topic)).and_then(|positions| positions.get_mut(&run.partition))
+    {
+        *next = run.last + 1;
+    }
+}
+
+/// Consecutive records of one partition, and its readers.
+struct Run {
+    topic: String,
+    partition: i32,
+    last: i64,
+    readers: Vec<u64>,
+}
+
+impl Run {
+    fn of(&self, topic: &str, partition: i32) -> bool {
+        self.partition == partition && self.topic == topic
     }
 }
