@@ -268,6 +268,25 @@ mod tests {
     }
 
     #[test]
+    fn the_shared_reader_gets_the_consumer_defaults_and_no_processor_group() {
+        let settings = KafkaSettings {
+            properties: vec![("fetch.wait.max.ms".into(), "5".into())],
+            ..KafkaSettings::new("k:9092")
+        };
+        let reader = settings.reader();
+        assert_eq!(reader.get("fetch.wait.max.ms"), Some("5"));
+        let reader = KafkaSettings::new("k:9092").reader();
+        for (key, value, _) in CONSUMER_DEFAULTS {
+            assert_eq!(reader.get(key), Some(*value), "{key}");
+        }
+        assert_eq!(reader.get("enable.auto.commit"), Some("false"));
+        assert_eq!(reader.get("group.id"), Some("riff-shared-reader"));
+        assert_eq!("shared".parse(), Ok(Reads::Shared));
+        assert_eq!("groups".parse(), Ok(Reads::Groups));
+        assert!("group".parse::<Reads>().unwrap_err().contains("\"group\""));
+    }
+
+    #[test]
     fn properties_that_keep_the_guarantee_are_accepted() {
         assert_eq!(check_property("enable.auto.commit", "false"), Ok(()));
         assert_eq!(check_property("acks", "-1"), Ok(()));
