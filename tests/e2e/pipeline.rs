@@ -72,10 +72,8 @@ async fn headers_survive_end_to_end_and_positions_are_committed() {
         squares[0].headers.get("trace").map(String::as_str),
         Some("abc-123")
     );
-    assert_eq!(
-        gateway.committed("numbers", "squarer").await.get(&0),
-        Some(&0)
-    );
+    // Committed once the output was acknowledged, in the background.
+    gateway.wait_committed("numbers", "squarer", 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

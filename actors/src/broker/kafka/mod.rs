@@ -4,8 +4,9 @@
 //!   stream's partitions, replication factor 1; an existing topic is left alone.
 //! - Records follow the CloudEvents Kafka binding, binary mode (see `records`), so any Kafka
 //!   client reads and writes our streams.
-//! - A subscription is a consumer-group member; positions are Kafka consumer-group offsets, so
-//!   they survive restarts of the processor, the gateway and the broker.
+//! - A subscription is a consumer-group member (`consumer`), or with shared reads one of the
+//!   readers of the broker's one consumer (`shared`); positions are Kafka consumer-group
+//!   offsets either way, so they survive restarts of the processor, the gateway and the broker.
 
 mod config;
 mod consumer;
@@ -26,7 +27,6 @@ use dashmap::DashMap;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::{Offset, TopicPartitionList};
 
 use super::{
     Acknowledgement, BatchAcknowledgement, Broker, BrokerError, OffsetReset, Subscription,
@@ -322,28 +322,21 @@ impl Broker for KafkaBroker {
         }
     }
 
+    /// Asked from outside the group (no client of its own: a lag lookup per scrape costs one
+    /// request, not a consumer).
     async fn committed(&self, topic: &str, group: &str) -> Result<BTreeMap<u32, u64>, BrokerError> {
-        let mut list = TopicPartitionList::new();
-        for partition in self.partitions(topic).await? {
-            list.add_partition(topic, partition);
-        }
-        let reader: BaseConsumer<Diagnostics> = self
-            .settings
-            .consumer(group, OffsetReset::Latest)
-            .create_with_context(self.diagnostics.clone())
-            .map_err(unavailable)?;
-        let committed =
-            tokio::task::spawn_blocking(move || reader.committed_offsets(list, TIMEOUT))
-                .await
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))?
-                .map_err(unavailable)?;
+        let partitions = self.partitions(topic).await?;
+        let (client, topic, group) = (self.metadata.clone(), topic.to_owned(), group.to_owned());
+        let committed = tokio::task::spawn_blocking(move || {
+            group_offsets::list(&client, &group, &topic, &partitions, TIMEOUT)
+        })
+        .await
+        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+        .map_err(BrokerError::Unavailable)?;
         Ok(committed
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                Offset::Offset(next) if next > 0 => Some((e.partition() as u32, next as u64 - 1)),
-                _ => None,
-            })
+            .into_iter()
+            .filter(|&(_, next)| next > 0)
+            .map(|(partition, next)| (partition as u32, next as u64 - 1))
             .collect())
     }
 
