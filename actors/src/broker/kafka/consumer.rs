@@ -210,11 +210,7 @@ fn assign_pinned(
             // Its windows commit what it read; pinning `stopped` would commit past them.
             (_, Some(stopped)) => stopped,
             (_, None) => {
-                let (low, high) = consumer.fetch_watermarks(topic, partition, PIN_TIMEOUT)?;
-                let start = match reset {
-                    OffsetReset::Earliest => low,
-                    OffsetReset::Latest => high,
-                };
+                let start = super::reset_start(consumer, topic, partition, reset, PIN_TIMEOUT)?;
                 pins.add_partition_offset(topic, partition, Offset::Offset(start))?;
                 start
             }
@@ -411,10 +407,7 @@ pub(super) async fn commit<C: Consumer<X> + Send + Sync + 'static, X: ConsumerCo
 ) -> Result<(), BrokerError> {
     let mut list = TopicPartitionList::new();
     for &(partition, offset) in positions {
-        let next = i64::try_from(offset)
-            .ok()
-            .and_then(|offset| offset.checked_add(1))
-            .ok_or_else(|| BrokerError::Unavailable(format!("offset {offset} is out of range")))?;
+        let next = super::next_offset(offset)?;
         list.add_partition_offset(topic, partition as i32, Offset::Offset(next))
             .map_err(super::unavailable)?;
     }

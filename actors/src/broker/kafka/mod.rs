@@ -25,7 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::{
@@ -83,6 +83,30 @@ impl Spread {
 /// A librdkafka error as a broker error.
 fn unavailable(error: KafkaError) -> BrokerError {
     BrokerError::Unavailable(error.to_string())
+}
+
+/// What Kafka stores for `offset`, a "last processed offset" position: the next offset to read.
+fn next_offset(offset: u64) -> Result<i64, BrokerError> {
+    i64::try_from(offset)
+        .ok()
+        .and_then(|offset| offset.checked_add(1))
+        .ok_or_else(|| BrokerError::Unavailable(format!("offset {offset} is out of range")))
+}
+
+/// Where `reset` starts `partition` of `topic` for a group that never committed a position on
+/// it: the first record held, or the next one appended (the high watermark).
+fn reset_start<C: ConsumerContext>(
+    client: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+    reset: OffsetReset,
+    timeout: Duration,
+) -> Result<i64, KafkaError> {
+    let (low, high) = client.fetch_watermarks(topic, partition, timeout)?;
+    Ok(match reset {
+        OffsetReset::Earliest => low,
+        OffsetReset::Latest => high,
+    })
 }
 
 impl KafkaBroker {

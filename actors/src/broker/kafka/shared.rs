@@ -163,13 +163,8 @@ fn starts(
         if starts.contains_key(&partition) {
             continue;
         }
-        let (low, high) = client
-            .fetch_watermarks(topic, partition, TIMEOUT)
+        let start = super::reset_start(client, topic, partition, reset, TIMEOUT)
             .map_err(super::unavailable)?;
-        let start = match reset {
-            OffsetReset::Earliest => low,
-            OffsetReset::Latest => high,
-        };
         pins.push((partition, start));
         starts.insert(partition, start);
     }
@@ -189,37 +184,23 @@ struct OutsideCommitter {
 
 #[async_trait]
 impl Committer for OutsideCommitter {
+    /// Commits "last processed offset" `positions`.
     async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
-        commit(self.client.clone(), &self.topic, &self.group, positions).await
-    }
-}
-
-/// Commits "last processed offset" `positions` of `group` on `topic` from outside the group.
-pub(super) async fn commit(
-    client: Arc<BaseConsumer<Diagnostics>>,
-    topic: &str,
-    group: &str,
-    positions: &[(u32, u64)],
-) -> Result<(), BrokerError> {
-    let next: Vec<(i32, i64)> = positions
-        .iter()
-        .map(|&(partition, offset)| {
-            i64::try_from(offset)
-                .ok()
-                .and_then(|offset| offset.checked_add(1))
-                .map(|next| (partition as i32, next))
-                .ok_or_else(|| BrokerError::Unavailable(format!("offset {offset} is out of range")))
+        let next: Vec<(i32, i64)> = positions
+            .iter()
+            .map(|&(partition, offset)| Ok((partition as i32, super::next_offset(offset)?)))
+            .collect::<Result<_, BrokerError>>()?;
+        let (client, topic, group) = (self.client.clone(), self.topic.clone(), self.group.clone());
+        tokio::task::spawn_blocking(move || {
+            group_offsets::alter(&client, &group, &topic, &next, TIMEOUT)
         })
-        .collect::<Result<_, _>>()?;
-    let (topic, name) = (topic.to_owned(), group.to_owned());
-    tokio::task::spawn_blocking(move || {
-        group_offsets::alter(&client, &name, &topic, &next, TIMEOUT)
-    })
-    .await
-    .map_err(|error| BrokerError::Unavailable(error.to_string()))?
-    .map_err(|error| {
-        BrokerError::Unavailable(format!("cannot commit for group {group:?}: {error}"))
-    })
+        .await
+        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+        .map_err(|error| {
+            let group = &self.group;
+            BrokerError::Unavailable(format!("cannot commit for group {group:?}: {error}"))
+        })
+    }
 }
 
 /// The records handed to one subscriber; dropped, its reader forgets it.
