@@ -3,11 +3,56 @@
 //! does not wrap), through any client of the cluster. Blocking: call them off async threads.
 
 use std::ffi::{CStr, CString};
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
+
+use super::diagnostics::Diagnostics;
+use super::TIMEOUT;
+use crate::broker::{BrokerError, Committer};
+
+/// Commits a group's positions from outside the group, one AlterConsumerGroupOffsets request
+/// each, through any client of the cluster (no consumer of its own).
+pub(super) struct OutsideCommitter {
+    client: Arc<BaseConsumer<Diagnostics>>,
+    topic: String,
+    group: String,
+}
+
+impl OutsideCommitter {
+    /// Commits of `group` on `topic` through `client`.
+    pub(super) fn new(client: Arc<BaseConsumer<Diagnostics>>, topic: &str, group: &str) -> Self {
+        let (topic, group) = (topic.to_owned(), group.to_owned());
+        OutsideCommitter {
+            client,
+            topic,
+            group,
+        }
+    }
+}
+
+#[async_trait]
+impl Committer for OutsideCommitter {
+    /// Commits "last processed offset" `positions`.
+    async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
+        let next: Vec<(i32, i64)> = positions
+            .iter()
+            .map(|&(partition, offset)| Ok((partition as i32, super::next_offset(offset)?)))
+            .collect::<Result<_, BrokerError>>()?;
+        let (client, topic, group) = (self.client.clone(), self.topic.clone(), self.group.clone());
+        tokio::task::spawn_blocking(move || alter(&client, &group, &topic, &next, TIMEOUT))
+            .await
+            .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+            .map_err(|error| {
+                let group = &self.group;
+                BrokerError::Unavailable(format!("cannot commit for group {group:?}: {error}"))
+            })
+    }
+}
 
 /// The next offset to read of each partition of `partitions` on `topic` that `group` committed.
 pub(super) fn list<C: ConsumerContext>(

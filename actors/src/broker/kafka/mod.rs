@@ -29,13 +29,15 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::{
-    Acknowledgement, BatchAcknowledgement, Broker, BrokerError, OffsetReset, Subscription,
+    Acknowledgement, BatchAcknowledgement, Broker, BrokerError, Committer, OffsetReset,
+    Subscription,
 };
 use crate::content_type;
 use crate::message::Message;
 pub use config::{check_property, KafkaSettings, Reads};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
+use group_offsets::OutsideCommitter;
 use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
 pub use security::{KafkaSecurity, SecretFiles, SecretValues, MOUNTED_SECRETS};
@@ -336,12 +338,8 @@ impl Broker for KafkaBroker {
         match member {
             Some(member) => consumer::commit(member, topic, positions).await,
             None => {
-                let outsider: BaseConsumer<Diagnostics> = self
-                    .settings
-                    .consumer(group, OffsetReset::Latest)
-                    .create_with_context(self.diagnostics.clone())
-                    .map_err(unavailable)?;
-                consumer::commit(Arc::new(outsider), topic, positions).await
+                let outsider = OutsideCommitter::new(self.metadata.clone(), topic, group);
+                outsider.commit(positions).await
             }
         }
     }

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures::StreamExt;
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -33,11 +32,9 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::consumer::{Wakeup, IDLE_POLL, READ_AHEAD, READ_BATCH};
 use super::diagnostics::Diagnostics;
-use super::{group_offsets, records};
-use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
-
-/// How long looking up or committing a group's positions may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+use super::group_offsets::{self, OutsideCommitter};
+use super::{records, TIMEOUT};
+use crate::broker::{BrokerError, Delivery, OffsetReset, Subscription};
 
 /// What one hand-over to a subscriber carries: its assignment, then records, in order.
 type Polled = Vec<Result<Delivery, BrokerError>>;
@@ -119,11 +116,7 @@ impl SharedReader {
             waiting,
             wakeup: self.wakeup.clone(),
         };
-        let committer = OutsideCommitter {
-            client,
-            topic: topic.to_owned(),
-            group: group.to_owned(),
-        };
+        let committer = OutsideCommitter::new(client, topic, group);
         Ok(Subscription {
             deliveries: taken.flat_map(futures::stream::iter).boxed(),
             committer: Box::new(committer),
@@ -173,34 +166,6 @@ fn starts(
         tracing::info!(?pins, group, topic, "start positions committed");
     }
     Ok(starts)
-}
-
-/// Commits a group's positions from outside the group.
-struct OutsideCommitter {
-    client: Arc<BaseConsumer<Diagnostics>>,
-    topic: String,
-    group: String,
-}
-
-#[async_trait]
-impl Committer for OutsideCommitter {
-    /// Commits "last processed offset" `positions`.
-    async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
-        let next: Vec<(i32, i64)> = positions
-            .iter()
-            .map(|&(partition, offset)| Ok((partition as i32, super::next_offset(offset)?)))
-            .collect::<Result<_, BrokerError>>()?;
-        let (client, topic, group) = (self.client.clone(), self.topic.clone(), self.group.clone());
-        tokio::task::spawn_blocking(move || {
-            group_offsets::alter(&client, &group, &topic, &next, TIMEOUT)
-        })
-        .await
-        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
-        .map_err(|error| {
-            let group = &self.group;
-            BrokerError::Unavailable(format!("cannot commit for group {group:?}: {error}"))
-        })
-    }
 }
 
 /// The records handed to one subscriber; dropped, its reader forgets it.
