@@ -125,14 +125,15 @@ pub fn idle_kafka(
 
 /// p50 and p99 latency (ms) of `processors` processors (count-1 windows, all reading `in`, on
 /// a fresh tansu, librdkafka `properties`) under `rate` stamped records a second on `in` for
-/// `seconds`: every processor copies every record, from its stamp to its arrival on `out`.
+/// `seconds`: every processor copies every record, from its stamp to its arrival on `out`; of
+/// every record, and of those after the first second.
 pub fn light_load_latency(
     tansu: &std::path::Path,
     processors: usize,
     properties: &[&str],
     rate: f64,
     seconds: u64,
-) -> anyhow::Result<Percentiles> {
+) -> anyhow::Result<(Percentiles, Percentiles)> {
     let broker = Tansu::start(tansu);
     let bootstrap = broker.bootstrap.clone();
     kafka::create_topic(&bootstrap, "default_in", 1)?;

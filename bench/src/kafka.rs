@@ -376,15 +376,15 @@ pub fn paced(bootstrap: &str, topic: &str, count: usize, rate: f64) {
 }
 
 /// Reads `count` stamped records from the `partitions` partitions of `topic` (assigned from
-/// the beginning) and returns each one's latency: its arrival minus its stamp. Fails after
-/// `limit`.
+/// the beginning) and returns each one's number and latency: its arrival minus its stamp.
+/// Fails after `limit`.
 pub fn latencies(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     count: usize,
     limit: Duration,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Vec<(u64, Duration)>> {
     let consumer = from_beginning(bootstrap, "bench-latency", topic, partitions)?;
     let deadline = Instant::now() + limit;
     let mut latencies = Vec::with_capacity(count);
@@ -398,8 +398,8 @@ pub fn latencies(
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message.context("reading the output")?;
             let payload = message.payload().unwrap_or_default();
-            if let Some(sent) = field(payload, "t") {
-                latencies.push(Duration::from_nanos(now_ns().saturating_sub(sent)));
+            if let (Some(n), Some(sent)) = (field(payload, "n"), field(payload, "t")) {
+                latencies.push((n, Duration::from_nanos(now_ns().saturating_sub(sent))));
             }
         }
     }

@@ -325,14 +325,15 @@ pub type Percentiles = (f64, f64);
 
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second to the
 /// input topic of the tansu at `bootstrap`, from their stamp to their arrival on the output
-/// topic (`partitions` partitions), where `copies` records are expected (a copier each).
+/// topic (`partitions` partitions), where `copies` records are expected (a copier each): of
+/// every record, and of those stamped after the first second (the copiers warmed up).
 pub fn paced_latencies(
     bootstrap: &str,
     partitions: i32,
     rate: f64,
     count: usize,
     copies: usize,
-) -> anyhow::Result<Percentiles> {
+) -> anyhow::Result<(Percentiles, Percentiles)> {
     let reader = {
         let bootstrap = bootstrap.to_owned();
         let limit = Duration::from_secs_f64(count as f64 / rate) + Duration::from_secs(60);
@@ -341,10 +342,19 @@ pub fn paced_latencies(
     // The reader's partitions assigned before the first stamp.
     std::thread::sleep(Duration::from_secs(1));
     kafka::paced(bootstrap, INPUT, count, rate);
-    let mut latencies = reader.join().expect("the latency reader")?;
+    let latencies = reader.join().expect("the latency reader")?;
+    let percentiles = |mut samples: Vec<Duration>| {
+        (
+            percentile(&mut samples, 50.0),
+            percentile(&mut samples, 99.0),
+        )
+    };
+    let first_second = rate.ceil() as u64;
+    let warm = latencies.iter().filter(|(n, _)| *n >= first_second);
+    let warm = percentiles(warm.map(|&(_, latency)| latency).collect());
     Ok((
-        percentile(&mut latencies, 50.0),
-        percentile(&mut latencies, 99.0),
+        percentiles(latencies.into_iter().map(|(_, l)| l).collect()),
+        warm,
     ))
 }
 
@@ -366,7 +376,7 @@ pub fn latency(
         let running = copier(&bootstrap)?;
         let latencies = paced_latencies(&bootstrap, partitions, rate, count, count);
         drop(running);
-        latencies
+        latencies.map(|(every, _)| every)
     };
     let ours = measure(&|bootstrap| {
         let yaml = riff::streams(Gateway::Kafka(bootstrap), partitions as u32);
