@@ -1,6 +1,7 @@
 //! A consumer group's committed positions, read and written from outside the group: librdkafka's
 //! ListConsumerGroupOffsets and AlterConsumerGroupOffsets admin calls (which the rdkafka crate
-//! does not wrap), through any client of the cluster. Blocking: call them off async threads.
+//! does not wrap), through any client of the cluster. `list` and `alter` block: call them off
+//! async threads, as `OutsideCommitter` does for every commit made from outside a group.
 
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
