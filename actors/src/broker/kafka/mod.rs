@@ -34,7 +34,7 @@ use super::{
 };
 use crate::content_type;
 use crate::message::Message;
-pub use config::{check_property, KafkaSettings, Reads};
+pub use config::{check_property, KafkaSettings, Reads, CONSUMER_DEFAULTS};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
 use group_offsets::OutsideCommitter;
