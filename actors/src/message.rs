@@ -1,6 +1,8 @@
 //! The unit of data that flows through streams.
 
 use std::collections::BTreeMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use bytes::Bytes;
 
@@ -21,7 +23,7 @@ pub struct Message {
     /// MIME type of the payload, e.g. `application/json`.
     pub content_type: String,
     /// Message headers (riff headers, CloudEvent extensions).
-    pub headers: BTreeMap<String, String>,
+    pub headers: Headers,
 }
 
 impl Message {
@@ -31,7 +33,7 @@ impl Message {
             key: None,
             payload: payload.into(),
             content_type: content_type.into(),
-            headers: BTreeMap::new(),
+            headers: Headers::default(),
         }
     }
 
@@ -40,6 +42,53 @@ impl Message {
         self.headers
             .iter()
             .filter(|(name, _)| !name.starts_with(EVENT_ATTRIBUTE_PREFIX))
+    }
+}
+
+/// A message's headers by name. Copies of a message share them (a record read from an in-memory
+/// log, or handed to several readers, is copied without copying its headers); a change applies
+/// to the changed copy only.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Headers(Arc<BTreeMap<String, String>>);
+
+impl Deref for Headers {
+    type Target = BTreeMap<String, String>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for Headers {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<BTreeMap<String, String>> for Headers {
+    fn from(headers: BTreeMap<String, String>) -> Self {
+        Headers(Arc::new(headers))
+    }
+}
+
+impl From<Headers> for BTreeMap<String, String> {
+    fn from(headers: Headers) -> Self {
+        Arc::unwrap_or_clone(headers.0)
+    }
+}
+
+impl FromIterator<(String, String)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(headers: I) -> Self {
+        Headers(Arc::new(headers.into_iter().collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
     }
 }
 
@@ -54,4 +103,23 @@ pub struct Record {
     pub timestamp_ms: i64,
     /// The message itself.
     pub message: Message,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn a_copy_changes_its_headers_alone() {
+        let mut stored = Message::new("1", "application/json");
+        stored.headers.insert("ce_id".into(), "a".into());
+        let mut read = stored.clone();
+        read.headers.insert("riff-error".into(), "refused".into());
+        assert_eq!(stored.headers.len(), 1, "the stored message is untouched");
+        assert_eq!(
+            read.headers.get("riff-error").map(String::as_str),
+            Some("refused")
+        );
+        assert_eq!(read.headers.get("ce_id").map(String::as_str), Some("a"));
+    }
 }

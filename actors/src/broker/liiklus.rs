@@ -64,7 +64,11 @@ async fn publish_in_order(
 ) {
     while let Some((topic, message, done)) = pending.recv().await {
         let key = message.key.clone().unwrap_or_default();
-        let mut event = events::event_of(message.content_type, message.payload, message.headers);
+        let mut event = events::event_of(
+            message.content_type,
+            message.payload,
+            message.headers.into(),
+        );
         if event.id.is_empty() {
             event.id = uuid::Uuid::new_v4().to_string();
         }

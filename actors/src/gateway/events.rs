@@ -84,7 +84,7 @@ pub(crate) fn message_of(event: LiiklusEvent) -> Message {
         key: None,
         payload: event.data,
         content_type: event.data_content_type,
-        headers,
+        headers: headers.into(),
     }
 }
 
@@ -131,7 +131,7 @@ pub(super) fn reply(record: Record, format: ContentFormat, replay: bool) -> Rece
         ContentFormat::LiiklusEvent => Reply::LiiklusEventRecord(LiiklusEventRecord {
             offset: record.offset,
             key,
-            event: Some(event_of(content_type, payload, headers)),
+            event: Some(event_of(content_type, payload, headers.into())),
             timestamp,
             replay,
         }),

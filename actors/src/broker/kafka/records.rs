@@ -123,7 +123,7 @@ pub(super) fn decode(record: &BorrowedMessage<'_>) -> Record {
             key,
             payload: Bytes::copy_from_slice(record.payload().unwrap_or_default()),
             content_type,
-            headers,
+            headers: headers.into(),
         },
     }
 }
