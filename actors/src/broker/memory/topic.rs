@@ -16,7 +16,7 @@ use crate::message::{Message, Record};
 /// One topic: its partition logs, its content type and its consumer groups.
 pub(super) struct Topic {
     content_type: String,
-    partitions: Vec<RwLock<Vec<Record>>>,
+    partitions: Vec<RwLock<Log>>,
     keyless: AtomicU64,
     /// Pinged after every append; subscribers wait on it when they have nothing to read.
     pub(super) appended: watch::Sender<()>,
@@ -71,7 +71,7 @@ impl Topic {
         } as u32;
         let offset = {
             let mut log = self.partitions[partition as usize].write();
-            let offset = log.len() as u64;
+            let offset = log.len();
             log.push(Record {
                 partition,
                 offset,
@@ -85,13 +85,15 @@ impl Topic {
 
     /// The record at `offset` of `partition`, if it was appended already.
     pub(super) fn record(&self, partition: u32, offset: u64) -> Option<Record> {
-        let log = self.partitions[partition as usize].read();
-        log.get(usize::try_from(offset).ok()?).cloned()
+        self.partitions[partition as usize]
+            .read()
+            .get(offset)
+            .cloned()
     }
 
     /// The offset the next record of `partition` will get.
     pub(super) fn end(&self, partition: u32) -> u64 {
-        self.partitions[partition as usize].read().len() as u64
+        self.partitions[partition as usize].read().len()
     }
 
     /// The group named `name`, created on first use.
@@ -104,6 +106,40 @@ impl Topic {
             OffsetReset::Earliest => 0,
             OffsetReset::Latest => self.end(partition),
         }
+    }
+}
+
+/// A partition's records in appending order, in chunks of [`Log::CHUNK`]: a growing log never
+/// moves the records it holds (a single vector would copy them all at each doubling).
+#[derive(Default)]
+struct Log {
+    chunks: Vec<Vec<Record>>,
+}
+
+impl Log {
+    const CHUNK: usize = 16 * 1024;
+
+    fn len(&self) -> u64 {
+        let full = self.chunks.len().saturating_sub(1) * Self::CHUNK;
+        (full + self.chunks.last().map_or(0, Vec::len)) as u64
+    }
+
+    fn push(&mut self, record: Record) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(record),
+            _ => {
+                let mut chunk = Vec::with_capacity(Self::CHUNK);
+                chunk.push(record);
+                self.chunks.push(chunk);
+            }
+        }
+    }
+
+    fn get(&self, offset: u64) -> Option<&Record> {
+        let offset = usize::try_from(offset).ok()?;
+        self.chunks
+            .get(offset / Self::CHUNK)?
+            .get(offset % Self::CHUNK)
     }
 }
 
@@ -122,7 +158,29 @@ fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::fnv1a64;
+    use super::{fnv1a64, Log};
+    use crate::message::{Message, Record};
+
+    #[test]
+    fn a_log_reads_back_every_offset_across_its_chunks() {
+        let mut log = Log::default();
+        let count = Log::CHUNK as u64 * 2 + 3;
+        for offset in 0..count {
+            log.push(Record {
+                partition: 0,
+                offset,
+                timestamp_ms: 0,
+                message: Message::new(offset.to_string(), "text/plain"),
+            });
+        }
+        assert_eq!(log.len(), count);
+        for offset in 0..count {
+            let record = log.get(offset).expect("an appended record");
+            assert_eq!(record.offset, offset);
+            assert_eq!(record.message.payload, offset.to_string());
+        }
+        assert!(log.get(count).is_none());
+    }
 
     #[test]
     fn key_hash_is_fnv1a64() {
