@@ -142,6 +142,11 @@ impl Load {
         self.sent.load(Ordering::Relaxed)
     }
 
+    /// Whether every record was handed to the producer.
+    pub fn all_sent(&self) -> bool {
+        self.sent() >= self.records
+    }
+
     /// Waits until `percent` % of the records were handed to the producer.
     pub fn wait_share(&self, percent: u64) {
         self.wait_sent(self.records * percent / 100);

@@ -194,7 +194,8 @@ impl Report {
             probe.committed()
         });
         let started = Instant::now();
-        let sent_before = load.sent();
+        // Whether the whole load was sent before the fault, and so how much each partition has.
+        let (finished, sent_before) = (load.all_sent(), load.sent());
         inject();
         // A partition recovered when its position moved on, or when it had nothing left to
         // commit (the fault came after the whole load on it was processed).
@@ -204,7 +205,7 @@ impl Report {
                 .zip(&before)
                 .enumerate()
                 .all(|(partition, (now, &then))| {
-                    now > &then || then as u64 >= on_partition(sent_before, partition)
+                    now > &then || (finished && then as u64 >= on_partition(sent_before, partition))
                 })
                 .then_some(())
         });
