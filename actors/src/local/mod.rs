@@ -6,6 +6,7 @@
 //! directory = its YAML file's folder) next to the processor's pipeline actors. Edits to the
 //! YAML files are applied while running.
 
+mod function_port;
 mod function_process;
 mod gateway;
 mod plan;
@@ -157,11 +158,4 @@ fn nth_port(mut address: SocketAddr, index: usize) -> SocketAddr {
         address.set_port(address.port() + index as u16);
     }
     address
-}
-
-/// A free loopback port for a function.
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

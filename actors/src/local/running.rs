@@ -11,11 +11,12 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::sync::oneshot;
 
+use super::function_port::FunctionPort;
 use super::function_process::{FunctionProcessActor, StopFunction};
 use super::gateway::{GatewayActor, StopGateway};
 use super::plan::{GatewayPlan, Plan, ProcessorPlan, StreamPlan};
 use super::stream::{ProvisionedStream, StreamActor, WhenProvisioned};
-use super::{free_port, nth_port, LocalOptions, NamespacedName};
+use super::{nth_port, LocalOptions, NamespacedName};
 use crate::broker::kafka::{KafkaBroker, KafkaSettings};
 use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
@@ -41,6 +42,8 @@ struct RunningProcessor {
     plan: ProcessorPlan,
     pipeline: Addr<ProcessorActor>,
     function: Addr<FunctionProcessActor>,
+    /// Its function's port, held while it runs.
+    _port: FunctionPort,
 }
 
 /// The gateways, streams and processors being run.
@@ -234,7 +237,8 @@ impl Running {
     }
 
     fn start_processor(&self, plan: ProcessorPlan) -> anyhow::Result<RunningProcessor> {
-        let port = free_port()?;
+        let held = FunctionPort::take()?;
+        let port = held.number();
         let metrics = ProcessorMetrics::new(&plan.key.0, &plan.key.1);
         let function = FunctionProcessActor::new(plan.command(port), metrics.clone()).start();
         let binding = |key: &NamespacedName| {
@@ -295,6 +299,7 @@ impl Running {
             plan,
             pipeline,
             function,
+            _port: held,
         })
     }
 
