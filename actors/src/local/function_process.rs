@@ -144,7 +144,7 @@ fn die_with_riff(_: &mut Command) {}
 /// allocator asks for). Allocators that ask for them (mimalloc, the samples') have each thread's
 /// first allocations fault in and zero 2 MiB at a time: a hundred functions making their first
 /// calls together took 4 ms of CPU each, most of it zeroing pages, and held every copy of the
-/// first record 100 to 150 ms; each idle function held 10 MiB.
+/// first record 124 to 200 ms; each idle function held 10 MiB.
 #[cfg(target_os = "linux")]
 fn without_huge_pages(command: &mut Command) {
     // SAFETY: between fork and exec, only an async-signal-safe call (prctl). A kernel without
