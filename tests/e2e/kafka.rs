@@ -46,7 +46,11 @@ async fn keyed_records_keep_their_order_through_several_partitions() {
     let kafka = scene.plain();
     for n in 1..=60i64 {
         let key = format!("k{}", n % 4);
-        let headers = [("content-type", "application/json"), ("ce_trace", "t")];
+        // Header names are read case-insensitively (as lower case): half of them capitalized.
+        let headers = match n % 2 {
+            0 => [("content-type", "application/json"), ("ce_trace", "t")],
+            _ => [("Content-Type", "application/json"), ("CE_Trace", "t")],
+        };
         kafka
             .produce("default_numbers", Some(&key), &n.to_string(), &headers)
             .await;

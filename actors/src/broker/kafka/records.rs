@@ -10,6 +10,7 @@
 //! headers become riff headers as they are, a key becomes the `partitionkey` header, and a record
 //! without `content-type` gets an empty content type (the stream's, see `KafkaBroker`).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
@@ -92,19 +93,27 @@ pub(super) fn decode(record: &BorrowedMessage<'_>) -> Record {
                 .value
                 .map(|value| String::from_utf8_lossy(value).into_owned())
                 .unwrap_or_default();
-            let name = kafka_header.key.to_ascii_lowercase();
+            // Names are nearly always lower case already: copied only when they are kept.
+            let name = match kafka_header
+                .key
+                .bytes()
+                .any(|byte| byte.is_ascii_uppercase())
+            {
+                true => Cow::Owned(kafka_header.key.to_ascii_lowercase()),
+                false => Cow::Borrowed(kafka_header.key),
+            };
             match name.strip_prefix(EVENT_ATTRIBUTE_PREFIX) {
                 _ if name == CONTENT_TYPE => content_type = value,
                 Some("specversion") => {}
                 Some("datacontenttype") if content_type.is_empty() => content_type = value,
-                Some(_) if ATTRIBUTES.contains(&name.as_str()) => {
-                    headers.insert(name, value);
+                Some(_) if ATTRIBUTES.contains(&name.as_ref()) => {
+                    headers.insert(name.into_owned(), value);
                 }
                 Some(extension) => {
                     headers.insert(extension.to_owned(), value);
                 }
                 None => {
-                    headers.insert(name, value);
+                    headers.insert(name.into_owned(), value);
                 }
             }
         }
