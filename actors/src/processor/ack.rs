@@ -40,27 +40,44 @@ impl AckHandle {
     pub fn commits(&self) -> &Arc<Commits> {
         &self.commits
     }
+}
 
-    /// The records of `handles` were processed: their positions are committed (in the
-    /// background, together with the positions acknowledged meanwhile), and their capacity is
-    /// given back at once.
-    pub fn ack_all(handles: impl IntoIterator<Item = AckHandle>) {
-        let mut highest: Vec<(Arc<Commits>, u32, u64)> = Vec::new();
-        let mut permits: Option<Permit> = None;
-        for handle in handles {
-            let seen = highest.iter_mut().find(|(commits, partition, _)| {
-                *partition == handle.partition && Arc::ptr_eq(commits, &handle.commits)
-            });
-            match seen {
-                Some((_, _, offset)) => *offset = (*offset).max(handle.offset),
-                None => highest.push((handle.commits, handle.partition, handle.offset)),
-            }
-            match &mut permits {
-                Some(permits) => permits.merge(handle.permit),
-                None => permits = Some(handle.permit),
-            }
+/// Records acknowledged one by one and settled together (however many: nothing is kept per
+/// record): the highest position of each input partition is committed, and their capacity is
+/// given back at once.
+#[derive(Default)]
+pub struct Acks {
+    highest: Vec<(Arc<Commits>, u32, u64)>,
+    permits: Option<Permit>,
+    units: u64,
+}
+
+impl Acks {
+    /// The record of `handle` was processed.
+    pub fn add(&mut self, handle: AckHandle) {
+        self.units += handle.units();
+        let seen = self.highest.iter_mut().find(|(commits, partition, _)| {
+            *partition == handle.partition && Arc::ptr_eq(commits, &handle.commits)
+        });
+        match seen {
+            Some((_, _, offset)) => *offset = (*offset).max(handle.offset),
+            None => (self.highest).push((handle.commits, handle.partition, handle.offset)),
         }
-        for (commits, partition, offset) in highest {
+        match &mut self.permits {
+            Some(permits) => permits.merge(handle.permit),
+            None => self.permits = Some(handle.permit),
+        }
+    }
+
+    /// The payload bytes of the records added.
+    pub fn units(&self) -> u64 {
+        self.units
+    }
+
+    /// Commits the positions (in the background, together with those acknowledged meanwhile)
+    /// and gives the capacity back.
+    pub fn settle(self) {
+        for (commits, partition, offset) in self.highest {
             commits.add(partition, offset);
         }
     }

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::ack::AckHandle;
+use super::ack::{AckHandle, Acks};
 use super::assign::Seq;
 use crate::message::{Message, Record};
 
@@ -89,7 +89,7 @@ impl Ledger {
 
     /// Acknowledges, partition by partition, the records at the front that nothing waits for.
     pub fn ack_ready(&mut self) {
-        let mut acks = Vec::new();
+        let mut acks = Acks::default();
         let (held, front) = (&mut self.held, self.front);
         for queue in self.partitions.values_mut() {
             while let Some(&seq) = queue.front() {
@@ -98,13 +98,15 @@ impl Ledger {
                     break;
                 }
                 queue.pop_front();
-                acks.extend(record.ack.take());
+                if let Some(ack) = record.ack.take() {
+                    acks.add(ack);
+                }
                 record.record.message = Message::default(); // its payload freed now
             }
         }
         self.partitions.retain(|_, queue| !queue.is_empty());
-        self.units -= acks.iter().map(AckHandle::units).sum::<u64>();
-        AckHandle::ack_all(acks);
+        self.units -= acks.units();
+        acks.settle();
         let done = (self.held.iter())
             .take_while(|held| held.ack.is_none())
             .count();
