@@ -48,20 +48,21 @@ impl AckHandle {
 #[derive(Default)]
 pub struct Acks {
     highest: Vec<(Arc<Commits>, u32, u64)>,
+    /// The records' shares of the capacity, merged.
     permits: Option<Permit>,
-    units: u64,
 }
 
 impl Acks {
     /// The record of `handle` was processed.
     pub fn add(&mut self, handle: AckHandle) {
-        self.units += handle.units();
         let seen = self.highest.iter_mut().find(|(commits, partition, _)| {
             *partition == handle.partition && Arc::ptr_eq(commits, &handle.commits)
         });
         match seen {
             Some((_, _, offset)) => *offset = (*offset).max(handle.offset),
-            None => (self.highest).push((handle.commits, handle.partition, handle.offset)),
+            None => self
+                .highest
+                .push((handle.commits, handle.partition, handle.offset)),
         }
         match &mut self.permits {
             Some(permits) => permits.merge(handle.permit),
@@ -69,9 +70,10 @@ impl Acks {
         }
     }
 
-    /// The payload bytes of the records added.
+    /// The payload bytes of the records added (their merged permit's: a pipeline's capacity
+    /// holds at most `u32::MAX` of them).
     pub fn units(&self) -> u64 {
-        self.units
+        self.permits.as_ref().map_or(0, Permit::units)
     }
 
     /// Commits the positions (in the background, together with those acknowledged meanwhile)
