@@ -135,6 +135,52 @@ async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_last_commit_lands_once_the_input_broker_is_back_with_no_record_after_it() {
+    // The input on one broker, the output on another: the input's broker goes away after the
+    // records were read, the window's outputs are written, its commit fails, and no record
+    // comes after it to carry a later commit. (librdkafka itself sends a timed-out admin commit
+    // again when the broker returns within its request timeout, as here; riff retries the
+    // commits that librdkafka gave up on, and those refused during a rebalance.)
+    let data = tempfile::tempdir().unwrap();
+    let mut input = Tansu::sqlite(data.path());
+    let output = Tansu::memory();
+    let yaml = franz_with_streams(&input.bootstrap(), &["numbers"], 1)
+        + "---\n"
+        + &franz_with_streams(&output.bootstrap(), &["squares"], 1)
+            .replace("name: franz", "name: ferris");
+    let processor = crate::support::ProcessorYaml::sample(
+        "squarer",
+        "square",
+        &["numbers@earliest"],
+        &["squares"],
+        "{duration: 3s}",
+    );
+    let manifests = crate::support::Manifests::new(&[("all.yaml", &(yaml + &processor.yaml()))]);
+    let riff = crate::support::Runtime::start_with(&[manifests.path()], &tansu_args());
+    Plain::new(&input.bootstrap())
+        .produce_numbers("default_numbers", 1..=10)
+        .await;
+    let read = "riff_records_read_total{namespace=\"default\",processor=\"squarer\",stream=\"numbers\"} 10";
+    eventually("the 10 records read", Duration::from_secs(20), || {
+        riff.metrics().contains(read).then_some(())
+    });
+
+    input.stop();
+    let outputs = Plain::new(&output.bootstrap());
+    read_all_squares(&outputs, 1..=10, 0, Duration::from_secs(30)).await;
+    riff.wait_for_log("commit failed", Duration::from_secs(30));
+
+    input.restart();
+    let back = Plain::new(&input.bootstrap());
+    eventually(
+        "the group's position at the end of the input",
+        Duration::from_secs(60),
+        || (back.committed("default_numbers", "squarer").get(&0) == Some(&10)).then_some(()),
+    );
+    drop(riff);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_share_the_partitions_and_lose_nothing_across_rebalances() {
     let scene = Scene::new(Tansu::memory(), 2, "square", "{count: 5, duration: 200ms}");
     let kafka = scene.plain();

@@ -5,12 +5,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use super::capacity::Permit;
 use crate::broker::Committer;
+use crate::supervision::Backoff;
+
+/// The first wait before a failed commit is sent again; it doubles up to [`COMMIT_RETRY_MAX`].
+const COMMIT_RETRY_INITIAL: Duration = Duration::from_millis(200);
+/// The longest wait between two attempts of a failed commit.
+const COMMIT_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// The position of one record read, and its share of the pipeline's capacity.
 pub struct AckHandle {
@@ -98,6 +105,8 @@ struct State {
     /// Highest acknowledged offset per partition, not yet sent.
     pending: BTreeMap<u32, u64>,
     committing: bool,
+    /// A commit failed and waits for its next attempt.
+    retrying: bool,
     /// Waiting for every acknowledged position to be committed (or to have failed).
     flushed: Vec<oneshot::Sender<()>>,
 }
@@ -122,12 +131,16 @@ impl Commits {
         }
     }
 
-    /// Sends the pending positions until none are left. A failed commit is logged: its records
-    /// are read again after a restart or rebalance.
+    /// Sends the pending positions until none are left. A failed commit is sent again (with
+    /// the positions acknowledged meanwhile) after a backoff, for as long as the subscription
+    /// lasts: a processor that goes idle right after a broker outage still commits its last
+    /// records, instead of reading them again at its next restart and showing them as lag.
     async fn commit(self: Arc<Self>) {
+        let mut backoff = Backoff::new(COMMIT_RETRY_INITIAL, COMMIT_RETRY_MAX);
+        let mut commits = self;
         loop {
             let positions: Vec<_> = {
-                let mut state = self.state.lock();
+                let mut state = commits.state.lock();
                 if state.pending.is_empty() {
                     state.committing = false;
                     state.flushed.drain(..).for_each(|done| _ = done.send(()));
@@ -135,9 +148,35 @@ impl Commits {
                 }
                 std::mem::take(&mut state.pending).into_iter().collect()
             };
-            if let Err(error) = self.committer.commit(&positions).await {
-                tracing::warn!(topic = %self.topic, %error, "commit failed; the records will be redelivered");
+            let Err(error) = commits.committer.commit(&positions).await else {
+                backoff.reset();
+                continue;
+            };
+            let delay = backoff.next_delay();
+            tracing::warn!(
+                topic = %commits.topic, %error, retry_in = ?delay,
+                "commit failed; retrying (records processed since the last commit are read \
+                 again if the processor stops first)"
+            );
+            {
+                let mut state = commits.state.lock();
+                for (partition, offset) in positions {
+                    let pending = state.pending.entry(partition).or_default();
+                    *pending = (*pending).max(offset);
+                }
+                // Whoever waits for the commits learns that they failed, rather than waiting on.
+                state.flushed.drain(..).for_each(|done| _ = done.send(()));
+                state.retrying = true;
             }
+            // The subscription may end meanwhile: nothing is left to commit for it then.
+            let subscription = Arc::downgrade(&commits);
+            drop(commits);
+            tokio::time::sleep(delay).await;
+            let Some(lasting) = subscription.upgrade() else {
+                return;
+            };
+            commits = lasting;
+            commits.state.lock().retrying = false;
         }
     }
 
@@ -145,7 +184,7 @@ impl Commits {
     pub async fn flushed(&self) {
         let waiting = {
             let mut state = self.state.lock();
-            if !state.committing {
+            if !state.committing || state.retrying {
                 return;
             }
             let (done, waiting) = oneshot::channel();
@@ -153,5 +192,80 @@ impl Commits {
             waiting
         };
         _ = waiting.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use async_trait::async_trait;
+    use parking_lot::Mutex;
+
+    use super::Commits;
+    use crate::broker::{BrokerError, Committer};
+
+    /// A committer whose first `failures` commits fail, and that remembers every commit sent.
+    struct Flaky {
+        failures: Mutex<u32>,
+        sent: Mutex<Vec<Vec<(u32, u64)>>>,
+    }
+
+    #[async_trait]
+    impl Committer for Flaky {
+        async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
+            self.sent.lock().push(positions.to_vec());
+            let mut failures = self.failures.lock();
+            if *failures == 0 {
+                return Ok(());
+            }
+            *failures -= 1;
+            Err(BrokerError::Unavailable("the broker is away".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_is_sent_again_with_what_was_acknowledged_meanwhile() {
+        let committer = Arc::new(Flaky {
+            failures: Mutex::new(2),
+            sent: Mutex::default(),
+        });
+        let commits = Commits::new("in".into(), committer.clone());
+        commits.add(0, 5);
+        commits.flushed().await; // the first attempt failed
+        commits.add(1, 7);
+        commits.add(0, 3); // older than what failed: the failed position stays
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while commits.state.lock().committing {
+            assert!(Instant::now() < deadline, "commits never succeeded");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let sent = committer.sent.lock().clone();
+        assert_eq!(
+            sent.len(),
+            3,
+            "two failed attempts, then one that succeeded"
+        );
+        assert_eq!(sent[0], vec![(0, 5)]);
+        assert_eq!(sent[2], vec![(0, 5), (1, 7)]);
+    }
+
+    #[tokio::test]
+    async fn retries_end_with_the_subscription() {
+        let committer = Arc::new(Flaky {
+            failures: Mutex::new(u32::MAX),
+            sent: Mutex::default(),
+        });
+        let commits = Commits::new("in".into(), committer.clone());
+        commits.add(0, 5);
+        commits.flushed().await;
+        drop(commits);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            committer.sent.lock().len(),
+            1,
+            "no commit after the subscription ended"
+        );
     }
 }
