@@ -138,9 +138,9 @@ async fn a_broker_restart_on_sqlite_resumes_processing_and_loses_nothing() {
 async fn the_last_commit_lands_once_the_input_broker_is_back_with_no_record_after_it() {
     // The input on one broker, the output on another: the input's broker goes away after the
     // records were read, the window's outputs are written, its commit fails, and no record
-    // comes after it to carry a later commit. (librdkafka itself sends a timed-out admin commit
-    // again when the broker returns within its request timeout, as here; riff retries the
-    // commits that librdkafka gave up on, and those refused during a rebalance.)
+    // comes after it to carry a later commit: riff sends it again once the broker is back. (The
+    // commit's request timed out in librdkafka meanwhile: unpatched, librdkafka 2.12.1 aborted
+    // the process when the broker came back, see vendor/README.md.)
     let data = tempfile::tempdir().unwrap();
     let mut input = Tansu::sqlite(data.path());
     let output = Tansu::memory();

@@ -68,9 +68,9 @@ pub(super) fn list<C: ConsumerContext>(
         list.add_partition(topic, partition);
     }
     let group_id = CString::new(group).map_err(|e| e.to_string())?;
-    let found = call(client, timeout, |rk, queue| unsafe {
+    let found = call(client, timeout, |rk, options, queue| unsafe {
         let mut request = rd::rd_kafka_ListConsumerGroupOffsets_new(group_id.as_ptr(), list.ptr());
-        rd::rd_kafka_ListConsumerGroupOffsets(rk, &mut request, 1, std::ptr::null(), queue);
+        rd::rd_kafka_ListConsumerGroupOffsets(rk, &mut request, 1, options, queue);
         rd::rd_kafka_ListConsumerGroupOffsets_destroy(request);
     })?;
     found.positions(|event, count| unsafe {
@@ -94,9 +94,9 @@ pub(super) fn alter<C: ConsumerContext>(
             .map_err(|e| e.to_string())?;
     }
     let group_id = CString::new(group).map_err(|e| e.to_string())?;
-    let done = call(client, timeout, |rk, queue| unsafe {
+    let done = call(client, timeout, |rk, options, queue| unsafe {
         let mut request = rd::rd_kafka_AlterConsumerGroupOffsets_new(group_id.as_ptr(), list.ptr());
-        rd::rd_kafka_AlterConsumerGroupOffsets(rk, &mut request, 1, std::ptr::null(), queue);
+        rd::rd_kafka_AlterConsumerGroupOffsets(rk, &mut request, 1, options, queue);
         rd::rd_kafka_AlterConsumerGroupOffsets_destroy(request);
     })?;
     done.positions(|event, count| unsafe {
@@ -161,18 +161,39 @@ impl Answer {
     }
 }
 
-/// Makes one admin call (`request` enqueues it, its answer to the queue it is given) and waits
-/// for its answer.
+/// Makes one admin call (`request` enqueues it, with the options and the queue for its answer it
+/// is given) and waits for its answer. librdkafka ends the request itself after `timeout` (with
+/// an error), and the wait lasts a little longer: a call is never left behind in librdkafka,
+/// to be carried out after riff reported it failed (a late commit could land after a newer one).
 fn call<C: ConsumerContext>(
     client: &BaseConsumer<C>,
     timeout: Duration,
-    request: impl FnOnce(*mut rd::rd_kafka_t, *mut rd::rd_kafka_queue_t),
+    request: impl FnOnce(
+        *mut rd::rd_kafka_t,
+        *mut rd::rd_kafka_AdminOptions_t,
+        *mut rd::rd_kafka_queue_t,
+    ),
 ) -> Result<Answer, String> {
     let rk = client.client().native_ptr();
+    let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
     unsafe {
+        let options =
+            rd::rd_kafka_AdminOptions_new(rk, rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ANY);
+        let mut error = [0 as std::os::raw::c_char; 256];
+        let set = rd::rd_kafka_AdminOptions_set_request_timeout(
+            options,
+            millis,
+            error.as_mut_ptr(),
+            error.len(),
+        );
+        if set != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd::rd_kafka_AdminOptions_destroy(options);
+            return Err(text(error.as_ptr()));
+        }
         let queue = rd::rd_kafka_queue_new(rk);
-        request(rk, queue);
-        let event = rd::rd_kafka_queue_poll(queue, timeout.as_millis() as i32);
+        request(rk, options, queue);
+        rd::rd_kafka_AdminOptions_destroy(options);
+        let event = rd::rd_kafka_queue_poll(queue, millis.saturating_add(ANSWER_MARGIN_MS));
         rd::rd_kafka_queue_destroy(queue);
         if event.is_null() {
             return Err(format!("no answer within {timeout:?}"));
@@ -184,6 +205,9 @@ fn call<C: ConsumerContext>(
         Ok(answer)
     }
 }
+
+/// How much longer than its request's timeout an admin call waits for librdkafka's answer.
+const ANSWER_MARGIN_MS: i32 = 5_000;
 
 /// A C string of librdkafka's, copied.
 fn text(text: *const std::os::raw::c_char) -> String {
