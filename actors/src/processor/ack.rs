@@ -111,6 +111,19 @@ struct State {
     flushed: Vec<oneshot::Sender<()>>,
 }
 
+impl State {
+    /// Keeps `offset` as the position of `partition` to commit, unless a higher one is kept.
+    fn keep(&mut self, partition: u32, offset: u64) {
+        let pending = self.pending.entry(partition).or_default();
+        *pending = (*pending).max(offset);
+    }
+
+    /// Tells whoever waits for the commits that they were sent (committed or failed).
+    fn release_waiters(&mut self) {
+        self.flushed.drain(..).for_each(|done| _ = done.send(()));
+    }
+}
+
 impl Commits {
     /// Commits of `topic` through `committer`.
     pub(super) fn new(topic: String, committer: Arc<dyn Committer>) -> Arc<Self> {
@@ -123,8 +136,7 @@ impl Commits {
 
     fn add(self: &Arc<Self>, partition: u32, offset: u64) {
         let mut state = self.state.lock();
-        let pending = state.pending.entry(partition).or_default();
-        *pending = (*pending).max(offset);
+        state.keep(partition, offset);
         if !state.committing {
             state.committing = true;
             tokio::spawn(Arc::clone(self).commit());
@@ -141,9 +153,10 @@ impl Commits {
         loop {
             let positions: Vec<_> = {
                 let mut state = commits.state.lock();
+                state.retrying = false;
                 if state.pending.is_empty() {
                     state.committing = false;
-                    state.flushed.drain(..).for_each(|done| _ = done.send(()));
+                    state.release_waiters();
                     return;
                 }
                 std::mem::take(&mut state.pending).into_iter().collect()
@@ -161,11 +174,10 @@ impl Commits {
             {
                 let mut state = commits.state.lock();
                 for (partition, offset) in positions {
-                    let pending = state.pending.entry(partition).or_default();
-                    *pending = (*pending).max(offset);
+                    state.keep(partition, offset);
                 }
                 // Whoever waits for the commits learns that they failed, rather than waiting on.
-                state.flushed.drain(..).for_each(|done| _ = done.send(()));
+                state.release_waiters();
                 state.retrying = true;
             }
             // The subscription may end meanwhile: nothing is left to commit for it then.
@@ -176,7 +188,6 @@ impl Commits {
                 return;
             };
             commits = lasting;
-            commits.state.lock().retrying = false;
         }
     }
 
