@@ -59,26 +59,8 @@ fn stop(child: &mut Child) {
 /// comes back byte for byte, in order, as `application/json`; frames per second.
 async fn one_call(url: &str, payloads: &[Bytes]) -> f64 {
     let mut client = RiffClient::connect(url.to_owned()).await.unwrap();
-    let start = InputSignal {
-        frame: Some(input_signal::Frame::Start(StartFrame {
-            expected_content_types: vec!["application/json".into()],
-            input_names: vec!["in".into()],
-            output_names: vec!["out".into()],
-        })),
-    };
-    let frames: Vec<_> = payloads
-        .iter()
-        .cloned()
-        .map(|payload| InputSignal {
-            frame: Some(input_signal::Frame::Data(InputFrame {
-                payload,
-                content_type: "application/json".into(),
-                headers: Default::default(),
-                arg_index: 0,
-            })),
-        })
-        .collect();
-    let requests = futures::stream::iter(std::iter::once(start).chain(frames));
+    let frames: Vec<_> = payloads.iter().map(data_signal).collect();
+    let requests = futures::stream::iter(std::iter::once(start_signal()).chain(frames));
     let began = Instant::now();
     let mut outputs = client.invoke(requests).await.unwrap().into_inner();
     let mut received = 0;
@@ -92,6 +74,73 @@ async fn one_call(url: &str, payloads: &[Bytes]) -> f64 {
     }
     assert_eq!(received, payloads.len());
     rate(received, began.elapsed())
+}
+
+/// One-frame calls per second of a bare tonic client against the bare echo server (both
+/// unpinned, no SDK, no riff, no Kafka), `in_flight` calls at once, each slot on a connection
+/// of its own (as riff's invoker): what count-1 windows could reach on this machine with tonic
+/// and nothing else to do. `calls` calls in all, every reply checked.
+pub async fn call_rate(in_flight: usize, calls: usize) -> f64 {
+    let port = free_port();
+    let mut bare = Command::new(sibling("riff-bench"))
+        .args(["bare-echo", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the bare echo server starts");
+    wait_for_port(port);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut slots = Vec::new();
+    for _ in 0..in_flight {
+        slots.push(RiffClient::connect(url.clone()).await.unwrap());
+    }
+    let payload = json_payload(0, 100);
+    let per_slot = calls / in_flight;
+    let began = Instant::now();
+    let slots = slots.into_iter().map(|mut client| {
+        let payload = payload.clone();
+        tokio::spawn(async move {
+            for _ in 0..per_slot {
+                let requests = futures::stream::iter([start_signal(), data_signal(&payload)]);
+                let mut outputs = client.invoke(requests).await.unwrap().into_inner();
+                let mut received = 0;
+                while let Some(output) = outputs.next().await {
+                    let Some(output_signal::Frame::Data(frame)) = output.unwrap().frame else {
+                        panic!("an OutputSignal without a frame");
+                    };
+                    assert_eq!(frame.payload, payload);
+                    received += 1;
+                }
+                assert_eq!(received, 1);
+            }
+        })
+    });
+    for slot in futures::future::join_all(slots).await {
+        slot.expect("a call slot");
+    }
+    let elapsed = began.elapsed();
+    stop(&mut bare);
+    rate(per_slot * in_flight, elapsed)
+}
+
+fn start_signal() -> InputSignal {
+    InputSignal {
+        frame: Some(input_signal::Frame::Start(StartFrame {
+            expected_content_types: vec!["application/json".into()],
+            input_names: vec!["in".into()],
+            output_names: vec!["out".into()],
+        })),
+    }
+}
+
+fn data_signal(payload: &Bytes) -> InputSignal {
+    InputSignal {
+        frame: Some(input_signal::Frame::Data(InputFrame {
+            payload: payload.clone(),
+            content_type: "application/json".into(),
+            headers: Default::default(),
+            arg_index: 0,
+        })),
+    }
 }
 
 /// A bare echo invoker: each input frame back as an output frame, nothing decoded.

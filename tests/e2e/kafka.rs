@@ -141,6 +141,20 @@ async fn the_last_commit_lands_once_the_input_broker_is_back_with_no_record_afte
     // comes after it to carry a later commit: riff sends it again once the broker is back. (The
     // commit's request timed out in librdkafka meanwhile: unpatched, librdkafka 2.12.1 aborted
     // the process when the broker came back, see vendor/README.md.)
+    the_last_commit_lands_once_the_input_broker_is_back(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_members_last_commit_lands_once_the_input_broker_is_back() {
+    // The same outage with each processor a group member: its consumer commits (no admin
+    // request from outside the group), and fails while the member waits for its coordinator.
+    the_last_commit_lands_once_the_input_broker_is_back(&["--kafka-reads", "groups"]).await;
+}
+
+/// The input broker of a processor that read 10 records goes away before their window's commit,
+/// and comes back: the group's committed position reaches the end of the input. `reads`: more
+/// arguments of `riff local run`.
+async fn the_last_commit_lands_once_the_input_broker_is_back(reads: &[&str]) {
     let data = tempfile::tempdir().unwrap();
     let mut input = Tansu::sqlite(data.path());
     let output = Tansu::memory();
@@ -156,7 +170,9 @@ async fn the_last_commit_lands_once_the_input_broker_is_back_with_no_record_afte
         "{duration: 3s}",
     );
     let manifests = crate::support::Manifests::new(&[("all.yaml", &(yaml + &processor.yaml()))]);
-    let riff = crate::support::Runtime::start_with(&[manifests.path()], &tansu_args());
+    let mut args = tansu_args();
+    args.extend_from_slice(reads);
+    let riff = crate::support::Runtime::start_with(&[manifests.path()], &args);
     Plain::new(&input.bootstrap())
         .produce_numbers("default_numbers", 1..=10)
         .await;
