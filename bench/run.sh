@@ -3,7 +3,7 @@
 # riff-bench in release mode, then measures. Needs tansu (tests/run.sh installs it).
 #
 # Knobs (riff-bench --help): --messages N (records per throughput job, default 1 000 000;
-# count-1 windows get N/10, window kinds N/5), --only copy,kafka,windows,telemetry,count1,memory,poison,footprint,idle,controller,protocol
+# count-1 windows get N/10, window kinds N/5), --only copy,kafka,windows,telemetry,count1,memory,poison,footprint,idle,light,controller,protocol
 # (pass-through, never by default: riff's 1 s Kafka pass-through alone, for profiles and A/B),
 # --overload SECONDS, --plain-copy-commit flush|acked, --out FILE.
 # A smoke test: bench/run.sh --messages 20000 --overload 5 --out /tmp/bench.md
