@@ -37,7 +37,7 @@ use crate::message::Message;
 pub use config::{check_property, KafkaSettings, Reads, CONSUMER_DEFAULTS};
 use consumer::GroupConsumer;
 use diagnostics::Diagnostics;
-use group_offsets::OutsideCommitter;
+use group_offsets::{AdminCalls, OutsideCommitter};
 use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
 pub use security::{KafkaSecurity, SecretFiles, SecretValues, MOUNTED_SECRETS};
@@ -54,6 +54,8 @@ pub struct KafkaBroker {
     producer: OrderedQueue,
     admin: AdminClient<Diagnostics>,
     metadata: Arc<BaseConsumer<Diagnostics>>,
+    /// Group positions read and written from outside the groups, through `metadata`.
+    calls: Arc<AdminCalls>,
     /// The context of every client of this broker: one report of each librdkafka problem.
     diagnostics: Diagnostics,
     /// Content types of the streams provisioned through this broker, by topic.
@@ -122,6 +124,12 @@ impl KafkaBroker {
             )?),
             Reads::Groups => None,
         };
+        let metadata: Arc<BaseConsumer<Diagnostics>> = Arc::new(
+            settings
+                .admin()
+                .create_with_context(diagnostics.clone())
+                .map_err(unavailable)?,
+        );
         Ok(KafkaBroker {
             producer: OrderedQueue::new(
                 queue::Producer::new(
@@ -138,12 +146,10 @@ impl KafkaBroker {
                 .admin()
                 .create_with_context(diagnostics.clone())
                 .map_err(unavailable)?,
-            metadata: Arc::new(
-                settings
-                    .admin()
-                    .create_with_context(diagnostics.clone())
-                    .map_err(unavailable)?,
-            ),
+            calls: Arc::new(AdminCalls::new(metadata.clone()).map_err(|error| {
+                BrokerError::Unavailable(format!("cannot start an admin thread: {error}"))
+            })?),
+            metadata,
             diagnostics,
             settings,
             content_types: DashMap::new(),
@@ -321,8 +327,8 @@ impl Broker for KafkaBroker {
         };
         let partitions = self.partitions(topic).await?;
         let content_type = self.content_types.get(topic).map(|ct| ct.clone());
-        let client = self.metadata.clone();
-        (shared.subscribe(client, topic, group, partitions, reset, content_type)).await
+        let calls = self.calls.clone();
+        (shared.subscribe(calls, topic, group, partitions, reset, content_type)).await
     }
 
     async fn commit(
@@ -338,7 +344,7 @@ impl Broker for KafkaBroker {
         match member {
             Some(member) => consumer::commit(member, topic, positions).await,
             None => {
-                let outsider = OutsideCommitter::new(self.metadata.clone(), topic, group);
+                let outsider = OutsideCommitter::new(self.calls.clone(), topic, group);
                 outsider.commit(positions).await
             }
         }
@@ -348,13 +354,8 @@ impl Broker for KafkaBroker {
     /// request, not a consumer).
     async fn committed(&self, topic: &str, group: &str) -> Result<BTreeMap<u32, u64>, BrokerError> {
         let partitions = self.partitions(topic).await?;
-        let (client, topic, group) = (self.metadata.clone(), topic.to_owned(), group.to_owned());
-        let committed = tokio::task::spawn_blocking(move || {
-            group_offsets::list(&client, &group, &topic, &partitions, TIMEOUT)
-        })
-        .await
-        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
-        .map_err(BrokerError::Unavailable)?;
+        let committed = (self.calls.list(group, topic, &partitions, TIMEOUT).await)
+            .map_err(BrokerError::Unavailable)?;
         Ok(committed
             .into_iter()
             .filter(|&(_, next)| next > 0)

@@ -32,7 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::consumer::{Wakeup, IDLE_POLL, READ_AHEAD, READ_BATCH};
 use super::diagnostics::Diagnostics;
-use super::group_offsets::{self, OutsideCommitter};
+use super::group_offsets::{self, AdminCalls, OutsideCommitter};
 use super::{records, TIMEOUT};
 use crate::broker::{BrokerError, Delivery, OffsetReset, Subscription};
 
@@ -80,11 +80,11 @@ impl SharedReader {
     }
 
     /// Reads `topic`'s `partitions` for `group`, each from the group's committed position or,
-    /// without one, from where `reset` says (that start committed first); `client` looks the
-    /// positions up and commits them.
+    /// without one, from where `reset` says (that start committed first); `calls` look the
+    /// positions up and commit them.
     pub async fn subscribe(
         &self,
-        client: Arc<BaseConsumer<Diagnostics>>,
+        calls: Arc<AdminCalls>,
         topic: &str,
         group: &str,
         partitions: Vec<i32>,
@@ -92,7 +92,8 @@ impl SharedReader {
         content_type: Option<String>,
     ) -> Result<Subscription, BrokerError> {
         let starts = {
-            let (client, topic, group) = (client.clone(), topic.to_owned(), group.to_owned());
+            let (client, topic, group) =
+                (calls.client().clone(), topic.to_owned(), group.to_owned());
             tokio::task::spawn_blocking(move || starts(&client, &topic, &group, &partitions, reset))
                 .await
                 .map_err(|error| BrokerError::Unavailable(error.to_string()))??
@@ -116,7 +117,7 @@ impl SharedReader {
             waiting,
             wakeup: self.wakeup.clone(),
         };
-        let committer = OutsideCommitter::new(client, topic, group);
+        let committer = OutsideCommitter::new(calls, topic, group);
         Ok(Subscription {
             deliveries: taken.flat_map(futures::stream::iter).boxed(),
             committer: Box::new(committer),
