@@ -26,16 +26,7 @@ const ROUNDS: usize = 5;
 pub async fn invoke_rate(count: usize) -> (f64, f64) {
     let payloads: Vec<Bytes> = (0..count).map(|i| json_payload(i, 100)).collect();
     let function = Function::start("pass-through", &[], Some(0));
-    let port = free_port();
-    let mut bare = Command::new("taskset")
-        .args(["-c", "0"])
-        .arg(sibling("riff-bench"))
-        .args(["bare-echo", &port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("taskset runs the bare echo server");
-    wait_for_port(port);
-    let bare_url = format!("http://127.0.0.1:{port}");
+    let (mut bare, bare_url) = bare_echo(&["taskset", "-c", "0"]);
     let (mut ours, mut baseline) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         ours.push(one_call(&function.url, &payloads).await);
@@ -43,6 +34,28 @@ pub async fn invoke_rate(count: usize) -> (f64, f64) {
     }
     stop(&mut bare);
     (median(ours), median(baseline))
+}
+
+/// Starts the bare echo server (through `wrapper`, e.g. `taskset`, when not empty) on a free
+/// port; the process and its URL, once it listens.
+fn bare_echo(wrapper: &[&str]) -> (Child, String) {
+    let port = free_port();
+    let server = sibling("riff-bench");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(server);
+            command
+        }
+        None => Command::new(server),
+    };
+    let bare = command
+        .args(["bare-echo", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the bare echo server starts");
+    wait_for_port(port);
+    (bare, format!("http://127.0.0.1:{port}"))
 }
 
 fn median(mut rates: Vec<f64>) -> f64 {
@@ -81,14 +94,7 @@ async fn one_call(url: &str, payloads: &[Bytes]) -> f64 {
 /// of its own (as riff's invoker): what count-1 windows could reach on this machine with tonic
 /// and nothing else to do. `calls` calls in all, every reply checked.
 pub async fn call_rate(in_flight: usize, calls: usize) -> f64 {
-    let port = free_port();
-    let mut bare = Command::new(sibling("riff-bench"))
-        .args(["bare-echo", &port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the bare echo server starts");
-    wait_for_port(port);
-    let url = format!("http://127.0.0.1:{port}");
+    let (mut bare, url) = bare_echo(&[]);
     let mut slots = Vec::new();
     for _ in 0..in_flight {
         slots.push(RiffClient::connect(url.clone()).await.unwrap());
