@@ -1,9 +1,8 @@
 //! A consumer group's committed positions, read and written from outside the group: librdkafka's
 //! ListConsumerGroupOffsets and AlterConsumerGroupOffsets admin calls (which the rdkafka crate
-//! does not wrap), through any client of the cluster. `list` and `alter` block: call them off
-//! async threads. [`AdminCalls`] makes the same calls from async code with no thread waiting
-//! on them (a hundred processors committing at once hold no hundred blocked threads): every
-//! commit made from outside a group, and every lag lookup, goes through it.
+//! does not wrap), through any client of the cluster: [`AdminCalls`] makes them from async code
+//! with no thread waiting on them (a hundred processors committing at once hold no hundred
+//! blocked threads).
 
 use std::ffi::{c_void, CStr, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +111,8 @@ impl AdminCalls {
         &self.client
     }
 
-    /// [`list`], without blocking.
+    /// The next offset to read of each partition of `partitions` on `topic` that `group`
+    /// committed.
     pub(super) async fn list(
         &self,
         group: &str,
@@ -129,7 +129,8 @@ impl AdminCalls {
         found.listed()
     }
 
-    /// [`alter`], without blocking.
+    /// Stores `positions` (partition, next offset to read) on `topic` as `group`'s committed
+    /// ones. Kafka refuses it while the group has live members.
     pub(super) async fn alter(
         &self,
         group: &str,
@@ -146,7 +147,11 @@ impl AdminCalls {
         done.altered()
     }
 
-    /// Makes one admin call (see [`call`]) with its answer handed over by the poller.
+    /// Makes one admin call (`request` enqueues it with the options and the queue it is given)
+    /// and waits for its answer, handed over by the poller. librdkafka ends the request itself
+    /// after `timeout` (with an error), and the wait lasts a little longer: a call is never left
+    /// behind in librdkafka, to be carried out after riff reported it failed (a late commit could
+    /// land after a newer one).
     async fn call(
         &self,
         timeout: Duration,
@@ -206,37 +211,6 @@ fn hand_over_answers(answers: Queue, stopped: &AtomicBool) {
             _ = waiter.send(answer);
         }
     }
-}
-
-/// The next offset to read of each partition of `partitions` on `topic` that `group` committed.
-pub(super) fn list<C: ConsumerContext>(
-    client: &BaseConsumer<C>,
-    group: &str,
-    topic: &str,
-    partitions: &[i32],
-    timeout: Duration,
-) -> Result<Vec<(i32, i64)>, String> {
-    let (list, group_id) = (partition_list(topic, partitions), c_string(group)?);
-    let found = call(client, timeout, |rk, options, queue| unsafe {
-        list_request(rk, &group_id, &list, options, queue)
-    })?;
-    found.listed()
-}
-
-/// Stores `positions` (partition, next offset to read) on `topic` as `group`'s committed ones.
-/// Kafka refuses it while the group has live members.
-pub(super) fn alter<C: ConsumerContext>(
-    client: &BaseConsumer<C>,
-    group: &str,
-    topic: &str,
-    positions: &[(i32, i64)],
-    timeout: Duration,
-) -> Result<(), String> {
-    let (list, group_id) = (position_list(topic, positions)?, c_string(group)?);
-    let done = call(client, timeout, |rk, options, queue| unsafe {
-        alter_request(rk, &group_id, &list, options, queue)
-    })?;
-    done.altered()
 }
 
 fn partition_list(topic: &str, partitions: &[i32]) -> TopicPartitionList {
@@ -370,39 +344,6 @@ impl Answer {
             }
             Ok(positions)
         }
-    }
-}
-
-/// Makes one admin call (`request` enqueues it, with the options and the queue for its answer it
-/// is given) and waits for its answer. librdkafka ends the request itself after `timeout` (with
-/// an error), and the wait lasts a little longer: a call is never left behind in librdkafka,
-/// to be carried out after riff reported it failed (a late commit could land after a newer one).
-fn call<C: ConsumerContext>(
-    client: &BaseConsumer<C>,
-    timeout: Duration,
-    request: impl FnOnce(
-        *mut rd::rd_kafka_t,
-        *mut rd::rd_kafka_AdminOptions_t,
-        *mut rd::rd_kafka_queue_t,
-    ),
-) -> Result<Answer, String> {
-    let rk = client.client().native_ptr();
-    unsafe {
-        let queue = rd::rd_kafka_queue_new(rk);
-        let made = enqueue(client, timeout, std::ptr::null_mut(), queue, request);
-        let event = match made {
-            Ok(()) => {
-                let wait = timeout + ANSWER_MARGIN;
-                rd::rd_kafka_queue_poll(queue, millis(wait))
-            }
-            Err(_) => std::ptr::null_mut(),
-        };
-        rd::rd_kafka_queue_destroy(queue);
-        made?;
-        if event.is_null() {
-            return Err(format!("no answer within {timeout:?}"));
-        }
-        Answer { event }.checked()
     }
 }
 

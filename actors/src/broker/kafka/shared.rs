@@ -32,7 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::consumer::{Wakeup, IDLE_POLL, READ_AHEAD, READ_BATCH};
 use super::diagnostics::Diagnostics;
-use super::group_offsets::{self, AdminCalls, OutsideCommitter};
+use super::group_offsets::{AdminCalls, OutsideCommitter};
 use super::{records, TIMEOUT};
 use crate::broker::{BrokerError, Delivery, OffsetReset, Subscription};
 
@@ -91,13 +91,7 @@ impl SharedReader {
         reset: OffsetReset,
         content_type: Option<String>,
     ) -> Result<Subscription, BrokerError> {
-        let starts = {
-            let (client, topic, group) =
-                (calls.client().clone(), topic.to_owned(), group.to_owned());
-            tokio::task::spawn_blocking(move || starts(&client, &topic, &group, &partitions, reset))
-                .await
-                .map_err(|error| BrokerError::Unavailable(error.to_string()))??
-        };
+        let starts = starts(&calls, topic, group, &partitions, reset).await?;
         let (handing, handed) = mpsc::channel(READ_AHEAD);
         let waiting = Arc::new(AtomicBool::new(false));
         let assigned = starts.keys().map(|&p| p as u32).collect();
@@ -135,8 +129,8 @@ impl Drop for SharedReader {
 /// Where `group` starts each of `partitions` of `topic`: its committed position, or where
 /// `reset` says, which is then committed (so `latest` means "from when the processor first
 /// read the partition", not "from every restart").
-fn starts(
-    client: &BaseConsumer<Diagnostics>,
+async fn starts(
+    calls: &AdminCalls,
     topic: &str,
     group: &str,
     partitions: &[i32],
@@ -147,25 +141,33 @@ fn starts(
             "cannot read the positions of group {group:?} on {topic:?}: {error}"
         ))
     };
-    let mut starts: HashMap<i32, i64> =
-        group_offsets::list(client, group, topic, partitions, TIMEOUT)
-            .map_err(refused)?
-            .into_iter()
-            .collect();
-    let mut pins = Vec::new();
-    for &partition in partitions {
-        if starts.contains_key(&partition) {
-            continue;
-        }
-        let start = super::reset_start(client, topic, partition, reset, TIMEOUT)
-            .map_err(super::unavailable)?;
-        pins.push((partition, start));
-        starts.insert(partition, start);
+    let mut starts: HashMap<i32, i64> = (calls.list(group, topic, partitions, TIMEOUT).await)
+        .map_err(refused)?
+        .into_iter()
+        .collect();
+    let unpinned: Vec<i32> = (partitions.iter().copied())
+        .filter(|partition| !starts.contains_key(partition))
+        .collect();
+    if unpinned.is_empty() {
+        return Ok(starts);
     }
-    if !pins.is_empty() {
-        group_offsets::alter(client, group, topic, &pins, TIMEOUT).map_err(refused)?;
-        tracing::info!(?pins, group, topic, "start positions committed");
-    }
+    let pins = {
+        let (client, topic) = (calls.client().clone(), topic.to_owned());
+        tokio::task::spawn_blocking(move || {
+            (unpinned.into_iter())
+                .map(|partition| {
+                    super::reset_start(&*client, &topic, partition, reset, TIMEOUT)
+                        .map(|start| (partition, start))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|error| BrokerError::Unavailable(error.to_string()))?
+        .map_err(super::unavailable)?
+    };
+    starts.extend(pins.iter().copied());
+    (calls.alter(group, topic, &pins, TIMEOUT).await).map_err(refused)?;
+    tracing::info!(?pins, group, topic, "start positions committed");
     Ok(starts)
 }
 
