@@ -7,14 +7,18 @@
 //! acknowledgement resolves once every record was delivered, or with the first failure.
 
 use std::collections::VecDeque;
+use std::ffi::{c_void, CString};
+use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use dashmap::DashMap;
 use parking_lot::Mutex;
+use rdkafka::bindings as rd;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message as _;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use tokio::sync::oneshot;
 
 use super::diagnostics::Diagnostics;
@@ -115,6 +119,8 @@ const DELIVERY_POLL: Duration = Duration::from_secs(1);
 /// millisecond of each, its timeout being rounded down to whole milliseconds: 1% of a core for
 /// an idle producer. Here a round lasts a second.)
 pub(super) struct Producer {
+    /// The handles of the topics produced to (dropped before the producer itself).
+    topics: DashMap<String, Arc<TopicHandle>>,
     base: Arc<BaseProducer<Diagnostics>>,
     stop: Arc<AtomicBool>,
 }
@@ -130,7 +136,43 @@ impl Producer {
                     polled.poll(DELIVERY_POLL);
                 }
             })?;
-        Ok(Producer { base, stop })
+        Ok(Producer {
+            topics: DashMap::new(),
+            base,
+            stop,
+        })
+    }
+
+    /// librdkafka's handle on `topic`, made on its first record (a record produced by name
+    /// would look the topic up, and copy its name into a C string, each time).
+    fn topic(&self, topic: &str) -> Result<Arc<TopicHandle>, BrokerError> {
+        if let Some(handle) = self.topics.get(topic) {
+            return Ok(handle.clone());
+        }
+        let name = CString::new(topic)
+            .map_err(|_| BrokerError::Unavailable(format!("topic name {topic:?} holds a NUL")))?;
+        let rk = self.base.client().native_ptr();
+        let handle =
+            NonNull::new(unsafe { rd::rd_kafka_topic_new(rk, name.as_ptr(), ptr::null_mut()) })
+                .ok_or_else(|| {
+                    BrokerError::Unavailable(format!("librdkafka refused topic {topic:?}"))
+                })?;
+        let handle = Arc::new(TopicHandle(handle));
+        self.topics.insert(topic.to_owned(), handle.clone());
+        Ok(handle)
+    }
+}
+
+/// librdkafka's handle on a topic (one reference of its own, released when dropped).
+struct TopicHandle(NonNull<rd::rd_kafka_topic_t>);
+
+// librdkafka's topic handles may be used from any thread.
+unsafe impl Send for TopicHandle {}
+unsafe impl Sync for TopicHandle {}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        unsafe { rd::rd_kafka_topic_destroy(self.0.as_ptr()) };
     }
 }
 
@@ -165,11 +207,20 @@ impl OrderedQueue {
 
     /// Enqueues `messages` of `batch` after every record enqueued before them.
     pub(super) fn enqueue(&self, batch: &Arc<Batch>, messages: Vec<Message>) {
+        let topic = match self.producer.topic(&batch.topic) {
+            Ok(topic) => topic,
+            Err(error) => {
+                for _ in &messages {
+                    batch.delivered(Err(error.clone()));
+                }
+                return;
+            }
+        };
         let mut backlog = self.backlog.lock();
         let mut messages = messages.into_iter();
         if backlog.is_empty() {
             for message in messages.by_ref() {
-                match try_send(&self.producer, batch, &message) {
+                match try_send(&self.producer, &topic, batch, &message) {
                     Ok(()) => {}
                     Err(Some(error)) => batch.delivered(Err(error)),
                     Err(None) => {
@@ -199,7 +250,12 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
         {
             let mut backlog = backlog.lock();
             while let Some(waiting) = backlog.front() {
-                match try_send(&producer, &waiting.batch, &waiting.message) {
+                let sent = (producer.topic(&waiting.batch.topic))
+                    .map_err(Some)
+                    .and_then(|topic| {
+                        try_send(&producer, &topic, &waiting.batch, &waiting.message)
+                    });
+                match sent {
                     Err(None) if waiting.since.elapsed() < FULL_FOR => break,
                     Err(None) => waiting
                         .batch
@@ -219,26 +275,57 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
     }
 }
 
-/// Hands one record to librdkafka: `Err(None)` when its queue is full.
+/// Hands one record to librdkafka: `Err(None)` when its queue is full. The record carries its
+/// batch (an `Arc` reference, given back by [`ProducerContext::delivery`]).
 fn try_send(
     producer: &Producer,
+    topic: &TopicHandle,
     batch: &Arc<Batch>,
     message: &Message,
 ) -> Result<(), Option<BrokerError>> {
+    use rd::rd_kafka_vtype_t::*;
     let (key, headers) = records::encode(message);
-    let mut record = BaseRecord::with_opaque_to(&batch.topic, batch.clone())
-        .payload(message.payload.as_ref())
-        .headers(headers);
-    match (key.as_deref(), batch.partition) {
-        (Some(key), _) => record = record.key(key),
-        (None, Some(partition)) => record = record.partition(partition),
-        (None, None) => {}
+    let partition = match (&key, batch.partition) {
+        (None, Some(partition)) => partition,
+        // RD_KAFKA_PARTITION_UA: where the partitioner says.
+        _ => -1,
+    };
+    let (key_ptr, key_len) = key
+        .as_deref()
+        .map_or((ptr::null(), 0), |key| (key.as_ptr(), key.len()));
+    let opaque = Arc::into_raw(batch.clone()) as *mut c_void;
+    let error = unsafe {
+        rd::rd_kafka_producev(
+            producer.base.client().native_ptr(),
+            RD_KAFKA_VTYPE_RKT,
+            topic.0.as_ptr(),
+            RD_KAFKA_VTYPE_PARTITION,
+            partition,
+            RD_KAFKA_VTYPE_MSGFLAGS,
+            rd::RD_KAFKA_MSG_F_COPY,
+            RD_KAFKA_VTYPE_VALUE,
+            message.payload.as_ptr() as *mut c_void,
+            message.payload.len(),
+            RD_KAFKA_VTYPE_KEY,
+            key_ptr as *mut c_void,
+            key_len,
+            RD_KAFKA_VTYPE_OPAQUE,
+            opaque,
+            RD_KAFKA_VTYPE_HEADERS,
+            headers.as_ptr(),
+            RD_KAFKA_VTYPE_END,
+        )
+    };
+    if error == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        headers.taken();
+        return Ok(());
     }
-    producer
-        .base
-        .send(record)
-        .map_err(|(error, _)| match error {
-            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => None,
-            error => Some(super::unavailable(error)),
-        })
+    // Not queued: the batch reference comes back, and the headers are freed with `headers`.
+    drop(unsafe { Arc::from_raw(opaque as *const Batch) });
+    match RDKafkaErrorCode::from(error) {
+        RDKafkaErrorCode::QueueFull => Err(None),
+        code => Err(Some(super::unavailable(KafkaError::MessageProduction(
+            code,
+        )))),
+    }
 }

@@ -12,11 +12,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::bindings as rd;
+use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::Message as _;
 
 use crate::message::{Message, Record, EVENT_ATTRIBUTE_PREFIX};
@@ -29,16 +31,16 @@ pub const PARTITION_KEY: &str = "partitionkey";
 const ATTRIBUTES: [&str; 4] = ["ce_id", "ce_type", "ce_source", "ce_time"];
 
 /// The key and headers of the record for `message`.
-pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
-    let mut headers = OwnedHeaders::new_with_capacity(5 + message.headers.len())
-        .insert(header(CONTENT_TYPE, &message.content_type))
-        .insert(header("ce_specversion", "1.0"));
+pub(super) fn encode(message: &Message) -> (Option<Bytes>, RecordHeaders) {
+    let mut headers = RecordHeaders::with_capacity(5 + message.headers.len());
+    headers.add(CONTENT_TYPE, message.content_type.as_bytes());
+    headers.add("ce_specversion", b"1.0");
     if !message.headers.contains_key("ce_id") {
-        headers = headers.insert(header("ce_id", &event_id()));
+        headers.add("ce_id", event_id().as_bytes());
     }
     for (name, value) in [("ce_type", "riff-event"), ("ce_source", "riff-streaming")] {
         if !message.headers.contains_key(name) {
-            headers = headers.insert(header(name, value));
+            headers.add(name, value.as_bytes());
         }
     }
     let mut extension = String::new();
@@ -51,7 +53,7 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
             extension.push_str(name);
             &extension
         };
-        headers = headers.insert(header(name, value));
+        headers.add(name, value.as_bytes());
     }
     let key = message.key.clone().or_else(|| {
         message
@@ -62,24 +64,77 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, OwnedHeaders) {
     (key, headers)
 }
 
+/// The headers of a record to produce, as librdkafka's own list: each name and value is copied
+/// straight in (rdkafka's `OwnedHeaders` first copies each name into a C string of its own).
+/// Destroyed when dropped, unless librdkafka took them with their record.
+pub(super) struct RecordHeaders(NonNull<rd::rd_kafka_headers_t>);
+
+impl RecordHeaders {
+    fn with_capacity(headers: usize) -> Self {
+        let list = unsafe { rd::rd_kafka_headers_new(headers) };
+        RecordHeaders(NonNull::new(list).expect("librdkafka allocates a header list"))
+    }
+
+    fn add(&mut self, name: &str, value: &[u8]) {
+        // Fails only for the read-only headers of a received record, which these are not.
+        unsafe {
+            rd::rd_kafka_header_add(
+                self.0.as_ptr(),
+                name.as_ptr().cast(),
+                name.len() as isize,
+                value.as_ptr().cast(),
+                value.len() as isize,
+            )
+        };
+    }
+
+    /// The list, for a record handed to librdkafka.
+    pub(super) fn as_ptr(&self) -> *mut rd::rd_kafka_headers_t {
+        self.0.as_ptr()
+    }
+
+    /// librdkafka took the list with its record: it frees it.
+    pub(super) fn taken(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for RecordHeaders {
+    fn drop(&mut self) {
+        unsafe { rd::rd_kafka_headers_destroy(self.0.as_ptr()) };
+    }
+}
+
 /// A new CloudEvent id, unique across processes and runs: a random prefix drawn once per process
-/// and a counter (no random draw, and no formatting machinery, per record).
-fn event_id() -> String {
+/// and a counter (no random draw, no formatting machinery and no allocation per record).
+fn event_id() -> EventId {
     static PREFIX: LazyLock<String> = LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut counter = itoa::Buffer::new();
     let counter = counter.format(NEXT.fetch_add(1, Ordering::Relaxed));
-    let mut id = String::with_capacity(PREFIX.len() + 1 + counter.len());
-    id.push_str(&PREFIX);
-    id.push('-');
-    id.push_str(counter);
+    let mut id = EventId {
+        bytes: [0; EVENT_ID_MAX],
+        len: 0,
+    };
+    for part in [PREFIX.as_bytes(), b"-", counter.as_bytes()] {
+        id.bytes[id.len..id.len + part.len()].copy_from_slice(part);
+        id.len += part.len();
+    }
     id
 }
 
-fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
-    Header {
-        key,
-        value: Some(value),
+/// The longest event id: a simple UUID (32 hex digits), a dash and a `u64`'s 20 digits.
+const EVENT_ID_MAX: usize = 32 + 1 + 20;
+
+/// A generated event id, on the stack.
+struct EventId {
+    bytes: [u8; EVENT_ID_MAX],
+    len: usize,
+}
+
+impl EventId {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
