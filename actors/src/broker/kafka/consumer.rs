@@ -365,7 +365,8 @@ fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_typ
                     if batch.capacity() < READ_BATCH {
                         batch.reserve_exact(READ_BATCH - batch.len());
                     }
-                    let mut record = records::decode(&record);
+                    // SAFETY: the message lives as long as `record`.
+                    let mut record = records::decode(unsafe { &*record.ptr() });
                     if record.message.content_type.is_empty() {
                         record.message.content_type = content_type.clone().unwrap_or_default();
                     }

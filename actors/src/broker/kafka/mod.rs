@@ -8,6 +8,7 @@
 //!   readers of the broker's one consumer (`shared`); positions are Kafka consumer-group
 //!   offsets either way, so they survive restarts of the processor, the gateway and the broker.
 
+mod batches;
 mod config;
 mod consumer;
 mod diagnostics;

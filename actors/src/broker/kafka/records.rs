@@ -18,8 +18,6 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 use rdkafka::bindings as rd;
-use rdkafka::message::{BorrowedMessage, Headers};
-use rdkafka::Message as _;
 
 use crate::message::{Message, Record, EVENT_ATTRIBUTE_PREFIX};
 
@@ -138,56 +136,76 @@ impl EventId {
     }
 }
 
-/// The record read from Kafka as a broker record.
-pub(super) fn decode(record: &BorrowedMessage<'_>) -> Record {
+/// The record read from Kafka (librdkafka's message, not an error) as a broker record.
+pub(super) fn decode(record: &rd::rd_kafka_message_t) -> Record {
     let mut content_type = String::new();
     let mut headers = BTreeMap::new();
-    if let Some(kafka_headers) = record.headers() {
-        for kafka_header in kafka_headers.iter() {
-            let value = kafka_header
-                .value
-                .map(|value| String::from_utf8_lossy(value).into_owned())
-                .unwrap_or_default();
-            // Names are nearly always lower case already: copied only when they are kept.
-            let name = match kafka_header
-                .key
-                .bytes()
-                .any(|byte| byte.is_ascii_uppercase())
-            {
-                true => Cow::Owned(kafka_header.key.to_ascii_lowercase()),
-                false => Cow::Borrowed(kafka_header.key),
-            };
-            match name.strip_prefix(EVENT_ATTRIBUTE_PREFIX) {
-                _ if name == CONTENT_TYPE => content_type = value,
-                Some("specversion") => {}
-                Some("datacontenttype") if content_type.is_empty() => content_type = value,
-                Some(_) if ATTRIBUTES.contains(&name.as_ref()) => {
-                    headers.insert(name.into_owned(), value);
-                }
-                Some(extension) => {
-                    headers.insert(extension.to_owned(), value);
-                }
-                None => {
-                    headers.insert(name.into_owned(), value);
-                }
+    for (name, value) in kafka_headers(record) {
+        let value = value
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+            .unwrap_or_default();
+        // Names are nearly always lower case already: copied only when they are kept.
+        let name = match name.iter().any(|byte| byte.is_ascii_uppercase()) {
+            true => Cow::Owned(String::from_utf8_lossy(name).to_ascii_lowercase()),
+            false => String::from_utf8_lossy(name),
+        };
+        match name.strip_prefix(EVENT_ATTRIBUTE_PREFIX) {
+            _ if name == CONTENT_TYPE => content_type = value,
+            Some("specversion") => {}
+            Some("datacontenttype") if content_type.is_empty() => content_type = value,
+            Some(_) if ATTRIBUTES.contains(&name.as_ref()) => {
+                headers.insert(name.into_owned(), value);
+            }
+            Some(extension) => {
+                headers.insert(extension.to_owned(), value);
+            }
+            None => {
+                headers.insert(name.into_owned(), value);
             }
         }
     }
-    let key = record.key().map(Bytes::copy_from_slice);
+    let key = unsafe { bytes_of(record.key, record.key_len) }.map(Bytes::copy_from_slice);
     if let Some(key) = key.as_ref().and_then(|key| std::str::from_utf8(key).ok()) {
         headers
             .entry(PARTITION_KEY.to_owned())
             .or_insert_with(|| key.to_owned());
     }
+    let mut timestamp_type = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    let timestamp_ms = unsafe { rd::rd_kafka_message_timestamp(record, &mut timestamp_type) };
     Record {
-        partition: record.partition() as u32,
-        offset: record.offset() as u64,
-        timestamp_ms: record.timestamp().to_millis().unwrap_or_default(),
+        partition: record.partition as u32,
+        offset: record.offset as u64,
+        timestamp_ms: timestamp_ms.max(0),
         message: Message {
             key,
-            payload: Bytes::copy_from_slice(record.payload().unwrap_or_default()),
+            payload: Bytes::copy_from_slice(
+                unsafe { bytes_of(record.payload, record.len) }.unwrap_or_default(),
+            ),
             content_type,
             headers: headers.into(),
         },
     }
+}
+
+/// The headers of a received record: each name, and its value (`None`: a null value).
+fn kafka_headers(record: &rd::rd_kafka_message_t) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    let mut list = std::ptr::null_mut();
+    // Parsed by librdkafka on first use, and kept with the message.
+    let parsed = unsafe { rd::rd_kafka_message_headers(record, &mut list) };
+    let list = (parsed == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR).then_some(list);
+    (0..).map_while(move |index| {
+        let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0);
+        let found =
+            unsafe { rd::rd_kafka_header_get_all(list?, index, &mut name, &mut value, &mut size) };
+        if found != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return None;
+        }
+        let name = unsafe { std::ffi::CStr::from_ptr(name) }.to_bytes();
+        Some((name, unsafe { bytes_of(value, size) }))
+    })
+}
+
+/// The `len` bytes at `data`, which live as long as the message they belong to.
+unsafe fn bytes_of<'a, T>(data: *const T, len: usize) -> Option<&'a [u8]> {
+    (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data.cast(), len) })
 }

@@ -19,17 +19,20 @@
 //!   waits in its queue instead of being dropped and fetched again.
 
 use std::collections::HashMap;
+use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use parking_lot::Mutex;
+use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::batches::Batches;
 use super::consumer::{Wakeup, IDLE_POLL, READ_AHEAD, READ_BATCH};
 use super::diagnostics::Diagnostics;
 use super::group_offsets::{AdminCalls, OutsideCommitter};
@@ -56,6 +59,9 @@ impl SharedReader {
         let wakeup = Arc::new(Wakeup::default());
         let woken = wakeup.clone();
         consumer.set_nonempty_callback(move || woken.wake());
+        let batches = Batches::of(&consumer).ok_or_else(|| {
+            BrokerError::Unavailable("the shared reader's consumer has no queue".into())
+        })?;
         let reader = SharedReader {
             joining: Arc::default(),
             wakeup: wakeup.clone(),
@@ -63,6 +69,7 @@ impl SharedReader {
             next_id: AtomicU64::new(0),
         };
         let mut reading = Reading {
+            batches,
             consumer,
             joining: reader.joining.clone(),
             wakeup,
@@ -240,6 +247,8 @@ impl Reader {
 
 /// The reader thread's state.
 struct Reading {
+    /// Dropped before the consumer whose queues it holds.
+    batches: Batches,
     consumer: BaseConsumer<Diagnostics>,
     joining: Arc<Mutex<Vec<Reader>>>,
     wakeup: Arc<Wakeup>,
@@ -348,72 +357,60 @@ impl Reading {
     /// still need it; returns how many were polled. Records come in runs of one partition: its
     /// readers are looked up once a run.
     fn poll(&mut self) -> usize {
+        self.batches.serve_events();
         let mut polled = 0;
         let mut run: Option<Run> = None;
-        while polled < READ_BATCH {
-            match self.consumer.poll(Duration::ZERO) {
-                None => break,
-                Some(Ok(message)) => {
-                    polled += 1;
-                    let (topic, partition, offset) =
-                        (message.topic(), message.partition(), message.offset());
-                    if !run.as_ref().is_some_and(|r| r.of(topic, partition)) {
-                        if let Some(ended) = run.take() {
-                            read_up_to(&mut self.assigned, &ended);
-                        }
-                        run = Some(self.run_of(topic, partition));
-                    }
-                    let run = run.as_mut().expect("started above");
-                    run.last = offset;
-                    let mut record = None;
-                    for (i, id) in run.readers.iter().enumerate() {
-                        let Some(reader) = self.readers.get_mut(id) else {
-                            continue;
-                        };
-                        let next = reader.next.entry(partition).or_insert(offset);
-                        if offset < *next || !reader.taking {
-                            continue;
-                        }
-                        *next = offset + 1;
-                        // Decoded once, cloned for all but the last reader.
-                        let mut record = match i + 1 == run.readers.len() {
-                            true => (record.take()).unwrap_or_else(|| records::decode(&message)),
-                            false => {
-                                (record.get_or_insert_with(|| records::decode(&message))).clone()
-                            }
-                        };
-                        if record.message.content_type.is_empty() {
-                            record.message.content_type =
-                                reader.content_type.clone().unwrap_or_default();
-                        }
-                        reader.pending.push(Ok(Delivery::Record(record)));
-                    }
-                }
-                Some(Err(error)) => {
+        let mut failed = false;
+        for message in self.batches.take(READ_BATCH) {
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    // One partition's problem: the records after it are read on.
                     tracing::warn!(%error, "reading from Kafka failed; retrying");
-                    std::thread::sleep(Duration::from_millis(500));
-                    break;
+                    failed = true;
+                    continue;
                 }
+            };
+            polled += 1;
+            let raw = message.raw();
+            let (partition, offset) = (raw.partition, raw.offset);
+            if !run.as_ref().is_some_and(|r| r.of(raw.rkt, partition)) {
+                if let Some(ended) = run.take() {
+                    read_up_to(&mut self.assigned, &ended);
+                }
+                run = Some(Run::of_partition(&self.read_by, raw.rkt, partition));
+            }
+            let run = run.as_mut().expect("started above");
+            run.last = offset;
+            let mut record = None;
+            for (i, id) in run.readers.iter().enumerate() {
+                let Some(reader) = self.readers.get_mut(id) else {
+                    continue;
+                };
+                let next = reader.next.entry(partition).or_insert(offset);
+                if offset < *next || !reader.taking {
+                    continue;
+                }
+                *next = offset + 1;
+                // Decoded once, cloned for all but the last reader.
+                let mut record = match i + 1 == run.readers.len() {
+                    true => (record.take()).unwrap_or_else(|| records::decode(raw)),
+                    false => (record.get_or_insert_with(|| records::decode(raw))).clone(),
+                };
+                if record.message.content_type.is_empty() {
+                    record.message.content_type = reader.content_type.clone().unwrap_or_default();
+                }
+                reader.pending.push(Ok(Delivery::Record(record)));
             }
         }
         if let Some(ended) = run {
             read_up_to(&mut self.assigned, &ended);
         }
-        polled
-    }
-
-    /// The readers of `partition` of `topic`, for a run of its records.
-    fn run_of(&self, topic: &str, partition: i32) -> Run {
-        let readers = (self.read_by.get(topic))
-            .and_then(|partitions| partitions.get(&partition))
-            .cloned()
-            .unwrap_or_default();
-        Run {
-            topic: topic.to_owned(),
-            partition,
-            last: -1,
-            readers,
+        if failed {
+            // A problem that repeats is not retried in a busy loop.
+            std::thread::sleep(Duration::from_millis(500));
         }
+        polled
     }
 }
 
@@ -429,6 +426,8 @@ fn read_up_to(assigned: &mut HashMap<String, HashMap<i32, i64>>, run: &Run) {
 
 /// Consecutive records of one partition, and its readers.
 struct Run {
+    /// librdkafka's handle on the topic, the same for all its records.
+    handle: *mut rd::rd_kafka_topic_t,
     topic: String,
     partition: i32,
     last: i64,
@@ -436,7 +435,28 @@ struct Run {
 }
 
 impl Run {
-    fn of(&self, topic: &str, partition: i32) -> bool {
-        self.partition == partition && self.topic == topic
+    /// The readers of `partition` of the topic `handle` names, for a run of its records.
+    fn of_partition(
+        read_by: &HashMap<String, HashMap<i32, Vec<u64>>>,
+        handle: *mut rd::rd_kafka_topic_t,
+        partition: i32,
+    ) -> Run {
+        // SAFETY: librdkafka's name of a topic handle its messages hold.
+        let topic = unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(handle)) }.to_string_lossy();
+        let readers = (read_by.get(topic.as_ref()))
+            .and_then(|partitions| partitions.get(&partition))
+            .cloned()
+            .unwrap_or_default();
+        Run {
+            handle,
+            topic: topic.into_owned(),
+            partition,
+            last: -1,
+            readers,
+        }
+    }
+
+    fn of(&self, handle: *mut rd::rd_kafka_topic_t, partition: i32) -> bool {
+        self.partition == partition && self.handle == handle
     }
 }
