@@ -52,7 +52,7 @@ impl Batches {
     pub(super) fn take(
         &mut self,
         max: usize,
-    ) -> impl Iterator<Item = Result<Taken, KafkaError>> + '_ {
+    ) -> impl ExactSizeIterator<Item = Result<Taken, KafkaError>> + '_ {
         self.taken.clear();
         self.taken.reserve(max);
         let count = unsafe {
@@ -65,12 +65,12 @@ impl Batches {
         };
         // SAFETY: librdkafka wrote `count` messages (none when it fails: -1).
         unsafe { self.taken.set_len(count.clamp(0, max as isize) as usize) };
-        self.taken.drain(..).filter_map(|message| {
-            let taken = Taken(NonNull::new(message)?);
-            Some(match taken.raw().err {
+        self.taken.drain(..).map(|message| {
+            let taken = Taken(NonNull::new(message).expect("librdkafka's messages"));
+            match taken.raw().err {
                 rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(taken),
                 code => Err(KafkaError::MessageConsumption(code.into())),
-            })
+            }
         })
     }
 

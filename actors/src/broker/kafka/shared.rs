@@ -361,7 +361,9 @@ impl Reading {
         let mut polled = 0;
         let mut run: Option<Run> = None;
         let mut failed = false;
-        for message in self.batches.take(READ_BATCH) {
+        let batch = self.batches.take(READ_BATCH);
+        let taken = batch.len();
+        for message in batch {
             let message = match message {
                 Ok(message) => message,
                 Err(error) => {
@@ -399,6 +401,10 @@ impl Reading {
                 };
                 if record.message.content_type.is_empty() {
                     record.message.content_type = reader.content_type.clone().unwrap_or_default();
+                }
+                if reader.pending.len() == reader.pending.capacity() {
+                    // Room for the rest of the batch at once, not a reallocation every doubling.
+                    reader.pending.reserve(taken + 1 - polled);
                 }
                 reader.pending.push(Ok(Delivery::Record(record)));
             }
