@@ -209,3 +209,80 @@ fn kafka_headers(record: &rd::rd_kafka_message_t) -> impl Iterator<Item = (&[u8]
 unsafe fn bytes_of<'a, T>(data: *const T, len: usize) -> Option<&'a [u8]> {
     (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data.cast(), len) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names and values in `headers`, in order.
+    fn listed(headers: &RecordHeaders) -> Vec<(String, String)> {
+        (0..)
+            .map_while(|index| {
+                let (mut name, mut value, mut size) = (std::ptr::null(), std::ptr::null(), 0);
+                let found = unsafe {
+                    rd::rd_kafka_header_get_all(
+                        headers.as_ptr(),
+                        index,
+                        &mut name,
+                        &mut value,
+                        &mut size,
+                    )
+                };
+                (found == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR).then(|| {
+                    let name = unsafe { std::ffi::CStr::from_ptr(name) };
+                    let value = unsafe { bytes_of(value, size) }.unwrap_or_default();
+                    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                    (text(name.to_bytes()), text(value))
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_message_becomes_cloudevents_headers_and_its_riff_headers_extensions() {
+        let mut message = Message::new("{}", "application/json");
+        message.headers.insert("trace".into(), "abc".into());
+        message.headers.insert("partitionkey".into(), "k1".into());
+        let (key, headers) = encode(&message);
+        let listed = listed(&headers);
+        let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "ce_specversion",
+                "ce_id",
+                "ce_type",
+                "ce_source",
+                "ce_partitionkey",
+                "ce_trace"
+            ]
+        );
+        let value = |name: &str| &listed.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(value("content-type"), "application/json");
+        assert_eq!(value("ce_specversion"), "1.0");
+        assert_eq!(value("ce_trace"), "abc");
+        assert_eq!(key.as_deref(), Some(&b"k1"[..]));
+    }
+
+    #[test]
+    fn generated_event_ids_share_the_process_prefix_and_never_repeat() {
+        let (first, second) = (event_id(), event_id());
+        let (first, second) = (first.as_bytes(), second.as_bytes());
+        assert_ne!(first, second);
+        assert_eq!(first[..33], second[..33], "one prefix and its dash");
+        assert_eq!(first[32], b'-');
+    }
+
+    #[test]
+    fn an_event_id_of_its_own_is_kept() {
+        let mut message = Message::new("1", "text/plain");
+        message.headers.insert("ce_id".into(), "mine".into());
+        let (_, headers) = encode(&message);
+        let ids: Vec<_> = listed(&headers)
+            .into_iter()
+            .filter(|(name, _)| name == "ce_id")
+            .collect();
+        assert_eq!(ids, [("ce_id".to_owned(), "mine".to_owned())]);
+    }
+}
