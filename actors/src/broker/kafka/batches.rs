@@ -17,18 +17,18 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::ClientContext;
 
 use super::diagnostics::Diagnostics;
+use super::RdQueue;
 
 /// The records and the events of one consumer outside any group (its partitions assigned).
 pub(super) struct Batches {
-    records: OwnedQueue,
-    events: OwnedQueue,
+    records: RdQueue,
+    events: RdQueue,
     context: Diagnostics,
     /// The last batch taken, as librdkafka's messages.
     taken: Vec<*mut rd::rd_kafka_message_t>,
 }
 
-// SAFETY: librdkafka's queues may be used from any thread; `taken` holds no message between
-// calls.
+// SAFETY: `taken` holds no message between calls (the queues are `Send` themselves).
 unsafe impl Send for Batches {}
 
 impl Batches {
@@ -36,10 +36,10 @@ impl Batches {
     /// group's); its events are served by [`Batches::serve_events`] from now on.
     pub(super) fn of(consumer: &BaseConsumer<Diagnostics>) -> Option<Self> {
         let rk = consumer.client().native_ptr();
-        let records = OwnedQueue::new(unsafe { rd::rd_kafka_queue_get_consumer(rk) })?;
-        let events = OwnedQueue::new(unsafe { rd::rd_kafka_queue_get_main(rk) })?;
+        let records = RdQueue::new(unsafe { rd::rd_kafka_queue_get_consumer(rk) })?;
+        let events = RdQueue::new(unsafe { rd::rd_kafka_queue_get_main(rk) })?;
         // Undoes rdkafka's rd_kafka_poll_set_consumer: events stay where they are raised.
-        unsafe { rd::rd_kafka_queue_forward(events.0.as_ptr(), ptr::null_mut()) };
+        unsafe { rd::rd_kafka_queue_forward(events.as_ptr(), ptr::null_mut()) };
         Some(Batches {
             records,
             events,
@@ -56,12 +56,7 @@ impl Batches {
         self.taken.clear();
         self.taken.reserve(max);
         let count = unsafe {
-            rd::rd_kafka_consume_batch_queue(
-                self.records.0.as_ptr(),
-                0,
-                self.taken.as_mut_ptr(),
-                max,
-            )
+            rd::rd_kafka_consume_batch_queue(self.records.as_ptr(), 0, self.taken.as_mut_ptr(), max)
         };
         // SAFETY: librdkafka wrote `count` messages (none when it fails: -1).
         unsafe { self.taken.set_len(count.clamp(0, max as isize) as usize) };
@@ -77,7 +72,7 @@ impl Batches {
     /// Serves the client's logs and errors to its context.
     pub(super) fn serve_events(&self) {
         loop {
-            let event = unsafe { rd::rd_kafka_queue_poll(self.events.0.as_ptr(), 0) };
+            let event = unsafe { rd::rd_kafka_queue_poll(self.events.as_ptr(), 0) };
             if event.is_null() {
                 return;
             }
@@ -120,21 +115,6 @@ impl Taken {
 impl Drop for Taken {
     fn drop(&mut self) {
         unsafe { rd::rd_kafka_message_destroy(self.0.as_ptr()) };
-    }
-}
-
-/// A queue handle of our own (librdkafka counts its references), released when dropped.
-struct OwnedQueue(NonNull<rd::rd_kafka_queue_t>);
-
-impl OwnedQueue {
-    fn new(queue: *mut rd::rd_kafka_queue_t) -> Option<Self> {
-        NonNull::new(queue).map(OwnedQueue)
-    }
-}
-
-impl Drop for OwnedQueue {
-    fn drop(&mut self) {
-        unsafe { rd::rd_kafka_queue_destroy(self.0.as_ptr()) };
     }
 }
 

@@ -17,6 +17,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::oneshot;
 
 use super::diagnostics::Diagnostics;
+use super::RdQueue;
 use super::TIMEOUT;
 use crate::broker::{BrokerError, Committer};
 
@@ -61,20 +62,12 @@ impl Committer for OutsideCommitter {
 /// Admin calls of one client made from async code: each call's answer comes to one queue,
 /// which one thread polls and hands each answer to its caller.
 pub(super) struct AdminCalls {
+    /// Shared with the poller thread; released, after it ended, before the client.
+    answers: Arc<RdQueue>,
     client: Arc<BaseConsumer<Diagnostics>>,
-    answers: Queue,
     stopped: Arc<AtomicBool>,
     poller: Option<JoinHandle<()>>,
 }
-
-/// A librdkafka queue handle, used from the poller thread and from callers.
-#[derive(Clone, Copy)]
-struct Queue(*mut rd::rd_kafka_queue_t);
-
-// SAFETY: librdkafka's queues are thread-safe; the handle is destroyed once, by `AdminCalls`,
-// after its poller thread ended.
-unsafe impl Send for Queue {}
-unsafe impl Sync for Queue {}
 
 /// Where a call's answer goes: passed to librdkafka as the call's opaque, taken back by the
 /// poller.
@@ -83,24 +76,19 @@ type Waiter = oneshot::Sender<Answer>;
 impl AdminCalls {
     /// Admin calls through `client`, with the thread that hands their answers over.
     pub(super) fn new(client: Arc<BaseConsumer<Diagnostics>>) -> std::io::Result<Self> {
-        let answers = Queue(unsafe { rd::rd_kafka_queue_new(client.client().native_ptr()) });
+        let answers = RdQueue::new(unsafe { rd::rd_kafka_queue_new(client.client().native_ptr()) })
+            .map(Arc::new)
+            .expect("librdkafka makes a queue");
         let stopped = Arc::new(AtomicBool::new(false));
         let poller = {
-            let stopped = stopped.clone();
+            let (answers, stopped) = (answers.clone(), stopped.clone());
             std::thread::Builder::new()
                 .name("riff-admin-answers".into())
-                .spawn(move || hand_over_answers(answers, &stopped))
-        };
-        let poller = match poller {
-            Ok(poller) => poller,
-            Err(error) => {
-                unsafe { rd::rd_kafka_queue_destroy(answers.0) };
-                return Err(error);
-            }
+                .spawn(move || hand_over_answers(&answers, &stopped))?
         };
         Ok(AdminCalls {
-            client,
             answers,
+            client,
             stopped,
             poller: Some(poller),
         })
@@ -167,7 +155,7 @@ impl AdminCalls {
             &self.client,
             timeout,
             waiter.cast(),
-            self.answers.0,
+            self.answers.as_ptr(),
             request,
         );
         if let Err(error) = made {
@@ -187,18 +175,17 @@ impl AdminCalls {
 impl Drop for AdminCalls {
     fn drop(&mut self) {
         self.stopped.store(true, Ordering::Relaxed);
-        unsafe { rd::rd_kafka_queue_yield(self.answers.0) };
+        unsafe { rd::rd_kafka_queue_yield(self.answers.as_ptr()) };
         if let Some(poller) = self.poller.take() {
             _ = poller.join();
         }
-        unsafe { rd::rd_kafka_queue_destroy(self.answers.0) };
     }
 }
 
 /// The poller thread: hands each answer on `answers` to its waiter until `stopped`.
-fn hand_over_answers(answers: Queue, stopped: &AtomicBool) {
+fn hand_over_answers(answers: &RdQueue, stopped: &AtomicBool) {
     while !stopped.load(Ordering::Relaxed) {
-        let event = unsafe { rd::rd_kafka_queue_poll(answers.0, 1000) };
+        let event = unsafe { rd::rd_kafka_queue_poll(answers.as_ptr(), 1000) };
         if event.is_null() {
             continue;
         }

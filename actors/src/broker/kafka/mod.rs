@@ -19,6 +19,7 @@ mod security;
 mod shared;
 
 use std::collections::BTreeMap;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::bindings as rd;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
@@ -43,6 +45,31 @@ use queue::{Batch, Delivered, OrderedQueue};
 pub use records::PARTITION_KEY;
 pub use security::{KafkaSecurity, SecretFiles, SecretValues, MOUNTED_SECRETS};
 use shared::SharedReader;
+
+/// A librdkafka queue handle of our own (librdkafka counts its references), released when
+/// dropped; it must be dropped before its client.
+pub(super) struct RdQueue(NonNull<rd::rd_kafka_queue_t>);
+
+// SAFETY: librdkafka's queues may be used from any thread.
+unsafe impl Send for RdQueue {}
+unsafe impl Sync for RdQueue {}
+
+impl RdQueue {
+    /// Owns `queue`, a handle librdkafka gave out (`None`: it gave none).
+    pub(super) fn new(queue: *mut rd::rd_kafka_queue_t) -> Option<Self> {
+        NonNull::new(queue).map(RdQueue)
+    }
+
+    pub(super) fn as_ptr(&self) -> *mut rd::rd_kafka_queue_t {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for RdQueue {
+    fn drop(&mut self) {
+        unsafe { rd::rd_kafka_queue_destroy(self.0.as_ptr()) };
+    }
+}
 
 /// How long metadata, watermark and admin calls may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
