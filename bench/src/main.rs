@@ -42,8 +42,8 @@ struct Args {
     /// Seconds of overload after the 15 s warm-up.
     #[arg(long, default_value_t = 45)]
     overload: u64,
-    /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows,
-    /// partitions, CPU, RSS), count1
+    /// Run only these groups: copy (the plain copy alone), kafka (plain copy and windows
+    /// in 3 alternated rounds, partitions, CPU, RSS), count1
     /// (count-1 windows and latency), latency (with --latency-rate), windows (event-time and
     /// sliding against processing-time windows), telemetry (metrics on
     /// against off, traces exported against none), memory (in-memory pass-through and time-averager),
@@ -364,6 +364,222 @@ fn windows(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
 
 /// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
 /// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
+/// The Kafka group's rounds: each measures the plain copy, then riff's windows, back to back.
+/// Figures are taken from the median round, so that a ratio compares figures measured minutes
+/// apart, not a quarter of an hour, on a machine whose speed drifts.
+const ROUNDS: usize = 3;
+const ONE_SECOND: &str = "{duration: 1s}";
+
+/// One round of the Kafka group.
+struct Round {
+    /// The plain copy at its best commit mode.
+    copy: Run,
+    /// Each window (`{duration: 1s}`, `{duration: 100ms}`, a count) and its run.
+    windows: Vec<(String, Run)>,
+}
+
+impl Round {
+    fn window(&self, window: &str) -> Option<&Run> {
+        let mut windows = self.windows.iter();
+        windows.find(|(w, _)| w == window).map(|(_, run)| run)
+    }
+
+    /// `window`'s rate against the plain copy's.
+    fn ratio(&self, window: &str) -> Option<f64> {
+        Some(self.window(window)?.rate() / self.copy.rate())
+    }
+
+    /// The round's fastest window.
+    fn best(&self) -> Option<&(String, Run)> {
+        let windows = self.windows.iter();
+        windows.max_by(|(_, a), (_, b)| a.rate().total_cmp(&b.rate()))
+    }
+
+    /// 1 s windows against the round's fastest window.
+    fn one_second_to_best(&self) -> Option<f64> {
+        Some(self.window(ONE_SECOND)?.rate() / self.best()?.1.rate())
+    }
+}
+
+/// The round whose `key` is the median of the rounds that have one (the upper one of two),
+/// and every round's key in order.
+fn median_round(
+    rounds: &[Round],
+    key: impl Fn(&Round) -> Option<f64>,
+) -> Option<(&Round, Vec<f64>)> {
+    let mut keyed: Vec<(f64, &Round)> = rounds
+        .iter()
+        .filter_map(|round| Some((key(round)?, round)))
+        .collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (_, median) = keyed.get(keyed.len() / 2)?;
+    Some((median, keyed.iter().map(|(key, _)| *key).collect()))
+}
+
+/// "the median of 3 alternated rounds (x, y, z)", each key written by `show`.
+fn rounds_note(keys: &[f64], show: impl Fn(f64) -> String) -> String {
+    let keys: Vec<String> = keys.iter().map(|&key| show(key)).collect();
+    format!(
+        "the median of {} alternated rounds ({})",
+        keys.len(),
+        keys.join(", ")
+    )
+}
+
+/// The plain copy in each commit mode: the fastest, labelled with every mode's rate.
+fn plain_copies(
+    tansu: &std::path::Path,
+    n: usize,
+    modes: &[copy::Commit],
+    bench: &mut Bench,
+) -> Option<Run> {
+    let mut rates = Vec::new();
+    let mut best: Option<Run> = None;
+    for &mode in modes {
+        let result = scenarios::plain_copy(tansu, n, 4, mode);
+        if let Some(mut run) = bench.run(&format!("plain copy, `{}`", mode.name()), result) {
+            rates.push(format!("`{}` {:.0} msg/s", mode.name(), run.rate()));
+            if best.as_ref().is_none_or(|best| run.rate() > best.rate()) {
+                run.label = format!("commits `{}`", mode.name());
+                best = Some(run);
+            }
+        }
+    }
+    let mut best = best?;
+    best.label += &format!(" (measured: {})", rates.join(", "));
+    Some(best)
+}
+
+/// The Kafka group's windows: 1 s, 100 ms, and {count: 50000} for the default 1 000 000
+/// records (a count that divides the job).
+fn kafka_windows(n: usize) -> [String; 3] {
+    let counted = format!("{{count: {}}}", (n / 20).max(1));
+    [ONE_SECOND.into(), "{duration: 100ms}".into(), counted]
+}
+
+/// [`ROUNDS`] rounds of the plain copy and riff's windows, after a warm-up.
+fn kafka_rounds(
+    tansu: &std::path::Path,
+    n: usize,
+    modes: &[copy::Commit],
+    bench: &mut Bench,
+) -> Vec<Round> {
+    warm_up(tansu, n);
+    let mut rounds = Vec::new();
+    for round in 1..=ROUNDS {
+        let Some(copy) = plain_copies(tansu, n, modes, bench) else {
+            continue;
+        };
+        let mut windows = Vec::new();
+        for window in kafka_windows(n) {
+            let result = scenarios::riff_kafka(tansu, n, 4, &window);
+            let what = format!("round {round}, riff, {window} windows");
+            windows.extend(bench.run(&what, result).map(|run| (window, run)));
+        }
+        rounds.push(Round { copy, windows });
+    }
+    rounds
+}
+
+/// The Kafka group's figures from its rounds, then the delivery policy's and one partition's
+/// runs against the median round's 1 s windows.
+fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mut Bench) {
+    for window in &kafka_windows(n) {
+        let Some((round, ratios)) = median_round(rounds, |round| round.ratio(window)) else {
+            continue;
+        };
+        let run = round
+            .window(window)
+            .expect("the median round has the window");
+        let target = (window == ONE_SECOND).then_some("≥ 0.9 of the plain copy");
+        bench.figure(
+            format!("Kafka pass-through, 100 B, 4 partitions, `window: {window}`"),
+            run.rate(),
+            &format!("plain rdkafka copy, {}", round.copy.label),
+            round.copy.rate(),
+            "msg/s",
+            target,
+            format!(
+                "{}; {}",
+                run.note(),
+                rounds_note(&ratios, |r| format!("{r:.2}"))
+            ),
+        );
+    }
+    if let Some((round, ratios)) = median_round(rounds, Round::one_second_to_best) {
+        let (best, fastest) = round.best().expect("the median round has windows");
+        bench.figure(
+            "Kafka pass-through: `{duration: 1s}` windows against the best window".into(),
+            round.window(ONE_SECOND).expect("1 s windows").rate(),
+            &format!("the round's best: `{best}`"),
+            fastest.rate(),
+            "msg/s",
+            Some("≥ 0.95"),
+            rounds_note(&ratios, |r| format!("{r:.2}")),
+        );
+    }
+    let cpu = |round: &Round| Some(round.window(ONE_SECOND)?.cpu_us);
+    if let Some((round, cpus)) = median_round(rounds, cpu) {
+        bench.figure(
+            "CPU of the riff process per record (Kafka pass-through, 1 s windows)".into(),
+            round.window(ONE_SECOND).expect("1 s windows").cpu_us,
+            "the plain copy's process",
+            round.copy.cpu_us,
+            "µs",
+            Some("≤ 3 µs"),
+            format!(
+                "{}; plain copy: {}",
+                rounds_note(&cpus, |cpu| format!("{cpu:.2} µs")),
+                round.copy.note()
+            ),
+        );
+    }
+    let Some((round, _)) = median_round(rounds, |round| round.ratio(ONE_SECOND)) else {
+        return;
+    };
+    let one = round.window(ONE_SECOND).expect("1 s windows");
+    bench.figure(
+        "peak RSS of riff + its function process (Kafka pass-through, 1 s windows)".into(),
+        one.peak_rss,
+        "the plain copy's process",
+        round.copy.peak_rss,
+        "MiB",
+        None,
+        "sum of each process's peak (VmHWM), in the median round".into(),
+    );
+    // The same windows with a delivery policy (retries, a call timeout): the YAML's next
+    // field follows the window's.
+    let delivery = "{maxAttempts: 3, timeout: 30s, backoff: {initial: 100ms, max: 5s}}";
+    let with_policy = format!("{ONE_SECOND}\n  delivery: {delivery}");
+    let result = scenarios::riff_kafka(tansu, n, 4, &with_policy);
+    if let Some(policy) = bench.run("riff, delivery policy", result) {
+        bench.figure(
+            format!("Kafka pass-through, 1 s windows, `delivery: {delivery}`"),
+            policy.rate(),
+            "1 s windows, no delivery policy (the median round)",
+            one.rate(),
+            "msg/s",
+            Some("≥ 0.95"),
+            policy.note(),
+        );
+    }
+    let result = scenarios::riff_kafka(tansu, n, 1, ONE_SECOND);
+    if let Some(single) = bench.run("riff, 1 partition", result) {
+        bench.figure(
+            "Kafka pass-through, 4 partitions against 1 (1 s windows)".into(),
+            one.rate(),
+            "1 partition",
+            single.rate(),
+            "msg/s",
+            Some("≥ 1"),
+            format!(
+                "4 partitions: the median round; 1 partition: {}",
+                single.note()
+            ),
+        );
+    }
+}
+
 fn warm_up(tansu: &std::path::Path, n: usize) {
     if let Err(error) = scenarios::riff_kafka(tansu, (n / 10).max(1), 4, "{duration: 1s}") {
         eprintln!("riff warm-up: {error:#}");
@@ -376,32 +592,26 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     let tansu = args.tansu.as_path();
 
     let modes = commit_modes(args);
-    let mut copy_rate: Option<Run> = None;
-    if runs("copy") || runs("kafka") || runs("count1") || runs("memory") {
-        let mut rates = Vec::new();
-        for &mode in &modes {
-            let result = scenarios::plain_copy(tansu, n, 4, mode);
-            if let Some(mut run) = bench.run(&format!("plain copy, `{}`", mode.name()), result) {
-                rates.push(format!("`{}` {:.0} msg/s", mode.name(), run.rate()));
-                if copy_rate
-                    .as_ref()
-                    .is_none_or(|best| run.rate() > best.rate())
-                {
-                    run.label = format!("commits `{}`", mode.name());
-                    copy_rate = Some(run);
-                }
-            }
+    let rounds = match runs("kafka") {
+        true => kafka_rounds(tansu, n, &modes, bench),
+        false => Vec::new(),
+    };
+    // The other groups' Kafka baseline: the plain copy of the Kafka group's median round, or
+    // one measured now.
+    let median = median_round(&rounds, |round| round.ratio(ONE_SECOND));
+    let measured;
+    let copy_rate = match &median {
+        Some((round, _)) => Some(&round.copy),
+        None if runs("copy") || runs("count1") || runs("memory") => {
+            measured = plain_copies(tansu, n, &modes, bench);
+            measured.as_ref()
         }
-        if let Some(best) = &mut copy_rate {
-            best.label += &format!(" (measured: {})", rates.join(", "));
-        }
-    }
-    let copy_rate_value = copy_rate.as_ref().map_or(f64::NAN, Run::rate);
-    let plain = copy_rate
-        .as_ref()
-        .map_or("plain rdkafka copy".into(), |copy| {
-            format!("plain rdkafka copy, {}", copy.label)
-        });
+        None => None,
+    };
+    let copy_rate_value = copy_rate.map_or(f64::NAN, Run::rate);
+    let plain = copy_rate.map_or("plain rdkafka copy".into(), |copy| {
+        format!("plain rdkafka copy, {}", copy.label)
+    });
     let plain = plain.as_str();
 
     // Not in the default set: riff's 1 s Kafka pass-through alone, for profiles and A/B runs.
@@ -411,92 +621,8 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
         bench.run("riff, {duration: 1s} windows", result);
     }
 
-    if runs("kafka") {
-        let mut best = (0.0, String::new());
-        let mut one_second = None;
-        // {count: 50000} for the default 1 000 000 records: a count that divides the job.
-        let counted = format!("{{count: {}}}", (n / 20).max(1));
-        warm_up(tansu, n);
-        for window in ["{duration: 1s}", "{duration: 100ms}", &counted] {
-            let result = scenarios::riff_kafka(tansu, n, 4, window);
-            let Some(run) = bench.run(&format!("riff, {window} windows"), result) else {
-                continue;
-            };
-            let target = (window == "{duration: 1s}").then_some("≥ 0.9 of the plain copy");
-            bench.figure(
-                format!("Kafka pass-through, 100 B, 4 partitions, `window: {window}`"),
-                run.rate(),
-                plain,
-                copy_rate_value,
-                "msg/s",
-                target,
-                run.note(),
-            );
-            if run.rate() > best.0 {
-                best = (run.rate(), window.to_owned());
-            }
-            if window == "{duration: 1s}" {
-                one_second = Some(run);
-            }
-        }
-        if let (Some(one), Some(copy)) = (&one_second, &copy_rate) {
-            bench.figure(
-                "Kafka pass-through: `{duration: 1s}` windows against the best window".into(),
-                one.rate(),
-                &format!("best: `{}`", best.1),
-                best.0,
-                "msg/s",
-                Some("≥ 0.95"),
-                String::new(),
-            );
-            bench.figure(
-                "CPU of the riff process per record (Kafka pass-through, 1 s windows)".into(),
-                one.cpu_us,
-                "the plain copy's process",
-                copy.cpu_us,
-                "µs",
-                Some("≤ 3 µs"),
-                format!("plain copy: {}", copy.note()),
-            );
-            bench.figure(
-                "peak RSS of riff + its function process (Kafka pass-through, 1 s windows)".into(),
-                one.peak_rss,
-                "the plain copy's process",
-                copy.peak_rss,
-                "MiB",
-                None,
-                "sum of each process's peak (VmHWM)".into(),
-            );
-        }
-        // The same windows with a delivery policy (retries, a call timeout): the YAML's next
-        // field follows the window's.
-        let delivery = "{maxAttempts: 3, timeout: 30s, backoff: {initial: 100ms, max: 5s}}";
-        let with_policy = format!("{{duration: 1s}}\n  delivery: {delivery}");
-        let result = scenarios::riff_kafka(tansu, n, 4, &with_policy);
-        if let (Some(policy), Some(one)) = (bench.run("riff, delivery policy", result), &one_second)
-        {
-            bench.figure(
-                format!("Kafka pass-through, 1 s windows, `delivery: {delivery}`"),
-                policy.rate(),
-                "1 s windows, no delivery policy",
-                one.rate(),
-                "msg/s",
-                Some("≥ 0.95"),
-                policy.note(),
-            );
-        }
-        let result = scenarios::riff_kafka(tansu, n, 1, "{duration: 1s}");
-        if let (Some(one), Some(four)) = (bench.run("riff, 1 partition", result), &one_second) {
-            bench.figure(
-                "Kafka pass-through, 4 partitions against 1 (1 s windows)".into(),
-                four.rate(),
-                "1 partition",
-                one.rate(),
-                "msg/s",
-                Some("≥ 1"),
-                format!("1 partition: {}", one.note()),
-            );
-        }
+    if !rounds.is_empty() {
+        kafka_figures(tansu, n, &rounds, bench);
     }
 
     let mut count_1 = args.latency_rate.map(|rate| rate * 10.0);
