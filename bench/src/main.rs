@@ -361,12 +361,12 @@ fn windows(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
     }
 }
 
-/// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
-/// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
-/// The Kafka group's rounds: each measures the plain copy, then riff's windows, back to back.
-/// Figures are taken from the median round, so that a ratio compares figures measured minutes
-/// apart, not a quarter of an hour, on a machine whose speed drifts.
+/// The Kafka group's rounds (each measures the plain copy, then riff's windows, back to back)
+/// and the in-memory pass-through's runs. Figures are taken from the median, so that a ratio
+/// compares figures measured minutes apart, not a quarter of an hour, and an absolute target
+/// does not hang on one minute's speed, on a machine whose speed drifts.
 const ROUNDS: usize = 3;
+/// riff's 1 s windows: the window of the Kafka target, the CPU, RSS and in-memory figures.
 const ONE_SECOND: &str = "{duration: 1s}";
 
 /// One round of the Kafka group.
@@ -400,29 +400,27 @@ impl Round {
     }
 }
 
-/// The round whose `key` is the median of the rounds that have one (the upper one of two),
-/// and every round's key in order.
-fn median_round(
-    rounds: &[Round],
-    key: impl Fn(&Round) -> Option<f64>,
-) -> Option<(&Round, Vec<f64>)> {
-    let mut keyed: Vec<(f64, &Round)> = rounds
+/// The item whose `key` is the median of the items that have one (the upper one of two), and
+/// every item's key in order.
+fn median_by<T>(items: &[T], key: impl Fn(&T) -> Option<f64>) -> Option<(&T, Vec<f64>)> {
+    let mut keyed: Vec<(f64, &T)> = items
         .iter()
-        .filter_map(|round| Some((key(round)?, round)))
+        .filter_map(|item| Some((key(item)?, item)))
         .collect();
     keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (_, median) = keyed.get(keyed.len() / 2)?;
     Some((median, keyed.iter().map(|(key, _)| *key).collect()))
 }
 
-/// "the median of 3 alternated rounds (x, y, z)", each key written by `show`.
-fn rounds_note(keys: &[f64], show: impl Fn(f64) -> String) -> String {
+/// "the median of 3 `what` (x, y, z)", each key written by `show`.
+fn median_note(what: &str, keys: &[f64], show: impl Fn(f64) -> String) -> String {
     let keys: Vec<String> = keys.iter().map(|&key| show(key)).collect();
-    format!(
-        "the median of {} alternated rounds ({})",
-        keys.len(),
-        keys.join(", ")
-    )
+    format!("the median of {} {what} ({})", keys.len(), keys.join(", "))
+}
+
+/// [`median_note`] of the Kafka group's rounds.
+fn rounds_note(keys: &[f64], show: impl Fn(f64) -> String) -> String {
+    median_note("alternated rounds", keys, show)
 }
 
 /// The plain copy in each commit mode: the fastest, labelled with every mode's rate.
@@ -481,10 +479,16 @@ fn kafka_rounds(
 }
 
 /// The Kafka group's figures from its rounds, then the delivery policy's and one partition's
-/// runs against the median round's 1 s windows.
-fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mut Bench) {
+/// runs against `median`, the round whose 1 s windows have the median ratio to the plain copy.
+fn kafka_figures(
+    tansu: &std::path::Path,
+    n: usize,
+    rounds: &[Round],
+    median: &Round,
+    bench: &mut Bench,
+) {
     for window in &kafka_windows(n) {
-        let Some((round, ratios)) = median_round(rounds, |round| round.ratio(window)) else {
+        let Some((round, ratios)) = median_by(rounds, |round| round.ratio(window)) else {
             continue;
         };
         let run = round
@@ -505,7 +509,7 @@ fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mu
             ),
         );
     }
-    if let Some((round, ratios)) = median_round(rounds, Round::one_second_to_best) {
+    if let Some((round, ratios)) = median_by(rounds, Round::one_second_to_best) {
         let (best, fastest) = round.best().expect("the median round has windows");
         bench.figure(
             "Kafka pass-through: `{duration: 1s}` windows against the best window".into(),
@@ -518,7 +522,7 @@ fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mu
         );
     }
     let cpu = |round: &Round| Some(round.window(ONE_SECOND)?.cpu_us);
-    if let Some((round, cpus)) = median_round(rounds, cpu) {
+    if let Some((round, cpus)) = median_by(rounds, cpu) {
         bench.figure(
             "CPU of the riff process per record (Kafka pass-through, 1 s windows)".into(),
             round.window(ONE_SECOND).expect("1 s windows").cpu_us,
@@ -533,15 +537,12 @@ fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mu
             ),
         );
     }
-    let Some((round, _)) = median_round(rounds, |round| round.ratio(ONE_SECOND)) else {
-        return;
-    };
-    let one = round.window(ONE_SECOND).expect("1 s windows");
+    let one = median.window(ONE_SECOND).expect("1 s windows");
     bench.figure(
         "peak RSS of riff + its function process (Kafka pass-through, 1 s windows)".into(),
         one.peak_rss,
         "the plain copy's process",
-        round.copy.peak_rss,
+        median.copy.peak_rss,
         "MiB",
         None,
         "sum of each process's peak (VmHWM), in the median round".into(),
@@ -579,6 +580,8 @@ fn kafka_figures(tansu: &std::path::Path, n: usize, rounds: &[Round], bench: &mu
     }
 }
 
+/// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
+/// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
 fn warm_up(tansu: &std::path::Path, n: usize) {
     if let Err(error) = scenarios::riff_kafka(tansu, (n / 10).max(1), 4, "{duration: 1s}") {
         eprintln!("riff warm-up: {error:#}");
@@ -597,7 +600,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     };
     // The other groups' Kafka baseline: the plain copy of the Kafka group's median round, or
     // one measured now.
-    let median = median_round(&rounds, |round| round.ratio(ONE_SECOND));
+    let median = median_by(&rounds, |round| round.ratio(ONE_SECOND));
     let measured;
     let copy_rate = match &median {
         Some((round, _)) => Some(&round.copy),
@@ -620,8 +623,8 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
         bench.run("riff, {duration: 1s} windows", result);
     }
 
-    if !rounds.is_empty() {
-        kafka_figures(tansu, n, &rounds, bench);
+    if let Some((median, _)) = median {
+        kafka_figures(tansu, n, &rounds, median, bench);
     }
 
     let mut count_1 = args.latency_rate.map(|rate| rate * 10.0);
@@ -732,15 +735,12 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
         // Three runs, the median one kept: an absolute target on a machine whose speed drifts.
         let mut memories = Vec::new();
         for _ in 0..ROUNDS {
-            let window = "{duration: 1s}";
-            let result = scenarios::riff_memory(n, "pass-through", &[], window, false).await;
+            let result = scenarios::riff_memory(n, "pass-through", &[], ONE_SECOND, false).await;
             memories.extend(bench.run("riff in memory, 1 s windows", result));
         }
-        memories.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
-        let rates: Vec<f64> = memories.iter().map(Run::rate).collect();
-        let memory = (!memories.is_empty()).then(|| memories.swap_remove(memories.len() / 2));
-        if let Some(run) = &memory {
-            let runs: Vec<String> = rates.iter().map(|rate| format!("{rate:.0}")).collect();
+        let median = median_by(&memories, |run| Some(run.rate()));
+        let memory = median.as_ref().map(|(run, _)| *run);
+        if let Some((run, rates)) = &median {
             bench.figure(
                 "in-memory pass-through, 100 B, 4 partitions, `window: {duration: 1s}`".into(),
                 run.rate(),
@@ -749,16 +749,15 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 "msg/s",
                 Some("≥ 600 000 msg/s"),
                 format!(
-                    "{}; the median of {} runs ({} msg/s)",
+                    "{}; {}",
                     run.note(),
-                    runs.len(),
-                    runs.join(", ")
+                    median_note("runs", rates, |rate| format!("{rate:.0} msg/s"))
                 ),
             );
         }
         let env = [("AVERAGE_OVER", "1s")];
         let result = scenarios::riff_memory(n, "time-averager", &env, "{duration: 1s}", true).await;
-        if let (Some(averaged), Some(memory)) = (bench.run("time-averager", result), &memory) {
+        if let (Some(averaged), Some(memory)) = (bench.run("time-averager", result), memory) {
             bench.figure(
                 "time-averager (`AVERAGE_OVER=1s`), in memory, `window: {duration: 1s}`".into(),
                 averaged.rate(),
