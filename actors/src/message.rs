@@ -1,6 +1,7 @@
 //! The unit of data that flows through streams.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -47,39 +48,57 @@ impl Message {
 
 /// A message's headers by name. Copies of a message share them (a record read from an in-memory
 /// log, or handed to several readers, is copied without copying its headers); a change applies
-/// to the changed copy only.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Headers(Arc<BTreeMap<String, String>>);
+/// to the changed copy only. A message without headers allocates nothing for them: most
+/// records have none.
+#[derive(Clone, Default)]
+pub struct Headers(Option<Arc<BTreeMap<String, String>>>);
+
+/// What a message without headers dereferences to.
+static NO_HEADERS: BTreeMap<String, String> = BTreeMap::new();
 
 impl Deref for Headers {
     type Target = BTreeMap<String, String>;
 
     fn deref(&self) -> &Self::Target {
-        &self.0
+        self.0.as_deref().unwrap_or(&NO_HEADERS)
     }
 }
 
 impl DerefMut for Headers {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        Arc::make_mut(&mut self.0)
+        Arc::make_mut(self.0.get_or_insert_with(Arc::default))
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Headers {}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl From<BTreeMap<String, String>> for Headers {
     fn from(headers: BTreeMap<String, String>) -> Self {
-        Headers(Arc::new(headers))
+        Headers((!headers.is_empty()).then(|| Arc::new(headers)))
     }
 }
 
 impl From<Headers> for BTreeMap<String, String> {
     fn from(headers: Headers) -> Self {
-        Arc::unwrap_or_clone(headers.0)
+        headers.0.map(Arc::unwrap_or_clone).unwrap_or_default()
     }
 }
 
 impl FromIterator<(String, String)> for Headers {
     fn from_iter<I: IntoIterator<Item = (String, String)>>(headers: I) -> Self {
-        Headers(Arc::new(headers.into_iter().collect()))
+        Headers::from(headers.into_iter().collect::<BTreeMap<_, _>>())
     }
 }
 
@@ -88,7 +107,7 @@ impl<'a> IntoIterator for &'a Headers {
     type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        (**self).iter()
     }
 }
 
@@ -121,5 +140,16 @@ mod tests {
             Some("refused")
         );
         assert_eq!(read.headers.get("ce_id").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn no_headers_equal_headers_emptied() {
+        let mut emptied = Message::new("1", "application/json");
+        emptied
+            .headers
+            .insert("riff-error".into(), "refused".into());
+        emptied.headers.clear();
+        assert_eq!(emptied, Message::new("1", "application/json"));
+        assert_eq!(format!("{:?}", emptied.headers), "{}");
     }
 }
