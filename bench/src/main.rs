@@ -42,15 +42,15 @@ struct Args {
     /// Seconds of overload after the 15 s warm-up.
     #[arg(long, default_value_t = 45)]
     overload: u64,
-    /// Run only these groups: copy (the plain copy alone), kafka (plain copy and windows in 3
-    /// alternated rounds, partitions, CPU, RSS), count1 (count-1 windows and latency), latency
-    /// (with --latency-rate), windows (event-time and sliding against processing-time windows),
-    /// telemetry (metrics on against off, traces exported against none), memory (in-memory
-    /// pass-through, the median of 3 runs, and time-averager), poison (isolating a poison
-    /// record), footprint (idle and overload RSS, idle Kafka processors, light load), idle (idle
-    /// Kafka processors alone), light (100 processors under a light load alone), controller,
-    /// protocol. Default: all. Also, never by default: pass-through (riff's 1 s Kafka
-    /// pass-through alone, for profiles and A/B runs).
+    /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows, the
+    /// delivery policy and one partition in 3 alternated rounds; CPU, RSS), count1 (count-1
+    /// windows and latency), latency (with --latency-rate), windows (event-time and sliding
+    /// against processing-time windows), telemetry (metrics on against off, traces exported
+    /// against none), memory (in-memory pass-through, the median of 3 runs, and time-averager),
+    /// poison (isolating a poison record), footprint (idle and overload RSS, idle Kafka
+    /// processors, light load), idle (idle Kafka processors alone), light (100 processors under
+    /// a light load alone), controller, protocol. Default: all. Also, never by default:
+    /// pass-through (riff's 1 s Kafka pass-through alone, for profiles and A/B runs).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// How the plain copy (the Kafka baseline) commits; default: both ways, the best is the
@@ -361,7 +361,7 @@ fn windows(tansu: &std::path::Path, n: usize, bench: &mut Bench) {
     }
 }
 
-/// The Kafka group's rounds (each measures the plain copy, then riff's windows, back to back)
+/// The Kafka group's rounds (each measures the plain copy, then riff's runs, back to back)
 /// and the in-memory pass-through's runs. Figures are taken from the median, so that a ratio
 /// compares figures measured minutes apart, not a quarter of an hour, and an absolute target
 /// does not hang on one minute's speed, on a machine whose speed drifts.
@@ -375,6 +375,10 @@ struct Round {
     copy: Run,
     /// Each window (`{duration: 1s}`, `{duration: 100ms}`, a count) and its run.
     windows: Vec<(String, Run)>,
+    /// 1 s windows with [`DELIVERY_POLICY`].
+    policy: Option<Run>,
+    /// 1 s windows on one partition.
+    single: Option<Run>,
 }
 
 impl Round {
@@ -398,7 +402,20 @@ impl Round {
     fn one_second_to_best(&self) -> Option<f64> {
         Some(self.window(ONE_SECOND)?.rate() / self.best()?.1.rate())
     }
+
+    /// 1 s windows with the delivery policy against without.
+    fn policy_to_one_second(&self) -> Option<f64> {
+        Some(self.policy.as_ref()?.rate() / self.window(ONE_SECOND)?.rate())
+    }
+
+    /// 1 s windows on 4 partitions against on 1.
+    fn four_partitions_to_one(&self) -> Option<f64> {
+        Some(self.window(ONE_SECOND)?.rate() / self.single.as_ref()?.rate())
+    }
 }
+
+/// The delivery policy measured against no policy (retries, a call timeout).
+const DELIVERY_POLICY: &str = "{maxAttempts: 3, timeout: 30s, backoff: {initial: 100ms, max: 5s}}";
 
 /// The item whose `key` is the median of the items that have one (the upper one of two), and
 /// every item's key in order.
@@ -454,7 +471,8 @@ fn kafka_windows(n: usize) -> [String; 3] {
     [ONE_SECOND.into(), "{duration: 100ms}".into(), counted]
 }
 
-/// [`ROUNDS`] rounds of the plain copy and riff's windows, after a warm-up.
+/// [`ROUNDS`] rounds of the plain copy, riff's windows, then 1 s windows with the delivery
+/// policy and on one partition, after a warm-up.
 fn kafka_rounds(
     tansu: &std::path::Path,
     n: usize,
@@ -473,20 +491,25 @@ fn kafka_rounds(
             let what = format!("round {round}, riff, {window} windows");
             windows.extend(bench.run(&what, result).map(|run| (window, run)));
         }
-        rounds.push(Round { copy, windows });
+        // The YAML's next field follows the window's.
+        let with_policy = format!("{ONE_SECOND}\n  delivery: {DELIVERY_POLICY}");
+        let result = scenarios::riff_kafka(tansu, n, 4, &with_policy);
+        let policy = bench.run(&format!("round {round}, riff, delivery policy"), result);
+        let result = scenarios::riff_kafka(tansu, n, 1, ONE_SECOND);
+        let single = bench.run(&format!("round {round}, riff, 1 partition"), result);
+        rounds.push(Round {
+            copy,
+            windows,
+            policy,
+            single,
+        });
     }
     rounds
 }
 
-/// The Kafka group's figures from its rounds, then the delivery policy's and one partition's
-/// runs against `median`, the round whose 1 s windows have the median ratio to the plain copy.
-fn kafka_figures(
-    tansu: &std::path::Path,
-    n: usize,
-    rounds: &[Round],
-    median: &Round,
-    bench: &mut Bench,
-) {
+/// The Kafka group's figures from its rounds; the RSS figure from `median`, the round whose 1 s
+/// windows have the median ratio to the plain copy.
+fn kafka_figures(n: usize, rounds: &[Round], median: &Round, bench: &mut Bench) {
     for window in &kafka_windows(n) {
         let Some((round, ratios)) = median_by(rounds, |round| round.ratio(window)) else {
             continue;
@@ -547,34 +570,41 @@ fn kafka_figures(
         None,
         "sum of each process's peak (VmHWM), in the median round".into(),
     );
-    // The same windows with a delivery policy (retries, a call timeout): the YAML's next
-    // field follows the window's.
-    let delivery = "{maxAttempts: 3, timeout: 30s, backoff: {initial: 100ms, max: 5s}}";
-    let with_policy = format!("{ONE_SECOND}\n  delivery: {delivery}");
-    let result = scenarios::riff_kafka(tansu, n, 4, &with_policy);
-    if let Some(policy) = bench.run("riff, delivery policy", result) {
+    if let Some((round, ratios)) = median_by(rounds, Round::policy_to_one_second) {
+        let policy = round
+            .policy
+            .as_ref()
+            .expect("the median round has the policy's run");
         bench.figure(
-            format!("Kafka pass-through, 1 s windows, `delivery: {delivery}`"),
+            format!("Kafka pass-through, 1 s windows, `delivery: {DELIVERY_POLICY}`"),
             policy.rate(),
-            "1 s windows, no delivery policy (the median round)",
-            one.rate(),
+            "1 s windows, no delivery policy (the same round)",
+            round.window(ONE_SECOND).expect("1 s windows").rate(),
             "msg/s",
             Some("≥ 0.95"),
-            policy.note(),
+            format!(
+                "{}; {}",
+                policy.note(),
+                rounds_note(&ratios, |r| format!("{r:.2}"))
+            ),
         );
     }
-    let result = scenarios::riff_kafka(tansu, n, 1, ONE_SECOND);
-    if let Some(single) = bench.run("riff, 1 partition", result) {
+    if let Some((round, ratios)) = median_by(rounds, Round::four_partitions_to_one) {
+        let single = round
+            .single
+            .as_ref()
+            .expect("the median round has one partition's run");
         bench.figure(
             "Kafka pass-through, 4 partitions against 1 (1 s windows)".into(),
-            one.rate(),
-            "1 partition",
+            round.window(ONE_SECOND).expect("1 s windows").rate(),
+            "1 partition (the same round)",
             single.rate(),
             "msg/s",
             Some("≥ 1"),
             format!(
-                "4 partitions: the median round; 1 partition: {}",
-                single.note()
+                "1 partition: {}; {}",
+                single.note(),
+                rounds_note(&ratios, |r| format!("{r:.2}"))
             ),
         );
     }
@@ -624,7 +654,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     }
 
     if let Some((median, _)) = median {
-        kafka_figures(tansu, n, &rounds, median, bench);
+        kafka_figures(n, &rounds, median, bench);
     }
 
     let mut count_1 = args.latency_rate.map(|rate| rate * 10.0);
