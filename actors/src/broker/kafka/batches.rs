@@ -1,11 +1,16 @@
-//! The shared reader's records taken from librdkafka in batches.
+//! Records taken from librdkafka in batches: the shared reader's and group members'.
 //!
 //! rdkafka's `BaseConsumer::poll` returns one record per call through librdkafka's event API:
 //! a queue lock, three clock reads and an allocation per record. `rd_kafka_consume_batch_queue`
-//! takes every record ready in one call. It serves what else is in the queue with librdkafka's
-//! own callbacks, which rdkafka leaves unset (a log line would go to stderr), so the client's
-//! events (its logs and errors: rdkafka forwards them into the consumer's queue) are moved back
-//! to a queue of their own and served here to the client's context, as rdkafka would.
+//! ([`take`]) takes every record ready in one call. It serves what else is in the queue with
+//! librdkafka's own callbacks, which rdkafka leaves unset, so records are taken from a queue
+//! that holds nothing else:
+//! - the shared reader's consumer is in no group: its client's events (its logs and errors:
+//!   rdkafka forwards them into the consumer's queue) are moved back to a queue of their own
+//!   and served here to the client's context, as rdkafka would ([`Batches`]);
+//! - a group member's queue also carries its rebalances, which that call would serve by
+//!   unassigning everything (no rebalance callback is set): its partitions' records are
+//!   forwarded to a queue of their own instead (`consumer::MemberRecords`).
 
 use std::ffi::{c_char, CStr};
 use std::ptr::{self, NonNull};
@@ -53,20 +58,7 @@ impl Batches {
         &mut self,
         max: usize,
     ) -> impl ExactSizeIterator<Item = Result<Taken, KafkaError>> + '_ {
-        self.taken.clear();
-        self.taken.reserve(max);
-        let count = unsafe {
-            rd::rd_kafka_consume_batch_queue(self.records.as_ptr(), 0, self.taken.as_mut_ptr(), max)
-        };
-        // SAFETY: librdkafka wrote `count` messages (none when it fails: -1).
-        unsafe { self.taken.set_len(count.clamp(0, max as isize) as usize) };
-        self.taken.drain(..).map(|message| {
-            let taken = Taken(NonNull::new(message).expect("librdkafka's messages"));
-            match taken.raw().err {
-                rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(taken),
-                code => Err(KafkaError::MessageConsumption(code.into())),
-            }
-        })
+        take(&self.records, &mut self.taken, max)
     }
 
     /// Serves the client's logs and errors to its context.
@@ -100,6 +92,28 @@ impl Batches {
             unsafe { rd::rd_kafka_event_destroy(event) };
         }
     }
+}
+
+/// Up to `max` records ready now in `queue`, which holds records only (a record librdkafka
+/// could not read is an error); `taken` holds them between the call and the iteration.
+pub(super) fn take<'a>(
+    queue: &RdQueue,
+    taken: &'a mut Vec<*mut rd::rd_kafka_message_t>,
+    max: usize,
+) -> impl ExactSizeIterator<Item = Result<Taken, KafkaError>> + 'a {
+    taken.clear();
+    taken.reserve(max);
+    let count =
+        unsafe { rd::rd_kafka_consume_batch_queue(queue.as_ptr(), 0, taken.as_mut_ptr(), max) };
+    // SAFETY: librdkafka wrote `count` messages (none when it fails: -1).
+    unsafe { taken.set_len(count.clamp(0, max as isize) as usize) };
+    taken.drain(..).map(|message| {
+        let taken = Taken(NonNull::new(message).expect("librdkafka's messages"));
+        match taken.raw().err {
+            rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(taken),
+            code => Err(KafkaError::MessageConsumption(code.into())),
+        }
+    })
 }
 
 /// One record taken from librdkafka, freed when dropped.

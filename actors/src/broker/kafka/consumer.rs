@@ -3,9 +3,12 @@
 //!
 //! - The member is polled on a thread of its own: librdkafka runs rebalances inside `poll`,
 //!   and an assignment looks positions up on the broker, which must not block an async thread.
-//!   The thread sleeps while the member's queue is empty and librdkafka wakes it when the queue
+//!   The thread sleeps while the member's queues are empty and librdkafka wakes it when one
 //!   fills (an idle member costs a wake-up a second, not a poll every few milliseconds: see
 //!   [`Wakeup`]).
+//! - Records are taken a batch at a time from a queue of their own, to which each assigned
+//!   partition is forwarded ([`MemberRecords`]); the member's queue keeps its rebalances, and
+//!   the records fetched before their partition was forwarded, which are taken first.
 //! - A rebalance is delivered before any record polled after it, so a record never arrives for
 //!   a partition its reader does not know is assigned, and none arrives after its revocation.
 //! - A partition assigned without a committed position gets one before it is read: the start
@@ -20,13 +23,15 @@
 //!   meanwhile, reading starts there.)
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ffi::{c_void, CString};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use parking_lot::{Condvar, Mutex};
+use rdkafka::bindings as rd;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, KafkaResult};
@@ -35,8 +40,9 @@ use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::batches;
 use super::diagnostics::Diagnostics;
-use super::records;
+use super::{records, RdQueue};
 use crate::broker::{BrokerError, Committer, Delivery, OffsetReset, Subscription};
 
 /// Batches read ahead of the pipeline, per subscription.
@@ -61,6 +67,9 @@ pub(super) struct GroupEvents {
     /// Events a poll served without returning them (rebalances, commit results): a poll that
     /// returned nothing but served one did not find the queue empty.
     served: AtomicU64,
+    /// The reader's records queue ([`MemberRecords`]) while the reader runs (else null): each
+    /// partition assigned is forwarded to it.
+    records: AtomicPtr<rd::rd_kafka_queue_t>,
     wakeup: Arc<Wakeup>,
     diagnostics: Diagnostics,
 }
@@ -120,6 +129,10 @@ impl ConsumerContext for GroupEvents {
                 let stopped_at = std::mem::take(&mut self.places.lock().stopped_at);
                 match assign_pinned(consumer, list, self.start.reset, &stopped_at, cooperative) {
                     Ok(starts) => {
+                        let records = self.records.load(Ordering::Relaxed);
+                        for element in list.elements() {
+                            forward(consumer, element.topic(), element.partition(), records);
+                        }
                         if self.start.keeping {
                             self.places.lock().starts.extend(starts);
                         }
@@ -154,6 +167,80 @@ impl ConsumerContext for GroupEvents {
     fn commit_callback(&self, _: KafkaResult<()>, _: &TopicPartitionList) {
         self.served.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Forwards the records of `topic`'s `partition` to `records` (nothing when it is null): from
+/// now on they are enqueued there, and those fetched already are moved there.
+fn forward(
+    consumer: &GroupConsumer,
+    topic: &str,
+    partition: i32,
+    records: *mut rd::rd_kafka_queue_t,
+) {
+    let Ok(topic) = CString::new(topic) else {
+        return;
+    };
+    let rk = consumer.client().native_ptr();
+    let queue = unsafe { rd::rd_kafka_queue_get_partition(rk, topic.as_ptr(), partition) };
+    // A partition without a queue keeps its records on the member's queue, read as well.
+    if let (Some(queue), false) = (RdQueue::new(queue), records.is_null()) {
+        // The forwarding outlives this handle; librdkafka undoes it when the fetch stops.
+        unsafe { rd::rd_kafka_queue_forward(queue.as_ptr(), records) };
+    }
+}
+
+/// The reader's queue of records, to which each assigned partition is forwarded
+/// ([`GroupEvents::records`]), taken a batch at a time ([`batches::take`]). The member's own
+/// queue cannot be: it carries the member's rebalances, which `rd_kafka_consume_batch_queue`
+/// would serve by unassigning every partition (rdkafka sets no rebalance callback; it reads
+/// rebalances as events in `poll`).
+struct MemberRecords {
+    /// Released before `consumer` (fields drop in order): librdkafka wants a client's queues
+    /// released before the client.
+    queue: RdQueue,
+    consumer: Arc<GroupConsumer>,
+    /// The member's topic, for forwarding its partitions again.
+    topic: String,
+}
+
+impl MemberRecords {
+    /// A queue for `consumer`'s records on `topic` whose filling wakes the reader (the
+    /// member's [`Wakeup`], which lives as long as the member's client).
+    fn new(consumer: Arc<GroupConsumer>, topic: &str) -> Option<Self> {
+        let queue =
+            RdQueue::new(unsafe { rd::rd_kafka_queue_new(consumer.client().native_ptr()) })?;
+        let opaque = Arc::as_ptr(&consumer.context().wakeup) as *mut c_void;
+        unsafe { rd::rd_kafka_queue_cb_event_enable(queue.as_ptr(), Some(wake_reader), opaque) };
+        consumer
+            .context()
+            .records
+            .store(queue.as_ptr(), Ordering::Relaxed);
+        Some(MemberRecords {
+            queue,
+            consumer,
+            topic: topic.to_owned(),
+        })
+    }
+}
+
+impl Drop for MemberRecords {
+    fn drop(&mut self) {
+        let events = self.consumer.context();
+        events
+            .records
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
+        // Partitions still forwarded may fill the queue after this handle is gone: no reader
+        // is woken any more.
+        unsafe {
+            rd::rd_kafka_queue_cb_event_enable(self.queue.as_ptr(), None, std::ptr::null_mut())
+        };
+    }
+}
+
+/// librdkafka's callback when a records queue fills: wakes its reader.
+unsafe extern "C" fn wake_reader(_: *mut rd::rd_kafka_t, opaque: *mut c_void) {
+    // SAFETY: the member's `Wakeup`, which its context holds as long as its client lives.
+    unsafe { &*(opaque as *const Wakeup) }.wake();
 }
 
 /// Where a member reads its partitions, by partition.
@@ -279,6 +366,7 @@ pub(super) fn subscribe(
         rebalances: Mutex::default(),
         places: Mutex::default(),
         served: AtomicU64::new(0),
+        records: AtomicPtr::default(),
         wakeup: wakeup.clone(),
         diagnostics,
     };
@@ -288,9 +376,11 @@ pub(super) fn subscribe(
     let woken = wakeup.clone();
     consumer.set_nonempty_callback(move || woken.wake());
     let consumer = Arc::new(consumer);
+    let member = MemberRecords::new(consumer.clone(), topic).ok_or_else(|| {
+        BrokerError::Unavailable("librdkafka gave no queue for the member's records".into())
+    })?;
     consumer.subscribe(&[topic]).map_err(super::unavailable)?;
     let (deliveries, delivered) = mpsc::channel(READ_AHEAD);
-    let member = consumer.clone();
     std::thread::Builder::new()
         .name(format!("riff-read-{topic}"))
         .spawn(move || read(&member, &deliveries, content_type))
@@ -342,16 +432,30 @@ type Polled = Vec<Result<Delivery, BrokerError>>;
 
 /// Polls the member until the subscription is dropped, delivering rebalances and records in the
 /// order they happened, what is ready at once together (up to [`READ_BATCH`] records: one
-/// hand-over between threads per batch, not per record), and sleeping while the queue is
+/// hand-over between threads per batch, not per record), and sleeping while the queues are
 /// empty. Broker errors are logged and retried by librdkafka; they never end the subscription.
+///
+/// The member's queue is served first: its rebalances, then any record fetched before its
+/// partition was forwarded (older than what its partition forwarded since). Such a partition
+/// is forwarded again, and the records queue is read only once the member's queue is empty.
 ///
 /// Polls never wait inside librdkafka: rdkafka's poll loops until its timeout, spinning through
 /// the last millisecond (its timeout is rounded down to whole milliseconds), and a wake-up
 /// could not end it early.
-fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_type: Option<String>) {
+fn read(member: &MemberRecords, deliveries: &mpsc::Sender<Polled>, content_type: Option<String>) {
+    let consumer = &member.consumer;
     let events = consumer.context();
+    let mut taken = Vec::new();
+    let decoded = |message: &rd::rd_kafka_message_t| {
+        let mut record = records::decode(message);
+        if record.message.content_type.is_empty() {
+            record.message.content_type = content_type.clone().unwrap_or_default();
+        }
+        Ok(Delivery::Record(record))
+    };
     while !deliveries.is_closed() {
         let mut batch = Vec::new();
+        let mut unforwarded: Vec<i32> = Vec::new();
         while batch.len() < READ_BATCH {
             let served = events.served.load(Ordering::Relaxed);
             let polled = consumer.poll(Duration::ZERO);
@@ -361,21 +465,36 @@ fn read(consumer: &GroupConsumer, deliveries: &mpsc::Sender<Polled>, content_typ
                 None if events.served.load(Ordering::Relaxed) != served => continue,
                 None => break,
                 Some(Ok(record)) => {
-                    // Room for a whole batch once records come (an idle poll allocates nothing).
-                    if batch.capacity() < READ_BATCH {
-                        batch.reserve_exact(READ_BATCH - batch.len());
-                    }
                     // SAFETY: the message lives as long as `record`.
-                    let mut record = records::decode(unsafe { &*record.ptr() });
-                    if record.message.content_type.is_empty() {
-                        record.message.content_type = content_type.clone().unwrap_or_default();
+                    let message = unsafe { &*record.ptr() };
+                    if !unforwarded.contains(&message.partition) {
+                        unforwarded.push(message.partition);
                     }
-                    batch.push(Ok(Delivery::Record(record)));
+                    batch.push(decoded(message));
                 }
                 Some(Err(error)) => {
                     tracing::warn!(%error, "reading from Kafka failed; retrying");
                     std::thread::sleep(Duration::from_millis(500));
                     break;
+                }
+            }
+        }
+        let records = member.queue.as_ptr();
+        for &partition in &unforwarded {
+            forward(consumer, &member.topic, partition, records);
+        }
+        if unforwarded.is_empty() && batch.len() < READ_BATCH {
+            let room = READ_BATCH - batch.len();
+            // Room for a whole batch once records come (an idle read allocates nothing).
+            let ready = batches::take(&member.queue, &mut taken, room);
+            if ready.len() > 0 {
+                batch.reserve_exact(room);
+            }
+            for message in ready {
+                match message {
+                    Ok(message) => batch.push(decoded(message.raw())),
+                    // One partition's problem: the records after it are read on.
+                    Err(error) => tracing::warn!(%error, "reading from Kafka failed; retrying"),
                 }
             }
         }
