@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, default_value_t = 45)]
     overload: u64,
     /// Run only these groups: copy (the plain copy alone), kafka (plain copy, windows, the
-    /// delivery policy and one partition in 3 alternated rounds; CPU, RSS), count1 (count-1
+    /// delivery policy, one partition and group reads in 3 alternated rounds; CPU, RSS), count1 (count-1
     /// windows and latency), latency (with --latency-rate), windows (event-time and sliding
     /// against processing-time windows), telemetry (metrics on against off, traces exported
     /// against none), memory (in-memory pass-through, the median of 3 runs, and time-averager),
@@ -379,6 +379,8 @@ struct Round {
     policy: Option<Run>,
     /// 1 s windows on one partition.
     single: Option<Run>,
+    /// 1 s windows read by a group member (`--kafka-reads groups`).
+    groups: Option<Run>,
 }
 
 impl Round {
@@ -406,6 +408,11 @@ impl Round {
     /// 1 s windows with the delivery policy against without.
     fn policy_to_one_second(&self) -> Option<f64> {
         Some(self.policy.as_ref()?.rate() / self.window(ONE_SECOND)?.rate())
+    }
+
+    /// 1 s windows read by a group member against by the shared reader.
+    fn groups_to_shared(&self) -> Option<f64> {
+        Some(self.groups.as_ref()?.rate() / self.window(ONE_SECOND)?.rate())
     }
 
     /// 1 s windows on 4 partitions against on 1.
@@ -472,7 +479,7 @@ fn kafka_windows(n: usize) -> [String; 3] {
 }
 
 /// [`ROUNDS`] rounds of the plain copy, riff's windows, then 1 s windows with the delivery
-/// policy and on one partition, after a warm-up.
+/// policy, on one partition and read by a group member, after a warm-up.
 fn kafka_rounds(
     tansu: &std::path::Path,
     n: usize,
@@ -497,11 +504,15 @@ fn kafka_rounds(
         let policy = bench.run(&format!("round {round}, riff, delivery policy"), result);
         let result = scenarios::riff_kafka(tansu, n, 1, ONE_SECOND);
         let single = bench.run(&format!("round {round}, riff, 1 partition"), result);
+        let groups = ["--kafka-reads", "groups"];
+        let result = scenarios::riff_kafka_with(tansu, n, 4, ONE_SECOND, &groups, &[]);
+        let groups = bench.run(&format!("round {round}, riff, group member"), result);
         rounds.push(Round {
             copy,
             windows,
             policy,
             single,
+            groups,
         });
     }
     rounds
@@ -585,6 +596,27 @@ fn kafka_figures(n: usize, rounds: &[Round], median: &Round, bench: &mut Bench) 
             format!(
                 "{}; {}",
                 policy.note(),
+                rounds_note(&ratios, |r| format!("{r:.2}"))
+            ),
+        );
+    }
+    if let Some((round, ratios)) = median_by(rounds, Round::groups_to_shared) {
+        let groups = round
+            .groups
+            .as_ref()
+            .expect("the median round has the member's run");
+        bench.figure(
+            "Kafka pass-through, 1 s windows, read by a group member (`--kafka-reads groups`, \
+             as a cluster's gateway reads)"
+                .into(),
+            groups.rate(),
+            "read by the shared reader, `riff local run`'s default (the same round)",
+            round.window(ONE_SECOND).expect("1 s windows").rate(),
+            "msg/s",
+            None,
+            format!(
+                "{}; {}",
+                groups.note(),
                 rounds_note(&ratios, |r| format!("{r:.2}"))
             ),
         );
