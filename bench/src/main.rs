@@ -405,16 +405,6 @@ impl Round {
         Some(self.window(ONE_SECOND)?.rate() / self.best()?.1.rate())
     }
 
-    /// 1 s windows with the delivery policy against without.
-    fn policy_to_one_second(&self) -> Option<f64> {
-        Some(self.policy.as_ref()?.rate() / self.window(ONE_SECOND)?.rate())
-    }
-
-    /// 1 s windows read by a group member against by the shared reader.
-    fn groups_to_shared(&self) -> Option<f64> {
-        Some(self.groups.as_ref()?.rate() / self.window(ONE_SECOND)?.rate())
-    }
-
     /// 1 s windows on 4 partitions against on 1.
     fn four_partitions_to_one(&self) -> Option<f64> {
         Some(self.window(ONE_SECOND)?.rate() / self.single.as_ref()?.rate())
@@ -581,46 +571,24 @@ fn kafka_figures(n: usize, rounds: &[Round], median: &Round, bench: &mut Bench) 
         None,
         "sum of each process's peak (VmHWM), in the median round".into(),
     );
-    if let Some((round, ratios)) = median_by(rounds, Round::policy_to_one_second) {
-        let policy = round
-            .policy
-            .as_ref()
-            .expect("the median round has the policy's run");
-        bench.figure(
-            format!("Kafka pass-through, 1 s windows, `delivery: {DELIVERY_POLICY}`"),
-            policy.rate(),
-            "1 s windows, no delivery policy (the same round)",
-            round.window(ONE_SECOND).expect("1 s windows").rate(),
-            "msg/s",
-            Some("≥ 0.95"),
-            format!(
-                "{}; {}",
-                policy.note(),
-                rounds_note(&ratios, |r| format!("{r:.2}"))
-            ),
-        );
-    }
-    if let Some((round, ratios)) = median_by(rounds, Round::groups_to_shared) {
-        let groups = round
-            .groups
-            .as_ref()
-            .expect("the median round has the member's run");
-        bench.figure(
-            "Kafka pass-through, 1 s windows, read by a group member (`--kafka-reads groups`, \
-             as a cluster's gateway reads)"
-                .into(),
-            groups.rate(),
-            "read by the shared reader, `riff local run`'s default (the same round)",
-            round.window(ONE_SECOND).expect("1 s windows").rate(),
-            "msg/s",
-            None,
-            format!(
-                "{}; {}",
-                groups.note(),
-                rounds_note(&ratios, |r| format!("{r:.2}"))
-            ),
-        );
-    }
+    against_one_second(
+        rounds,
+        |round| round.policy.as_ref(),
+        format!("Kafka pass-through, 1 s windows, `delivery: {DELIVERY_POLICY}`"),
+        "1 s windows, no delivery policy (the same round)",
+        Some("≥ 0.95"),
+        bench,
+    );
+    against_one_second(
+        rounds,
+        |round| round.groups.as_ref(),
+        "Kafka pass-through, 1 s windows, read by a group member (`--kafka-reads groups`, as a \
+         cluster's gateway reads)"
+            .into(),
+        "read by the shared reader, `riff local run`'s default (the same round)",
+        None,
+        bench,
+    );
     if let Some((round, ratios)) = median_by(rounds, Round::four_partitions_to_one) {
         let single = round
             .single
@@ -640,6 +608,36 @@ fn kafka_figures(n: usize, rounds: &[Round], median: &Round, bench: &mut Bench) 
             ),
         );
     }
+}
+
+/// The figure `what` of a run each round made beside its 1 s windows (`run` picks it), against
+/// that round's 1 s windows, from the round whose ratio of the two is the median.
+fn against_one_second(
+    rounds: &[Round],
+    run: impl Fn(&Round) -> Option<&Run>,
+    what: String,
+    baseline: &str,
+    target: Option<&str>,
+    bench: &mut Bench,
+) {
+    let ratio = |round: &Round| Some(run(round)?.rate() / round.window(ONE_SECOND)?.rate());
+    let Some((round, ratios)) = median_by(rounds, ratio) else {
+        return;
+    };
+    let measured = run(round).expect("the median round has the run");
+    bench.figure(
+        what,
+        measured.rate(),
+        baseline,
+        round.window(ONE_SECOND).expect("1 s windows").rate(),
+        "msg/s",
+        target,
+        format!(
+            "{}; {}",
+            measured.note(),
+            rounds_note(&ratios, |r| format!("{r:.2}"))
+        ),
+    );
 }
 
 /// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
