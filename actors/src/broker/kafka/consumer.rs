@@ -447,10 +447,8 @@ fn read(member: &MemberRecords, deliveries: &mpsc::Sender<Polled>, content_type:
     let events = consumer.context();
     let mut taken = Vec::new();
     let decoded = |message: &rd::rd_kafka_message_t| {
-        let mut record = records::decode(message);
-        if record.message.content_type.is_empty() {
-            record.message.content_type = content_type.clone().unwrap_or_default();
-        }
+        let record = records::decode(message);
+        let record = records::with_stream_content_type(record, content_type.as_ref());
         Ok(Delivery::Record(record))
     };
     while !deliveries.is_closed() {

@@ -136,6 +136,18 @@ impl EventId {
     }
 }
 
+/// `record` with its stream's `content_type` when it came without one (written by a client
+/// that sets no content type).
+pub(super) fn with_stream_content_type(
+    mut record: Record,
+    content_type: Option<&String>,
+) -> Record {
+    if record.message.content_type.is_empty() {
+        record.message.content_type = content_type.cloned().unwrap_or_default();
+    }
+    record
+}
+
 /// The record read from Kafka (librdkafka's message, not an error) as a broker record.
 pub(super) fn decode(record: &rd::rd_kafka_message_t) -> Record {
     let mut content_type = String::new();

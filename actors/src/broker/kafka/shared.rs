@@ -395,13 +395,12 @@ impl Reading {
                 }
                 *next = offset + 1;
                 // Decoded once, cloned for all but the last reader.
-                let mut record = match i + 1 == run.readers.len() {
+                let record = match i + 1 == run.readers.len() {
                     true => (record.take()).unwrap_or_else(|| records::decode(raw)),
                     false => (record.get_or_insert_with(|| records::decode(raw))).clone(),
                 };
-                if record.message.content_type.is_empty() {
-                    record.message.content_type = reader.content_type.clone().unwrap_or_default();
-                }
+                let record =
+                    records::with_stream_content_type(record, reader.content_type.as_ref());
                 if reader.pending.len() == reader.pending.capacity() {
                     // Room for the rest of the batch at once, not a reallocation every doubling.
                     reader.pending.reserve(taken + 1 - polled);
