@@ -117,7 +117,12 @@ static void rd_kafka_coord_cache_add(rd_kafka_coord_cache_t *cc,
         rd_kafka_coord_cache_entry_t *cce;
 
         if (!(cce = rd_kafka_coord_cache_find(cc, coordtype, coordkey))) {
-                if (cc->cc_cnt > 10) {
+                /* (riff patch) Room for the coordinators of 1024 groups, not
+                 * 11: one admin client commits for every processor of a
+                 * `riff local run`, and with more groups than entries every
+                 * commit looked its coordinator up again (a FindCoordinator
+                 * request before each OffsetCommit). */
+                if (cc->cc_cnt >= 1024) {
                         /* Not enough room in cache, remove least used entry */
                         rd_kafka_coord_cache_entry_t *rem = TAILQ_LAST(
                             &cc->cc_entries, rd_kafka_coord_cache_head_s);
