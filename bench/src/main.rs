@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use footprint::LightLoad;
 use report::{Context, Figure};
 use scenarios::{Percentiles, Run};
 
@@ -944,11 +945,11 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 rounds.push((one, hundred));
             }
         }
-        // Each run's percentiles of every record, then of those after its first second.
-        type Latencies = (Percentiles, Percentiles);
-        let p99_ratio = |(one, hundred): &(Latencies, Latencies)| Some(hundred.0 .1 / one.0 .1);
+        let p99_ratio = |(one, hundred): &(LightLoad, LightLoad)| Some(hundred.all.1 / one.all.1);
         if let Some((round, ratios)) = median_by(&rounds, p99_ratio) {
-            let (((one50, one99), (_, warm_one99)), ((p50, p99), (_, warm99))) = *round;
+            let (one, hundred) = round;
+            let ((one50, one99), (_, warm_one99)) = (one.all, one.warm);
+            let ((p50, p99), (_, warm99)) = (hundred.all, hundred.warm);
             bench.figure(
                 format!("Kafka latency p99, 100 processors in one riff local run, each copying the same {rate:.0} msg/s (count-1 windows; {})", props.join(", ")),
                 p99,
@@ -958,7 +959,10 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 Some("≤ 1.5 × 1 processor's"),
                 format!(
                     "p50 {p50:.1} ms against {one50:.1} ms; {seconds} s of load; after its first \
-                     second: p99 {warm99:.1} ms against {warm_one99:.1} ms; {}",
+                     second: p99 {warm99:.1} ms against {warm_one99:.1} ms; CPU per copy of the \
+                     100: riff {:.0} µs, the broker {:.0} µs; {}",
+                    hundred.riff_cpu,
+                    hundred.broker_cpu,
                     rounds_note(&ratios, |r| format!("{r:.2}"))
                 ),
             );
