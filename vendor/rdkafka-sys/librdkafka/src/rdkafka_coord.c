@@ -70,6 +70,13 @@ void rd_kafka_coord_cache_expire(rd_kafka_coord_cache_t *cc) {
 }
 
 
+/* (riff patch) How long a coordinator found is trusted before it is looked
+ * up again. Nothing evicts an admin request's coordinator when it answers
+ * NOT_COORDINATOR (the coordinator moved while its broker stayed up), and an
+ * entry in use never expires: without this, the group's commits would fail
+ * for as long as they kept coming. */
+#define RD_KAFKA_COORD_CACHE_REFRESH_US (10 * 1000 * 1000)
+
 static rd_kafka_coord_cache_entry_t *
 rd_kafka_coord_cache_find(rd_kafka_coord_cache_t *cc,
                           rd_kafka_coordtype_t coordtype,
@@ -79,6 +86,12 @@ rd_kafka_coord_cache_find(rd_kafka_coord_cache_t *cc,
         TAILQ_FOREACH(cce, &cc->cc_entries, cce_link) {
                 if (cce->cce_coordtype == coordtype &&
                     !strcmp(cce->cce_coordkey, coordkey)) {
+                        if (rd_clock() - cce->cce_ts_found >
+                            RD_KAFKA_COORD_CACHE_REFRESH_US) {
+                                /* (riff patch) Looked up too long ago */
+                                rd_kafka_coord_cache_entry_destroy(cc, cce);
+                                return NULL;
+                        }
                         /* Match */
                         cce->cce_ts_used = rd_clock();
                         if (TAILQ_FIRST(&cc->cc_entries) != cce) {
@@ -121,7 +134,8 @@ static void rd_kafka_coord_cache_add(rd_kafka_coord_cache_t *cc,
                  * 11: one admin client commits for every processor of a
                  * `riff local run`, and with more groups than entries every
                  * commit looked its coordinator up again (a FindCoordinator
-                 * request before each OffsetCommit). */
+                 * request before each OffsetCommit). Each is looked up again
+                 * after RD_KAFKA_COORD_CACHE_REFRESH_US. */
                 if (cc->cc_cnt >= 1024) {
                         /* Not enough room in cache, remove least used entry */
                         rd_kafka_coord_cache_entry_t *rem = TAILQ_LAST(
@@ -137,6 +151,8 @@ static void rd_kafka_coord_cache_add(rd_kafka_coord_cache_t *cc,
                 TAILQ_INSERT_HEAD(&cc->cc_entries, cce, cce_link);
                 cc->cc_cnt++;
         }
+
+        cce->cce_ts_found = rd_clock(); /* (riff patch) */
 
         if (cce->cce_rkb != rkb) {
                 if (cce->cce_rkb)

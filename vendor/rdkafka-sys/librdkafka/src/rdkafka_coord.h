@@ -42,6 +42,9 @@ typedef struct rd_kafka_coord_cache_entry_s {
         char *cce_coordkey;                 /**< Coordinator type key,
                                              *   e.g the group id */
         rd_ts_t cce_ts_used;                /**< Last used timestamp */
+        rd_ts_t cce_ts_found;               /**< (riff patch) When the
+                                             *   coordinator was last
+                                             *   looked up */
         rd_kafka_broker_t *cce_rkb;         /**< The cached coordinator */
 
 } rd_kafka_coord_cache_entry_t;
