@@ -77,15 +77,21 @@ pub struct Idle {
 /// How long CPU is measured.
 const IDLE_SPAN: Duration = Duration::from_secs(10);
 
+/// The CPU seconds each of `pids` uses while `work` runs, and what `work` returned.
+fn cpu_during<const N: usize, T>(pids: [u32; N], work: impl FnOnce() -> T) -> ([f64; N], T) {
+    let before = pids.map(cpu_seconds);
+    let done = work();
+    let mut used = pids.map(cpu_seconds);
+    for (used, before) in used.iter_mut().zip(before) {
+        *used -= before;
+    }
+    (used, done)
+}
+
 /// The CPU each of `pids` uses over [`IDLE_SPAN`], in % of a core.
 fn cpu_shares<const N: usize>(pids: [u32; N]) -> [f64; N] {
-    let before = pids.map(cpu_seconds);
-    std::thread::sleep(IDLE_SPAN);
-    let mut shares = pids.map(cpu_seconds);
-    for (share, before) in shares.iter_mut().zip(before) {
-        *share = (*share - before) / IDLE_SPAN.as_secs_f64() * 100.0;
-    }
-    shares
+    let (used, ()) = cpu_during(pids, || std::thread::sleep(IDLE_SPAN));
+    used.map(|seconds| seconds / IDLE_SPAN.as_secs_f64() * 100.0)
 }
 
 /// Threads of process `pid`.
@@ -154,13 +160,11 @@ pub fn light_load_latency(
     let riff = Riff::start(&yaml, properties)?;
     let count = (rate * seconds as f64) as usize;
     let copies = count * processors;
-    let pids = [riff.pid(), broker.pid()];
-    let before = pids.map(cpu_seconds);
-    let (all, warm) = scenarios::paced_latencies(&bootstrap, 1, rate, count, copies)?;
-    let [riff_cpu, broker_cpu] = [0, 1].map(|i| {
-        let used = cpu_seconds(pids[i]) - before[i];
-        used * 1e6 / copies as f64
+    let (used, latencies) = cpu_during([riff.pid(), broker.pid()], || {
+        scenarios::paced_latencies(&bootstrap, 1, rate, count, copies)
     });
+    let (all, warm) = latencies?;
+    let [riff_cpu, broker_cpu] = used.map(|seconds| seconds * 1e6 / copies as f64);
     Ok(LightLoad {
         all,
         warm,

@@ -86,14 +86,15 @@ rd_kafka_coord_cache_find(rd_kafka_coord_cache_t *cc,
         TAILQ_FOREACH(cce, &cc->cc_entries, cce_link) {
                 if (cce->cce_coordtype == coordtype &&
                     !strcmp(cce->cce_coordkey, coordkey)) {
-                        if (rd_clock() - cce->cce_ts_found >
+                        rd_ts_t now = rd_clock(); /* (riff patch) */
+                        if (now - cce->cce_ts_found >
                             RD_KAFKA_COORD_CACHE_REFRESH_US) {
                                 /* (riff patch) Looked up too long ago */
                                 rd_kafka_coord_cache_entry_destroy(cc, cce);
                                 return NULL;
                         }
                         /* Match */
-                        cce->cce_ts_used = rd_clock();
+                        cce->cce_ts_used = now;
                         if (TAILQ_FIRST(&cc->cc_entries) != cce) {
                                 /* Move to head of list */
                                 TAILQ_REMOVE(&cc->cc_entries, cce, cce_link);
