@@ -434,6 +434,13 @@ fn median_note(what: &str, keys: &[f64], show: impl Fn(f64) -> String) -> String
     format!("the median of {} {what} ({})", keys.len(), keys.join(", "))
 }
 
+/// The median of `runs` by rate, and its note followed by every run's rate.
+fn median_run(runs: &[Run]) -> Option<(&Run, String)> {
+    let (run, rates) = median_by(runs, |run| Some(run.rate()))?;
+    let rates = median_note("runs", &rates, |rate| format!("{rate:.0} msg/s"));
+    Some((run, format!("{}; {rates}", run.note())))
+}
+
 /// [`median_note`] of the Kafka group's rounds.
 fn rounds_note(keys: &[f64], show: impl Fn(f64) -> String) -> String {
     median_note("alternated rounds", keys, show)
@@ -706,7 +713,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
             let result = scenarios::riff_kafka(tansu, count, 4, "{count: 1}");
             count_1_runs.extend(bench.run("riff, count-1 windows", result));
         }
-        if let Some((run, rates)) = median_by(&count_1_runs, |run| Some(run.rate())) {
+        if let Some((run, note)) = median_run(&count_1_runs) {
             bench.figure(
                 "Kafka pass-through, `window: {count: 1}`, 4 partitions".into(),
                 run.rate(),
@@ -714,11 +721,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 copy_rate_value,
                 "msg/s",
                 Some("≥ 20 000 msg/s"),
-                format!(
-                    "{}; {}",
-                    run.note(),
-                    median_note("runs", &rates, |rate| format!("{rate:.0} msg/s"))
-                ),
+                note,
             );
             count_1 = count_1.or(Some(run.rate()));
             // The ceiling: one tonic call per record and nothing else, riff's 8 calls in flight.
@@ -822,9 +825,9 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
             let result = scenarios::riff_memory(n, "pass-through", &[], ONE_SECOND, false).await;
             memories.extend(bench.run("riff in memory, 1 s windows", result));
         }
-        let median = median_by(&memories, |run| Some(run.rate()));
+        let median = median_run(&memories);
         let memory = median.as_ref().map(|(run, _)| *run);
-        if let Some((run, rates)) = &median {
+        if let Some((run, note)) = median {
             bench.figure(
                 "in-memory pass-through, 100 B, 4 partitions, `window: {duration: 1s}`".into(),
                 run.rate(),
@@ -832,11 +835,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
                 copy_rate_value,
                 "msg/s",
                 Some("≥ 600 000 msg/s"),
-                format!(
-                    "{}; {}",
-                    run.note(),
-                    median_note("runs", rates, |rate| format!("{rate:.0} msg/s"))
-                ),
+                note,
             );
         }
         let env = [("AVERAGE_OVER", "1s")];
