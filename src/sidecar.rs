@@ -28,7 +28,9 @@ use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, OffsetReset};
 use riff_actors::metrics::ProcessorMetrics;
 use riff_actors::processor::health::STATUS_PORT;
-use riff_actors::processor::{self, Capacity, Health, InputBinding, OutputBinding, PipelineConfig};
+use riff_actors::processor::{
+    self, Capacity, Health, InputBinding, OutputBinding, PipelineConfig, ProcessorThreads,
+};
 use riff_actors::resources::{BackoffPolicy, DeliveryPolicy, ResolvedDelivery, Window};
 
 /// The variables riff's processor required (`OUTPUT_NAMES` may be empty here).
@@ -218,7 +220,8 @@ pub async fn run(shutdown: impl std::future::Future<Output = ()>) -> anyhow::Res
         dead_letter,
         health: health.clone(),
     };
-    let processor = processor::start(config)?;
+    let threads = ProcessorThreads::new(1);
+    let processor = processor::start(config, &threads.next())?;
     shutdown.await;
     if !processor::drain(&processor, Duration::from_secs(10)).await {
         tracing::warn!("some windows did not complete before the shutdown timeout");

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix::Arbiter;
 use futures::{Stream, StreamExt};
 use riff_actors::broker::memory::MemoryBroker;
 use riff_actors::broker::{Broker, OffsetReset};
@@ -152,7 +153,7 @@ async fn the_function_gets_a_start_frame_then_each_input_with_its_arg_index_and_
     let invoker = Scripted::default();
     let broker = Arc::new(MemoryBroker::new());
     let config = pipeline(&broker, serve(invoker.clone()).await, 2).await;
-    let processor = processor::start(config).unwrap();
+    let processor = processor::start(config, &Arbiter::current()).unwrap();
     processor::subscribed(&processor).await;
 
     let mut first = Message::new("1", "application/json");
@@ -204,7 +205,7 @@ async fn a_result_index_out_of_range_fails_the_window_which_is_retried_and_never
     };
     let broker = Arc::new(MemoryBroker::new());
     let config = pipeline(&broker, serve(invoker.clone()).await, 1).await;
-    let processor = processor::start(config).unwrap();
+    let processor = processor::start(config, &Arbiter::current()).unwrap();
     processor::subscribed(&processor).await;
 
     broker
@@ -232,7 +233,7 @@ async fn a_call_completed_before_riff_closed_its_input_fails_and_commits_nothing
     };
     let broker = Arc::new(MemoryBroker::new());
     let config = pipeline(&broker, serve(invoker.clone()).await, 50).await;
-    let processor = processor::start(config).unwrap();
+    let processor = processor::start(config, &Arbiter::current()).unwrap();
     processor::subscribed(&processor).await;
 
     let publish = |numbers: std::ops::Range<u32>| {
@@ -277,7 +278,7 @@ async fn later_windows_are_called_while_an_earlier_one_runs_and_their_outputs_fo
     };
     let broker = Arc::new(MemoryBroker::new());
     let config = pipeline(&broker, serve(invoker.clone()).await, 1).await;
-    let processor = processor::start(config).unwrap();
+    let processor = processor::start(config, &Arbiter::current()).unwrap();
     processor::subscribed(&processor).await;
 
     for n in 0..6 {
@@ -329,7 +330,7 @@ async fn a_window_closes_at_half_the_byte_capacity() {
         records: 1000,
         bytes: 100 * 1024,
     };
-    let processor = processor::start(config).unwrap();
+    let processor = processor::start(config, &Arbiter::current()).unwrap();
     processor::subscribed(&processor).await;
 
     let payload = format!("\"{}\"", "x".repeat(10 * 1024 - 2)); // 10 KiB of JSON

@@ -21,7 +21,9 @@ use crate::broker::kafka::{KafkaBroker, KafkaSettings};
 use crate::broker::memory::MemoryBroker;
 use crate::broker::Broker;
 use crate::metrics::ProcessorMetrics;
-use crate::processor::{self, Health, InputBinding, OutputBinding, PipelineConfig, ProcessorActor};
+use crate::processor::{
+    self, Health, InputBinding, OutputBinding, PipelineConfig, ProcessorActor, ProcessorThreads,
+};
 
 struct RunningGateway {
     plan: GatewayPlan,
@@ -52,6 +54,8 @@ pub struct Running {
     gateways: BTreeMap<NamespacedName, RunningGateway>,
     streams: BTreeMap<NamespacedName, RunningStream>,
     processors: BTreeMap<NamespacedName, RunningProcessor>,
+    /// The threads the processors run on.
+    threads: ProcessorThreads,
 }
 
 /// How many processors an [`Running::apply`] stopped and started.
@@ -69,6 +73,7 @@ impl Running {
             gateways: BTreeMap::new(),
             streams: BTreeMap::new(),
             processors: BTreeMap::new(),
+            threads: ProcessorThreads::per_core(),
         }
     }
 
@@ -294,7 +299,7 @@ impl Running {
                 }
             }),
         };
-        let pipeline = processor::start(config)?;
+        let pipeline = processor::start(config, &self.threads.next())?;
         Ok(RunningProcessor {
             plan,
             pipeline,

@@ -22,6 +22,7 @@ mod input;
 mod invoker;
 mod ledger;
 pub mod messages;
+mod threads;
 mod window;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use health::Health;
 use input::InputActor;
 use invoker::InvokerActor;
 use messages::{Drain, PauseReading, PipelineFailed, Stop, Subscribed, WhenSubscribed};
+pub use threads::ProcessorThreads;
 use window::WindowActor;
 
 /// The most calls of a processor in progress at once, each on a connection of its own: later
@@ -170,11 +172,10 @@ pub struct ProcessorActor {
 }
 
 impl ProcessorActor {
-    /// A processor actor for `config`; the function is reached lazily (and retried).
-    pub fn new(config: PipelineConfig) -> Result<Self, tonic::transport::Error> {
-        let endpoint =
-            Endpoint::from_shared(config.function.clone())?.connect_timeout(Duration::from_secs(5));
-        Ok(ProcessorActor {
+    /// A processor actor for `config`, its function at `endpoint`, reached lazily (and
+    /// retried) from the thread this runs on.
+    fn new(config: PipelineConfig, endpoint: Endpoint) -> Self {
+        ProcessorActor {
             config,
             channels: (0..CALLS_IN_FLIGHT)
                 .map(|_| endpoint.connect_lazy())
@@ -186,7 +187,7 @@ impl ProcessorActor {
             halted: false,
             subscribed: 0,
             when_subscribed: Vec::new(),
-        })
+        }
     }
 
     fn build(&mut self, ctx: &mut Context<Self>) {
@@ -339,10 +340,16 @@ impl Handler<Stop> for ProcessorActor {
     }
 }
 
-/// Starts a supervised processor.
-pub fn start(config: PipelineConfig) -> Result<Addr<ProcessorActor>, tonic::transport::Error> {
-    let actor = ProcessorActor::new(config)?;
-    Ok(Supervisor::start(move |_| actor))
+/// Starts a supervised processor on `thread` (see [`ProcessorThreads`]): its actors and its
+/// connections to the function live there.
+pub fn start(
+    config: PipelineConfig,
+    thread: &ArbiterHandle,
+) -> Result<Addr<ProcessorActor>, tonic::transport::Error> {
+    let endpoint =
+        Endpoint::from_shared(config.function.clone())?.connect_timeout(Duration::from_secs(5));
+    let actor = move |_: &mut Context<ProcessorActor>| ProcessorActor::new(config, endpoint);
+    Ok(Supervisor::start_in_arbiter(thread, actor))
 }
 
 /// Resolves once every input of the processor was assigned its partitions, each from a pinned
