@@ -1,6 +1,7 @@
 //! InputActor: reads one input stream as the processor's consumer group.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 use futures::StreamExt;
@@ -80,7 +81,30 @@ impl InputActor {
         });
         ctx.stop();
     }
+
+    /// Warns every [`ASSIGNMENT_WARNING`] until the group first assigns this member partitions
+    /// (none, when it has more members than partitions): a member that waits for ever reads
+    /// nothing and says so.
+    fn warn_until_assigned(&self, waited: Duration, ctx: &mut Context<Self>) {
+        ctx.run_later(ASSIGNMENT_WARNING, move |actor, ctx| {
+            if actor.assigned {
+                return;
+            }
+            let waited = waited + ASSIGNMENT_WARNING;
+            tracing::warn!(
+                topic = %actor.binding.topic,
+                group = %actor.group,
+                waited = %format!("{}s", waited.as_secs()),
+                "no partitions assigned yet: the consumer group is still rebalancing, or its coordinator does not answer"
+            );
+            actor.warn_until_assigned(waited, ctx);
+        });
+    }
 }
+
+/// How long a member may wait for its group's first assignment before a warning, repeated as
+/// long as it waits: several session timeouts (tests use 2–6 s, Kafka's default is 45 s).
+const ASSIGNMENT_WARNING: Duration = Duration::from_secs(60);
 
 /// The most records read at once and forwarded to the window together.
 pub(super) const READ_BATCH: usize = 1024;
@@ -121,6 +145,7 @@ impl Actor for InputActor {
             self.group.clone(),
         );
         let reset = self.binding.reset;
+        self.warn_until_assigned(Duration::ZERO, ctx);
         ctx.wait(
             async move { broker.subscribe_keeping(&topic, &group, reset).await }
                 .into_actor(self)
