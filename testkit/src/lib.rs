@@ -1,7 +1,8 @@
 //! What every test suite of riff-streaming (and its benchmarks) shares:
 //!
-//! - [`Child`]: a child process killed and reaped when dropped, and [`Logged`], one whose stderr
-//!   lines are kept (and echoed) for the test to wait on; [`run_with_input`], a run fed on stdin;
+//! - [`Child`]: a child process killed and reaped when dropped, and [`Logged`], one whose log
+//!   lines (stderr, or stdout) are kept for the test to wait on and echoed to the test's output;
+//!   [`run_with_input`], a run fed on stdin;
 //! - [`eventually`], [`eventually_async`], [`within`] and [`stays`]: wait for a condition rather
 //!   than sleeping, or check that one holds for a while (once the positive event it follows
 //!   came);

@@ -1,7 +1,7 @@
 //! Child processes that never outlive the test (or benchmark) that started them.
 
 use std::fmt;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::ops::{Deref, DerefMut};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -135,11 +135,26 @@ impl Logged {
     pub fn spawn(name: &str, command: &mut Command) -> Logged {
         let command = command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = Child::spawn(name, command);
+        let stderr = child.stderr.take().expect("piped");
+        Logged::reading(name, child, stderr)
+    }
+
+    /// Starts `command`, which logs to stdout (as tansu does), with its stdout piped and its
+    /// stderr dropped; `name` prefixes the echoed lines.
+    pub fn spawn_stdout(name: &str, command: &mut Command) -> Logged {
+        let command = command.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = Child::spawn(name, command);
+        let stdout = child.stdout.take().expect("piped");
+        Logged::reading(name, child, stdout)
+    }
+
+    /// `child`, whose log lines are read from `log`, kept and echoed. The echo goes to the test's
+    /// captured output: a test that fails shows the log of its processes.
+    fn reading(name: &str, child: Child, log: impl Read + Send + 'static) -> Logged {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let (stderr, kept) = (child.stderr.take().expect("piped"), lines.clone());
-        let name = name.to_owned();
+        let (kept, name) = (lines.clone(), name.to_owned());
         let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            for line in BufReader::new(log).lines().map_while(Result::ok) {
                 eprintln!("{name}: {line}");
                 kept.lock().unwrap().push(line);
             }

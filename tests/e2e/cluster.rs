@@ -11,7 +11,8 @@ use fake_apiserver::FakeApiServer;
 use riff_actors::resources::API_VERSION;
 use serde_json::{json, Value};
 
-use crate::support::{eventually, riff, Child};
+use crate::support::{eventually, riff};
+use riff_testkit::Child;
 
 /// What a user sees of one `riff` run.
 #[derive(Debug)]

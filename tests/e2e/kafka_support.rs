@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
@@ -10,7 +10,7 @@ use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message as _};
 
-use crate::support::{eventually, free_port, Child};
+use crate::support::{eventually, free_port, Logged};
 
 /// The `riff local run` arguments of the test broker's librdkafka settings
 /// (`tests/tansu.properties`: quick fetches and group joins).
@@ -34,7 +34,7 @@ pub fn replica_args() -> Vec<&'static str> {
 
 /// A tansu broker on a free loopback port, killed when dropped.
 pub struct Tansu {
-    child: Option<Child>,
+    child: Option<Logged>,
     port: u16,
     storage: String,
     dir: PathBuf,
@@ -121,7 +121,7 @@ impl Tansu {
     /// running: `None`).
     #[allow(dead_code)] // the fault-injection suite's
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut()?.try_wait().ok().flatten()
+        self.child.as_mut()?.child().try_wait().ok().flatten()
     }
 
     /// (Re)starts the broker on the same port and storage, and waits until it accepts connections.
@@ -132,7 +132,8 @@ impl Tansu {
             "tcp://127.0.0.1:{}",
             self.advertised_port.unwrap_or(self.port)
         );
-        let child = Child::spawn(
+        // tansu logs to stdout: its warnings go to the test's output, shown when it fails.
+        let child = Logged::spawn_stdout(
             "tansu",
             Command::new(tansu_binary())
                 .args([
@@ -146,8 +147,7 @@ impl Tansu {
                 .args(self.authentication.then_some("--authentication"))
                 .current_dir(&self.dir)
                 .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit()),
+                .env("NO_COLOR", "1"),
         );
         self.child = Some(child);
         let what = format!("tansu to listen on {}", self.port);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::metrics::{openmetrics, total};
 use crate::support::*;
+use riff_testkit::Child;
 
 fn wait_for_port(port: u16) {
     eventually(

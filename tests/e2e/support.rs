@@ -14,7 +14,7 @@ use riff_protocol::liiklus::{
 use tokio::sync::mpsc;
 use tonic::transport::Channel;
 
-pub use riff_testkit::{eventually, eventually_async, free_port, http, Child, Logged};
+pub use riff_testkit::{eventually, eventually_async, free_port, http, Logged};
 
 /// The `riff` binary under test.
 pub fn riff() -> &'static str {
