@@ -140,9 +140,9 @@ impl Logged {
     }
 
     /// Starts `command`, which logs to stdout (as tansu does), with its stdout piped and its
-    /// stderr dropped; `name` prefixes the echoed lines.
+    /// stderr inherited (a panic still shows); `name` prefixes the echoed lines.
     pub fn spawn_stdout(name: &str, command: &mut Command) -> Logged {
-        let command = command.stdout(Stdio::piped()).stderr(Stdio::null());
+        let command = command.stdout(Stdio::piped()).stderr(Stdio::inherit());
         let mut child = Child::spawn(name, command);
         let stdout = child.stdout.take().expect("piped");
         Logged::reading(name, child, stdout)
