@@ -7,7 +7,6 @@
 //! call (BENCHMARKS.md). Many processors still use every core.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
 use parking_lot::Mutex;
@@ -15,9 +14,9 @@ use parking_lot::Mutex;
 /// A pool of processor threads, belonging to the actix system it was made in: its arbiters
 /// stop when it is dropped (or when the system stops).
 pub struct ProcessorThreads {
-    arbiters: Mutex<Vec<Arbiter>>,
+    /// The threads started so far, and how many processors were given one.
+    started: Mutex<(Vec<Arbiter>, usize)>,
     limit: usize,
-    next: AtomicUsize,
 }
 
 impl ProcessorThreads {
@@ -30,32 +29,27 @@ impl ProcessorThreads {
     /// At most `limit` threads (at least one).
     pub fn new(limit: usize) -> Self {
         ProcessorThreads {
-            arbiters: Mutex::new(Vec::new()),
+            started: Mutex::new((Vec::new(), 0)),
             limit: limit.max(1),
-            next: AtomicUsize::new(0),
         }
     }
 
     /// The thread the next processor runs on: a new one while fewer than the limit run (inside
     /// an actix system), then each in turn.
     pub fn next(&self) -> ArbiterHandle {
-        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.limit;
-        let mut arbiters = self.arbiters.lock();
-        match arbiters.get(turn) {
-            Some(arbiter) => arbiter.handle(),
-            None => {
-                let arbiter = Arbiter::new();
-                let handle = arbiter.handle();
-                arbiters.push(arbiter);
-                handle
-            }
+        let (arbiters, given) = &mut *self.started.lock();
+        let turn = *given % self.limit;
+        *given += 1;
+        if turn == arbiters.len() {
+            arbiters.push(Arbiter::new());
         }
+        arbiters[turn].handle()
     }
 }
 
 impl Drop for ProcessorThreads {
     fn drop(&mut self) {
-        self.arbiters.get_mut().iter().for_each(|arbiter| {
+        self.started.get_mut().0.iter().for_each(|arbiter| {
             arbiter.stop();
         });
     }
