@@ -22,6 +22,13 @@
 //! }
 //! ```
 //!
+//! **Which runtime.** riff makes up to 8 calls to a function at once, each on a connection of
+//! its own. A function that does little work per message (forwarding, filtering, a small
+//! transformation) is cheapest on one thread, `#[tokio::main(flavor = "current_thread")]`:
+//! a call's frames, its connection and the function then never cross threads (the
+//! `pass-through` sample's choice). A function that computes for long per message wants tokio's
+//! default multi-threaded runtime, which runs the calls in flight on every core.
+//!
 //! Failed calls end with the statuses of docs/riff-compatibility.md §5.5, all messages starting with `Invoker: `:
 //! `Protocol Violation` (`UNKNOWN`), `Unsupported Media Type` and `Not Acceptable`
 //! (`INVALID_ARGUMENT`), `Bad Input Signal`, `Bad Output Signal` and `Function Error`
