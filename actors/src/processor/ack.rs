@@ -8,12 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use super::capacity::Permit;
 use crate::broker::Committer;
 use crate::supervision::Backoff;
 
+/// The least time between two commits of one input: a busy processor commits at most 100 times
+/// a second, each commit carrying what was acknowledged meanwhile.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(10);
 /// The first wait before a failed commit is sent again; it doubles up to [`COMMIT_RETRY_MAX`].
 const COMMIT_RETRY_INITIAL: Duration = Duration::from_millis(200);
 /// The longest wait between two attempts of a failed commit.
@@ -92,12 +95,15 @@ impl Acks {
     }
 }
 
-/// The positions to commit of one input's subscription: committed one commit at a time, those
-/// acknowledged during a commit sent together as the next one, so commits never hold up reading.
+/// The positions to commit of one input's subscription: committed one commit at a time, at least
+/// [`COMMIT_INTERVAL`] apart, those acknowledged meanwhile sent together as the next one, so
+/// commits never hold up reading.
 pub struct Commits {
     topic: String,
     committer: Arc<dyn Committer>,
     state: Mutex<State>,
+    /// Ends a pause between commits: someone waits for them.
+    hurry: Notify,
 }
 
 #[derive(Default)]
@@ -131,6 +137,7 @@ impl Commits {
             topic,
             committer,
             state: Mutex::default(),
+            hurry: Notify::new(),
         })
     }
 
@@ -163,6 +170,7 @@ impl Commits {
             };
             let Err(error) = commits.committer.commit(&positions).await else {
                 backoff.reset();
+                commits.pause().await;
                 continue;
             };
             let delay = backoff.next_delay();
@@ -191,6 +199,17 @@ impl Commits {
         }
     }
 
+    /// Waits [`COMMIT_INTERVAL`] after a commit, for the positions acknowledged meanwhile to go
+    /// together in the next one, unless someone waits for them to be committed.
+    async fn pause(&self) {
+        if self.state.lock().flushed.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(COMMIT_INTERVAL) => {}
+                _ = self.hurry.notified() => {}
+            }
+        }
+    }
+
     /// Resolves once every position acknowledged so far was committed (or failed to).
     pub async fn flushed(&self) {
         let waiting = {
@@ -202,6 +221,7 @@ impl Commits {
             state.flushed.push(done);
             waiting
         };
+        self.hurry.notify_one();
         _ = waiting.await;
     }
 }
@@ -260,6 +280,30 @@ mod tests {
         );
         assert_eq!(sent[0], vec![(0, 5)]);
         assert_eq!(sent[2], vec![(0, 5), (1, 7)]);
+    }
+
+    #[tokio::test]
+    async fn a_busy_input_commits_once_an_interval_and_its_last_position_is_committed() {
+        let committer = Arc::new(Flaky {
+            failures: Mutex::new(0),
+            sent: Mutex::default(),
+        });
+        let commits = Commits::new("in".into(), committer.clone());
+        let started = Instant::now();
+        for offset in 1..=100 {
+            commits.add(0, offset);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        commits.flushed().await;
+        let elapsed = started.elapsed();
+        let sent = committer.sent.lock().clone();
+        let most = (elapsed.as_millis() / super::COMMIT_INTERVAL.as_millis() + 1) as usize;
+        assert!(
+            sent.len() <= most,
+            "{} commits in {elapsed:?}, at most {most} expected",
+            sent.len()
+        );
+        assert_eq!(sent.last(), Some(&vec![(0, 100)]), "the last position");
     }
 
     #[tokio::test]

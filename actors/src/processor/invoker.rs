@@ -288,8 +288,13 @@ pub(super) fn input_frame(input: usize, message: &Message) -> InputFrame {
     }
 }
 
-/// Output records a call may wait to be acknowledged before it reads the next output frames.
-const UNACKNOWLEDGED: usize = 4096;
+/// Output records a call may wait to be acknowledged before it reads the next output frames:
+/// enough for a million records a second through the producer's linger (5 ms) and round trip,
+/// so that a long window's outputs are not paced by acknowledgements, while the calls in flight
+/// together stay below librdkafka's queue (100 000 records).
+const UNACKNOWLEDGED: usize = 8192;
+/// Output payload bytes a call may wait to be acknowledged (large records reach this first).
+const UNACKNOWLEDGED_BYTES: usize = 16 << 20;
 /// The most output frames published together.
 const PUBLISH_BATCH: usize = 1024;
 
@@ -319,7 +324,7 @@ async fn invoke(
         .into_inner()
         .ready_chunks(PUBLISH_BATCH);
     let mut acknowledgements = FuturesUnordered::new();
-    let mut unacknowledged = 0;
+    let (mut unacknowledged, mut unacknowledged_bytes) = (0, 0);
     while let Some(signals) = responses.next().await {
         let mut batches: Vec<Vec<Message>> = vec![Vec::new(); outputs.len()];
         let mut failure = None;
@@ -344,13 +349,15 @@ async fn invoke(
                 continue;
             }
             let count = messages.len();
+            let bytes = messages.iter().map(|m| m.payload.len()).sum::<usize>();
             unacknowledged += count;
+            unacknowledged_bytes += bytes;
             let published = output.broker.publish_all(&output.topic, messages);
             let written = writes[index].clone();
             acknowledgements.push(published.map(move |ack| {
                 ack.map(|()| {
                     written.add(count);
-                    count
+                    (count, bytes)
                 })
                 .map_err(|error| {
                     CallFailure::infrastructure(format!(
@@ -362,11 +369,13 @@ async fn invoke(
         if let Some(failure) = failure {
             return Err(CallFailure::function(failure));
         }
-        while unacknowledged >= UNACKNOWLEDGED {
-            match acknowledgements.next().await {
-                Some(acknowledged) => unacknowledged -= acknowledged?,
-                None => break,
-            }
+        while unacknowledged >= UNACKNOWLEDGED || unacknowledged_bytes >= UNACKNOWLEDGED_BYTES {
+            let Some(acknowledged) = acknowledgements.next().await else {
+                break;
+            };
+            let (count, bytes) = acknowledged?;
+            unacknowledged -= count;
+            unacknowledged_bytes -= bytes;
         }
     }
     Ok(Box::pin(async move {
