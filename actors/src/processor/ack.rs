@@ -297,7 +297,8 @@ mod tests {
         commits.flushed().await;
         let elapsed = started.elapsed();
         let sent = committer.sent.lock().clone();
-        let most = (elapsed.as_millis() / super::COMMIT_INTERVAL.as_millis() + 1) as usize;
+        // One an interval, the first and the one the drain hurried.
+        let most = (elapsed.as_millis() / super::COMMIT_INTERVAL.as_millis() + 2) as usize;
         assert!(
             sent.len() <= most,
             "{} commits in {elapsed:?}, at most {most} expected",
