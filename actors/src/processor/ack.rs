@@ -243,6 +243,15 @@ mod tests {
         sent: Mutex<Vec<Vec<(u32, u64)>>>,
     }
 
+    impl Flaky {
+        fn failing(failures: u32) -> Arc<Flaky> {
+            Arc::new(Flaky {
+                failures: Mutex::new(failures),
+                sent: Mutex::default(),
+            })
+        }
+    }
+
     #[async_trait]
     impl Committer for Flaky {
         async fn commit(&self, positions: &[(u32, u64)]) -> Result<(), BrokerError> {
@@ -258,10 +267,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_commit_is_sent_again_with_what_was_acknowledged_meanwhile() {
-        let committer = Arc::new(Flaky {
-            failures: Mutex::new(2),
-            sent: Mutex::default(),
-        });
+        let committer = Flaky::failing(2);
         let commits = Commits::new("in".into(), committer.clone());
         commits.add(0, 5);
         commits.flushed().await; // the first attempt failed
@@ -284,10 +290,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_busy_input_commits_once_an_interval_and_its_last_position_is_committed() {
-        let committer = Arc::new(Flaky {
-            failures: Mutex::new(0),
-            sent: Mutex::default(),
-        });
+        let committer = Flaky::failing(0);
         let commits = Commits::new("in".into(), committer.clone());
         let started = Instant::now();
         for offset in 1..=100 {
@@ -309,10 +312,7 @@ mod tests {
 
     #[tokio::test]
     async fn retries_end_with_the_subscription() {
-        let committer = Arc::new(Flaky {
-            failures: Mutex::new(u32::MAX),
-            sent: Mutex::default(),
-        });
+        let committer = Flaky::failing(u32::MAX);
         let commits = Commits::new("in".into(), committer.clone());
         commits.add(0, 5);
         commits.flushed().await;
