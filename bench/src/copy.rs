@@ -4,7 +4,8 @@
 //! a `ThreadedProducer` sends each to the same partition of the output (keeping per-partition
 //! order). At-least-once: only positions whose outputs were acknowledged are committed, either
 //! after a flush of the producer ([`Commit::Flush`]) or, without stopping the copy, as the
-//! producer's delivery callback reports them ([`Commit::Acked`]).
+//! producer's delivery callback reports them ([`Commit::Acked`]). It writes each input record's
+//! headers, and with [`Headers::CloudEvents`] riff's CloudEvent attributes too (like for like).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message as _;
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
@@ -34,6 +35,34 @@ pub const PRODUCER: [(&str, &str); 4] = [
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
     ("queue.buffering.max.messages", "1000000"),
+];
+
+/// The headers the copy writes on each record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Headers {
+    /// The input record's, as they are (the baseline).
+    AsRead,
+    /// Those and the CloudEvent attributes riff writes beside `content-type` (the CloudEvents
+    /// Kafka binding, binary mode): [`CLOUD_EVENT_HEADERS`] and a fresh `ce_id` per record,
+    /// shaped like riff's (a 32-digit hex prefix, a dash, a counter).
+    CloudEvents,
+}
+
+impl Headers {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Headers::AsRead => "as-read",
+            Headers::CloudEvents => "cloud-events",
+        }
+    }
+}
+
+/// The constant CloudEvent attributes of [`Headers::CloudEvents`].
+pub const CLOUD_EVENT_HEADERS: [(&str, &str); 3] = [
+    ("ce_specversion", "1.0"),
+    ("ce_type", "riff-event"),
+    ("ce_source", "riff-streaming"),
 ];
 
 /// How often consumed positions are committed.
@@ -87,7 +116,9 @@ pub fn settings(modes: &[Commit]) -> String {
     let modes: Vec<String> = modes.iter().map(|m| m.describe()).collect();
     format!(
         "one thread; `BaseConsumer` assigned every partition ({}); `ThreadedProducer` with a \
-         delivery callback, each record to the same partition of the output ({}); commits, \
+         delivery callback, each record to the same partition of the output with the input's \
+         headers (one like-for-like figure adds riff's CloudEvent attributes: \
+         `--headers cloud-events`) ({}); commits, \
          measured each way, the best one is the baseline (`--plain-copy-commit` picks one): {}; \
          at the end: flush, then commit (sync)",
         list(&CONSUMER),
@@ -119,9 +150,9 @@ impl ProducerContext for Deliveries {
     }
 }
 
-/// Copies `count` records from the `partitions` partitions of `input` to `output`, committing
-/// as group `group`. Prints `reading` when it starts polling and `copied <n>` at the end,
-/// then waits until its standard input closes.
+/// Copies `count` records from the `partitions` partitions of `input` to `output`, writing
+/// `written` headers, committing as group `group` the `mode` way. Prints `reading` when it
+/// starts polling and `copied <n>` at the end, then waits until its standard input closes.
 pub fn run(
     bootstrap: &str,
     input: &str,
@@ -129,7 +160,7 @@ pub fn run(
     partitions: i32,
     group: &str,
     count: usize,
-    mode: Commit,
+    (mode, written): (Commit, Headers),
 ) {
     let mut config = ClientConfig::new();
     config
@@ -169,6 +200,7 @@ pub fn run(
     _ = writeln!(std::io::stdout(), "reading");
     _ = std::io::stdout().flush();
 
+    let mut event_ids = EventIds::new();
     let mut consumed: BTreeMap<i32, i64> = BTreeMap::new();
     let mut copied = 0;
     let mut last_commit = Instant::now();
@@ -211,8 +243,31 @@ pub fn run(
             if let Some(key) = message.key() {
                 record = record.key(key);
             }
-            if let Some(headers) = message.headers() {
-                record = record.headers(headers.detach());
+            let read = message.headers();
+            let headers = match written {
+                Headers::AsRead => read.map(|read| read.detach()),
+                Headers::CloudEvents => {
+                    // One list sized for every header (a copy of the input's would grow twice).
+                    let count = read.map_or(0, |read| read.count());
+                    let mut list = OwnedHeaders::new_with_capacity(count + 4);
+                    for header in read.into_iter().flat_map(|read| read.iter()) {
+                        list = list.insert(header);
+                    }
+                    for (key, value) in CLOUD_EVENT_HEADERS {
+                        list = list.insert(Header {
+                            key,
+                            value: Some(value),
+                        });
+                    }
+                    let value = Some(event_ids.next());
+                    Some(list.insert(Header {
+                        key: "ce_id",
+                        value,
+                    }))
+                }
+            };
+            if let Some(headers) = headers {
+                record = record.headers(headers);
             }
             loop {
                 match producer.send(record) {
@@ -246,4 +301,36 @@ pub fn run(
     _ = writeln!(std::io::stdout(), "copied {copied}");
     // Stays until the bench is done measuring this process (it closes stdin or kills it).
     _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+}
+
+/// Event ids shaped like riff's, without a random draw: the process id and the start time as
+/// the 32-digit hex prefix, then a counter.
+struct EventIds {
+    id: String,
+    prefix: usize,
+    next: u64,
+}
+
+impl EventIds {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        let id = format!("{:032x}-", nanos ^ (u128::from(std::process::id()) << 96));
+        let prefix = id.len();
+        EventIds {
+            id,
+            prefix,
+            next: 0,
+        }
+    }
+
+    /// The next id (in a buffer reused for every id).
+    fn next(&mut self) -> &str {
+        use std::fmt::Write as _;
+        self.id.truncate(self.prefix);
+        _ = write!(self.id, "{}", self.next);
+        self.next += 1;
+        &self.id
+    }
 }

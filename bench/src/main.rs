@@ -83,6 +83,8 @@ enum Internal {
         count: usize,
         #[arg(long, value_enum, default_value_t = copy::Commit::Flush)]
         commit: copy::Commit,
+        #[arg(long, value_enum, default_value_t = copy::Headers::AsRead)]
+        headers: copy::Headers,
     },
 }
 
@@ -96,6 +98,7 @@ fn main() {
             partitions,
             count,
             commit,
+            headers,
         }) => {
             let group = "plain-copy";
             return copy::run(
@@ -105,7 +108,7 @@ fn main() {
                 *partitions,
                 group,
                 *count,
-                *commit,
+                (*commit, *headers),
             );
         }
         Some(Internal::BareEcho { .. }) | None => {}
@@ -375,6 +378,8 @@ const ONE_SECOND: &str = "{duration: 1s}";
 struct Round {
     /// The plain copy at its best commit mode.
     copy: Run,
+    /// The plain copy at its best commit mode, writing riff's CloudEvent headers.
+    cloud_events: Option<Run>,
     /// Each window (`{duration: 1s}`, `{duration: 100ms}`, a count) and its run.
     windows: Vec<(String, Run)>,
     /// 1 s windows with [`DELIVERY_POLICY`].
@@ -446,18 +451,25 @@ fn rounds_note(keys: &[f64], show: impl Fn(f64) -> String) -> String {
     median_note("alternated rounds", keys, show)
 }
 
-/// The plain copy in each commit mode: the fastest, labelled with every mode's rate.
+/// The plain copy writing `headers` in each commit mode: the fastest, labelled with every
+/// mode's rate.
 fn plain_copies(
     tansu: &std::path::Path,
     n: usize,
-    modes: &[copy::Commit],
+    (modes, headers): (&[copy::Commit], copy::Headers),
     bench: &mut Bench,
 ) -> Option<Run> {
     let mut rates = Vec::new();
     let mut best: Option<Run> = None;
     for &mode in modes {
-        let result = scenarios::plain_copy(tansu, n, 4, mode);
-        if let Some(mut run) = bench.run(&format!("plain copy, `{}`", mode.name()), result) {
+        let result = scenarios::plain_copy(tansu, n, 4, (mode, headers));
+        let what = match headers {
+            copy::Headers::AsRead => format!("plain copy, `{}`", mode.name()),
+            copy::Headers::CloudEvents => {
+                format!("plain copy, CloudEvent headers, `{}`", mode.name())
+            }
+        };
+        if let Some(mut run) = bench.run(&what, result) {
             rates.push(format!("`{}` {:.0} msg/s", mode.name(), run.rate()));
             if best.as_ref().is_none_or(|best| run.rate() > best.rate()) {
                 run.label = format!("commits `{}`", mode.name());
@@ -477,8 +489,9 @@ fn kafka_windows(n: usize) -> [String; 3] {
     [ONE_SECOND.into(), "{duration: 100ms}".into(), counted]
 }
 
-/// [`ROUNDS`] rounds of the plain copy, riff's windows, then 1 s windows with the delivery
-/// policy, on one partition and read by a group member, after a warm-up.
+/// [`ROUNDS`] rounds of the plain copy (writing the input's headers, then riff's CloudEvent
+/// headers too), riff's windows, then 1 s windows with the delivery policy, on one partition and
+/// read by a group member, after a warm-up.
 fn kafka_rounds(
     tansu: &std::path::Path,
     n: usize,
@@ -488,9 +501,10 @@ fn kafka_rounds(
     warm_up(tansu, n);
     let mut rounds = Vec::new();
     for round in 1..=ROUNDS {
-        let Some(copy) = plain_copies(tansu, n, modes, bench) else {
+        let Some(copy) = plain_copies(tansu, n, (modes, copy::Headers::AsRead), bench) else {
             continue;
         };
+        let cloud_events = plain_copies(tansu, n, (modes, copy::Headers::CloudEvents), bench);
         let mut windows = Vec::new();
         for window in kafka_windows(n) {
             let result = scenarios::riff_kafka(tansu, n, 4, &window);
@@ -508,6 +522,7 @@ fn kafka_rounds(
         let groups = bench.run(&format!("round {round}, riff, group member"), result);
         rounds.push(Round {
             copy,
+            cloud_events,
             windows,
             policy,
             single,
@@ -538,6 +553,32 @@ fn kafka_figures(n: usize, rounds: &[Round], median: &Round, bench: &mut Bench) 
             format!(
                 "{}; {}",
                 run.note(),
+                rounds_note(&ratios, |r| format!("{r:.2}"))
+            ),
+        );
+    }
+    let to_cloud_events = |round: &Round| {
+        Some(round.window(ONE_SECOND)?.rate() / round.cloud_events.as_ref()?.rate())
+    };
+    if let Some((round, ratios)) = median_by(rounds, to_cloud_events) {
+        let copy = round
+            .cloud_events
+            .as_ref()
+            .expect("the median round has the copy");
+        bench.figure(
+            "Kafka pass-through, 1 s windows, against a plain copy writing the same CloudEvent \
+             headers as riff (`ce_specversion`, `ce_id`, `ce_type`, `ce_source` beside \
+             `content-type`)"
+                .into(),
+            round.window(ONE_SECOND).expect("1 s windows").rate(),
+            &format!("plain rdkafka copy, CloudEvent headers, {}", copy.label),
+            copy.rate(),
+            "msg/s",
+            None,
+            format!(
+                "like for like on the records written (riff's format costs the plain copy too); \
+                 the copy: {}; {}",
+                copy.note(),
                 rounds_note(&ratios, |r| format!("{r:.2}"))
             ),
         );
@@ -674,7 +715,7 @@ async fn measure_all(args: &Args, bench: &mut Bench) {
     let copy_rate = match &median {
         Some((round, _)) => Some(&round.copy),
         None if runs("copy") || runs("count1") || runs("memory") => {
-            measured = plain_copies(tansu, n, &modes, bench);
+            measured = plain_copies(tansu, n, (&modes, copy::Headers::AsRead), bench);
             measured.as_ref()
         }
         None => None,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 
-use crate::copy::Commit;
+use crate::copy::{Commit, Headers};
 use crate::function::sibling;
 use crate::kafka::{self, Commits, Tansu};
 use crate::liiklus;
@@ -104,7 +104,7 @@ pub fn plain_copy(
     tansu: &Path,
     count: usize,
     partitions: i32,
-    commit: Commit,
+    (commit, headers): (Commit, Headers),
 ) -> anyhow::Result<Run> {
     let broker = Tansu::start(tansu);
     let bootstrap = &broker.bootstrap;
@@ -113,7 +113,7 @@ pub fn plain_copy(
     kafka::preload(bootstrap, INPUT, partitions, count, SIZE);
     let ends = kafka::preloaded_ends(count, partitions);
     let commits = Commits::new(bootstrap, INPUT, "plain-copy", partitions);
-    let mut copy = PlainCopy::start(bootstrap, partitions, count, commit)?;
+    let mut copy = PlainCopy::start(bootstrap, partitions, count, (commit, headers))?;
     let start = Instant::now();
     let pid = copy.pid();
     let stop = || {
@@ -190,12 +190,12 @@ impl PlainCopy {
         bootstrap: &str,
         partitions: i32,
         count: usize,
-        commit: Commit,
+        (commit, headers): (Commit, Headers),
     ) -> anyhow::Result<PlainCopy> {
         let mut child = Command::new(sibling("riff-bench"))
             .args(["plain-copy", bootstrap, INPUT, OUTPUT])
             .args([partitions.to_string(), count.to_string()])
-            .args(["--commit", commit.name()])
+            .args(["--commit", commit.name(), "--headers", headers.name()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -391,9 +391,8 @@ pub fn latency(
     let mut baselines = Vec::new();
     for &commit in commits {
         let baseline = measure(&|bootstrap| {
-            Ok(Box::new(PlainCopy::start(
-                bootstrap, partitions, count, commit,
-            )?))
+            let copy = PlainCopy::start(bootstrap, partitions, count, (commit, Headers::AsRead));
+            Ok(Box::new(copy?))
         })?;
         baselines.push((commit, baseline));
     }
