@@ -70,7 +70,11 @@ pub fn processor(name: &str, function: &str, window: &str, env: &[(&str, &str)])
     )
 }
 
-/// A running `riff local run -f <dir>`, killed when dropped.
+/// How long `riff local run` may take to stop after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running `riff local run -f <dir>`, stopped when dropped as users stop it (SIGTERM: it
+/// flushes its telemetry on the way out), killed if it has not exited [`STOP_TIMEOUT`] later.
 pub struct Riff {
     child: Child,
     lines: mpsc::Receiver<(Instant, String)>,
@@ -172,5 +176,14 @@ impl Riff {
     /// (current, peak) resident MiB of `riff` and its function processes.
     pub fn rss(&self) -> (f64, f64) {
         tree_rss_mib(self.pid())
+    }
+}
+
+impl Drop for Riff {
+    fn drop(&mut self) {
+        self.child.terminate();
+        if self.child.exits_within(STOP_TIMEOUT).is_none() {
+            eprintln!("riff did not stop within {STOP_TIMEOUT:?} of SIGTERM: killed");
+        }
     }
 }

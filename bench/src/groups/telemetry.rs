@@ -16,7 +16,7 @@ pub fn measure(tansu: &Path, n: usize, bench: &mut Bench) {
     let endpoint = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint.as_str()),
         ("OTEL_TRACES_SAMPLER", "always_on"),
-        // Exported during the run (riff is killed at its end, before a last flush).
+        // Exported during the run too, not only as riff stops.
         ("OTEL_BSP_SCHEDULE_DELAY", "200"),
     ];
     let off = ["--metrics-address", "off"];
