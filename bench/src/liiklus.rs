@@ -1,5 +1,6 @@
 //! An in-memory gateway reached as users reach it: through its liiklus gRPC API. Publishing
-//! many records concurrently, watching a group's commits, and reading a topic back.
+//! many records concurrently, watching a group's commits, reading a topic back, and timing
+//! records one at a time from their publisher to a subscriber.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,13 +9,14 @@ use anyhow::{bail, Context as _};
 use futures::StreamExt;
 use riff_actors::broker::liiklus::LiiklusBroker;
 use riff_actors::broker::{Broker, Delivery, OffsetReset};
+use riff_actors::message::Message;
 use riff_protocol::liiklus::liiklus_service_client::LiiklusServiceClient;
 use riff_protocol::liiklus::{
     publish_request, GetEndOffsetsRequest, GetOffsetsRequest, LiiklusEvent, PublishRequest,
 };
 use tonic::transport::Channel;
 
-use crate::measure::Tally;
+use crate::measure::{json_payload, Tally};
 
 /// A liiklus client of the gateway at `address` (`host:port`).
 pub async fn connect(address: &str) -> anyhow::Result<LiiklusServiceClient<Channel>> {
@@ -30,19 +32,7 @@ pub async fn publish(
     payload: impl Fn(usize) -> bytes::Bytes,
 ) -> anyhow::Result<()> {
     let requests = (0..count).map(|i| {
-        let event = LiiklusEvent {
-            id: i.to_string(),
-            r#type: "bench".into(),
-            source: "riff-bench".into(),
-            data_content_type: "application/json".into(),
-            data: payload(i),
-            ..Default::default()
-        };
-        let request = PublishRequest {
-            topic: topic.to_owned(),
-            event: Some(publish_request::Event::LiiklusEvent(event)),
-            ..Default::default()
-        };
+        let request = event_request(topic, i, payload(i));
         let mut client = client.clone();
         async move { client.publish(request).await }
     });
@@ -51,6 +41,61 @@ pub async fn publish(
         reply.context("publishing through the gateway")?;
     }
     Ok(())
+}
+
+/// A liiklus event of `payload` (JSON), for `topic`.
+fn event_request(topic: &str, id: usize, payload: bytes::Bytes) -> PublishRequest {
+    let event = LiiklusEvent {
+        id: id.to_string(),
+        r#type: "bench".into(),
+        source: "riff-bench".into(),
+        data_content_type: "application/json".into(),
+        data: payload,
+        ..Default::default()
+    };
+    PublishRequest {
+        topic: topic.to_owned(),
+        event: Some(publish_request::Event::LiiklusEvent(event)),
+        ..Default::default()
+    }
+}
+
+/// `count` records published one after another to the empty `topic` of the gateway at
+/// `address`, each once the one before reached the subscriber, both through one client of
+/// riff's (one connection, as a cluster's processor reads its inputs from a gateway and writes
+/// its outputs to it): how long each publish took to be acknowledged, and how long each record
+/// took from its publish to the subscriber.
+pub async fn round_trips(
+    address: &str,
+    topic: &str,
+    count: usize,
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let broker = LiiklusBroker::connect(address)?;
+    let mut subscription = broker
+        .subscribe(topic, "bench-round-trips", OffsetReset::Earliest)
+        .await?;
+    let (mut calls, mut arrivals) = (Vec::new(), Vec::new());
+    for i in 0..count {
+        let start = Instant::now();
+        let message = Message::new(json_payload(i, crate::scenarios::SIZE), "application/json");
+        broker
+            .publish(topic, message)
+            .await
+            .context("publishing through the gateway")?;
+        calls.push(start.elapsed());
+        loop {
+            let next =
+                tokio::time::timeout(Duration::from_secs(10), subscription.deliveries.next());
+            match next.await {
+                Ok(Some(Ok(Delivery::Record(_)))) => break,
+                Ok(Some(Ok(_))) => {}
+                Ok(other) => bail!("reading {topic}: the subscription ended: {other:?}"),
+                Err(_) => bail!("record {i} did not reach the subscriber of {topic} within 10 s"),
+            }
+        }
+        arrivals.push(start.elapsed());
+    }
+    Ok((calls, arrivals))
 }
 
 /// The offset of the last record of each partition of `topic` that holds records.

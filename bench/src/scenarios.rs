@@ -323,6 +323,18 @@ fn riff_job(
 /// p50 and p99 latency, in ms.
 pub type Percentiles = (f64, f64);
 
+/// `count` records published one at a time through the liiklus API of `riff local run`'s
+/// in-memory gateway (no processor), each read by a subscriber on the same connection before
+/// the next: the publishes' p50 and p99, and from each publish to the subscriber.
+pub async fn gateway_round_trips(count: usize) -> anyhow::Result<(Percentiles, Percentiles)> {
+    let riff = Riff::start(&riff::streams(Gateway::Memory, 4), &[])?;
+    let (mut calls, mut arrivals) =
+        liiklus::round_trips(&riff.gateway, "default/in", count).await?;
+    let percentiles =
+        |samples: &mut [Duration]| (percentile(samples, 50.0), percentile(samples, 99.0));
+    Ok((percentiles(&mut calls), percentiles(&mut arrivals)))
+}
+
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second to the
 /// input topic of the tansu at `bootstrap`, from their stamp to their arrival on the output
 /// topic (`partitions` partitions), where `copies` records are expected (a copier each): of

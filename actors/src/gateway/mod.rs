@@ -11,13 +11,19 @@ use std::sync::Arc;
 
 use riff_protocol::liiklus::liiklus_service_server::LiiklusServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::broker::Broker;
 
 pub use liiklus::LiiklusGateway;
 
 /// Serves the liiklus gRPC API over `broker` on `listener` until `shutdown` completes.
+///
+/// Its sockets send at once (`TCP_NODELAY`): a client that publishes and receives on one
+/// connection, as a processor reads and writes its gateway, gets a record's publish answer and
+/// then the record itself, two small writes, and Nagle's algorithm held the second until the
+/// client acknowledged the first, which it delays up to 40 ms (44 ms from a publish to the
+/// subscriber, 0.2 ms without).
 pub async fn serve_grpc(
     broker: Arc<dyn Broker>,
     listener: TcpListener,
@@ -25,7 +31,10 @@ pub async fn serve_grpc(
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
         .add_service(LiiklusServiceServer::new(LiiklusGateway::new(broker)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await
 }
 

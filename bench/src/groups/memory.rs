@@ -1,5 +1,5 @@
-//! The memory group: the pass-through through an in-memory gateway, and the time-averager
-//! sample against it.
+//! The memory group: the pass-through through an in-memory gateway, the time-averager sample
+//! against it, and records through the gateway's liiklus API one at a time.
 
 use super::kafka::ONE_SECOND;
 use crate::figures::{median_run, Bench, ROUNDS};
@@ -38,6 +38,34 @@ pub async fn measure(n: usize, plain: (&str, f64), bench: &mut Bench) {
             "msg/s",
             None,
             averaged.note(),
+        );
+    }
+    let count = 1000;
+    let result = scenarios::gateway_round_trips(count).await;
+    if let Some(((call50, call99), (p50, p99))) = bench.ok("gateway round trips", result) {
+        let what = format!(
+            "in-memory gateway (liiklus API of `riff local run`): a record from its publish to \
+             a subscriber on the same connection, one at a time, {count} records"
+        );
+        bench.figure(
+            format!("{what}, p50"),
+            p50,
+            "the publish alone, p50",
+            call50,
+            "ms",
+            None,
+            String::new(),
+        );
+        bench.figure(
+            format!("{what}, p99"),
+            p99,
+            "the publish alone, p99",
+            call99,
+            "ms",
+            Some("≤ 2 × the publish's"),
+            "publisher and subscriber are one client of riff's, as a cluster's processor reads \
+             and writes a gateway"
+                .into(),
         );
     }
 }
