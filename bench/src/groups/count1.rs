@@ -14,18 +14,18 @@ pub async fn measure(
     plain: (&str, f64),
     bench: &mut Bench,
 ) -> Option<f64> {
-    // Runs, the median one kept: one run of 100 000 calls took 9.7k to 14.7k msg/s
-    // of the same build.
-    let mut count_1_runs = Vec::new();
+    // Runs, the median one kept: one run of 100 000 calls took 9.7k to 14.7k msg/s of the same
+    // build.
+    let mut runs = Vec::new();
     for _ in 0..ROUNDS {
         let result = scenarios::riff_kafka(tansu, count, 4, "{count: 1}");
-        count_1_runs.extend(bench.run("riff, count-1 windows", result));
+        runs.extend(bench.run("riff, count-1 windows", result));
     }
-    let (run, note) = median_run(&count_1_runs)?;
+    let (run, note) = median_run(&runs)?;
     let rate = run.rate();
     bench.figure(
         "Kafka pass-through, `window: {count: 1}`, 4 partitions".into(),
-        run.rate(),
+        rate,
         plain.0,
         plain.1,
         "msg/s",
@@ -38,7 +38,7 @@ pub async fn measure(
         "count-1 windows against one-frame tonic calls alone (bare client and echo \
          server, 8 calls in flight, each on its own connection: no Kafka, no riff)"
             .into(),
-        run.rate(),
+        rate,
         "bare tonic calls",
         ceiling,
         "msg/s",
