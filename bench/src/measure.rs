@@ -20,6 +20,11 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples[index].as_secs_f64() * 1000.0
 }
 
+/// The median and the 99th percentile of `samples`, in milliseconds.
+pub fn p50_p99(samples: &mut [Duration]) -> (f64, f64) {
+    (percentile(samples, 50.0), percentile(samples, 99.0))
+}
+
 /// A JSON document of about `size` bytes: `{"n":<i>,"pad":"xxx…"}`.
 pub fn json_payload(i: usize, size: usize) -> Bytes {
     padded(format!("{{\"n\":{i},\"pad\":\""), size)

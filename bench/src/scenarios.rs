@@ -16,7 +16,7 @@ use crate::copy::{Commit, Headers};
 use crate::function::sibling;
 use crate::kafka::{self, Commits, Tansu};
 use crate::liiklus;
-use crate::measure::{cpu_seconds, descendants, json_payload, percentile, tree_rss_mib, Tally};
+use crate::measure::{cpu_seconds, descendants, json_payload, p50_p99, tree_rss_mib, Tally};
 use crate::riff::{self, Gateway, Riff};
 
 /// Payload size of the throughput jobs.
@@ -330,9 +330,7 @@ pub async fn gateway_round_trips(count: usize) -> anyhow::Result<(Percentiles, P
     let riff = Riff::start(&riff::streams(Gateway::Memory, 4), &[])?;
     let (mut calls, mut arrivals) =
         liiklus::round_trips(&riff.gateway, "default/in", count).await?;
-    let percentiles =
-        |samples: &mut [Duration]| (percentile(samples, 50.0), percentile(samples, 99.0));
-    Ok((percentiles(&mut calls), percentiles(&mut arrivals)))
+    Ok((p50_p99(&mut calls), p50_p99(&mut arrivals)))
 }
 
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second to the
@@ -355,19 +353,11 @@ pub fn paced_latencies(
     std::thread::sleep(Duration::from_secs(1));
     kafka::paced(bootstrap, INPUT, count, rate);
     let latencies = reader.join().expect("the latency reader")?;
-    let percentiles = |mut samples: Vec<Duration>| {
-        (
-            percentile(&mut samples, 50.0),
-            percentile(&mut samples, 99.0),
-        )
-    };
     let first_second = rate.ceil() as u64;
     let warm = latencies.iter().filter(|(n, _)| *n >= first_second);
-    let warm = percentiles(warm.map(|&(_, latency)| latency).collect());
-    Ok((
-        percentiles(latencies.into_iter().map(|(_, l)| l).collect()),
-        warm,
-    ))
+    let mut warm: Vec<Duration> = warm.map(|&(_, latency)| latency).collect();
+    let mut every: Vec<Duration> = latencies.into_iter().map(|(_, l)| l).collect();
+    Ok((p50_p99(&mut every), p50_p99(&mut warm)))
 }
 
 /// p50 and p99 latency (ms) of `count` stamped records published at `rate` per second on 4

@@ -18,7 +18,7 @@ use crate::scenarios;
 /// The first riff run of a group is slower than the next ones, whatever it runs (3.4 to 3.9 µs
 /// of CPU per record against 2.9 to 3.0): one unmeasured Kafka pass-through of `n / 10` records.
 pub fn warm_up(tansu: &Path, n: usize) {
-    if let Err(error) = scenarios::riff_kafka(tansu, (n / 10).max(1), 4, "{duration: 1s}") {
+    if let Err(error) = scenarios::riff_kafka(tansu, (n / 10).max(1), 4, kafka::ONE_SECOND) {
         eprintln!("riff warm-up: {error:#}");
     }
 }
