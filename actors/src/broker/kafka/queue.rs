@@ -39,6 +39,9 @@ pub(super) struct Batch {
     topic: String,
     /// Where its records without a key go; `None`: where librdkafka's partitioner says.
     partition: Option<i32>,
+    /// Its records' timestamp (ms since the epoch): when it was published, read once for all
+    /// of them (librdkafka would read the clock for each).
+    timestamp_ms: i64,
     /// Records not yet delivered (or failed).
     remaining: AtomicUsize,
     /// The first failure.
@@ -60,6 +63,9 @@ impl Batch {
         let batch = Arc::new(Batch {
             topic: topic.to_owned(),
             partition,
+            timestamp_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_millis() as i64),
             remaining: AtomicUsize::new(records),
             failure: OnceLock::new(),
             position: OnceLock::new(),
@@ -311,6 +317,8 @@ fn try_send(
             key_len,
             RD_KAFKA_VTYPE_OPAQUE,
             opaque,
+            RD_KAFKA_VTYPE_TIMESTAMP,
+            batch.timestamp_ms,
             RD_KAFKA_VTYPE_HEADERS,
             headers.as_ptr(),
             RD_KAFKA_VTYPE_END,
