@@ -109,3 +109,27 @@ fn skips_no_batch_after_a_fetch_from_inside_a_batch() {
     let small = [("fetch.max.bytes", "1500"), ("message.max.bytes", "1000")];
     assert_eq!(batched.read(19, 31, &small), (19..50).collect::<Vec<_>>());
 }
+
+/// The patched engine reads a partition's batches from an index rather than listing them on each
+/// fetch; a topic deleted and created again starts a new index (a stale one would point at the
+/// batches of the deleted topic: the fetch fails or serves them).
+#[test]
+fn reads_a_topic_created_again_after_its_deletion_from_its_new_batches() {
+    let batched = Batched::new();
+    batched.batch(10);
+    batched.batch(5);
+    assert_eq!(batched.read(0, 15, &[]), (0..15).collect::<Vec<_>>());
+
+    let admin: AdminClient<_> = config(&batched.tansu, &[]).create().unwrap();
+    let deleted = admin.delete_topics(&[TOPIC], &AdminOptions::new());
+    for result in futures::executor::block_on(deleted).unwrap() {
+        result.unwrap();
+    }
+    let topic = NewTopic::new(TOPIC, 1, TopicReplication::Fixed(1));
+    let created = admin.create_topics([&topic], &AdminOptions::new());
+    for result in futures::executor::block_on(created).unwrap() {
+        result.unwrap();
+    }
+    batched.batch(12);
+    assert_eq!(batched.read(0, 12, &[]), (0..12).collect::<Vec<_>>());
+}
