@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
@@ -122,6 +123,12 @@ pub struct Record {
     pub timestamp_ms: i64,
     /// The message itself.
     pub message: Message,
+}
+
+/// The wall clock in milliseconds since the Unix epoch, as record timestamps count.
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH);
+    since.map_or(0, |since| since.as_millis() as i64)
 }
 
 #[cfg(test)]

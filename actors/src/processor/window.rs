@@ -26,12 +26,12 @@ use super::messages::{
     WindowId,
 };
 use super::{InputBinding, OutputBinding, PipelineConfig, CALLS_IN_FLIGHT};
+use crate::message::now_ms;
 use crate::metrics::ProcessorMetrics;
 use crate::resources::{ResolvedDelivery, ResolvedWindow};
 use crate::supervision::{self, Backoff};
 
 mod placing;
-use placing::now_ms;
 
 /// Where a window is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

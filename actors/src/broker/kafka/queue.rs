@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 use super::diagnostics::Diagnostics;
 use super::records;
 use crate::broker::BrokerError;
-use crate::message::Message;
+use crate::message::{now_ms, Message};
 
 /// How long a record may wait for room in the queue before its publish fails.
 const FULL_FOR: Duration = Duration::from_secs(30);
@@ -63,9 +63,7 @@ impl Batch {
         let batch = Arc::new(Batch {
             topic: topic.to_owned(),
             partition,
-            timestamp_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |since| since.as_millis() as i64),
+            timestamp_ms: now_ms(),
             remaining: AtomicUsize::new(records),
             failure: OnceLock::new(),
             position: OnceLock::new(),

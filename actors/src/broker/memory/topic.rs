@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::watch;
@@ -11,7 +10,7 @@ use tokio::sync::watch;
 use super::group::Group;
 use crate::broker::{BrokerError, OffsetReset};
 use crate::content_type;
-use crate::message::{Message, Record};
+use crate::message::{now_ms, Message, Record};
 
 /// One topic: its partition logs, its content type and its consumer groups.
 pub(super) struct Topic {
@@ -148,12 +147,6 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
 }
 
 #[cfg(test)]

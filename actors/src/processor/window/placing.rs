@@ -5,12 +5,12 @@
 //! a dead-letter stream: logged and acknowledged).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use actix::prelude::*;
 
 use super::{Members, Stage, Window, WindowActor};
-use crate::message::Record;
+use crate::message::{now_ms, Record};
 use crate::processor::ack::AckHandle;
 use crate::processor::assign::{self, Arrival, Closed, Placed, Seq};
 use crate::processor::dead_letter::{dead_letter, GivenUp};
@@ -238,12 +238,6 @@ impl WindowActor {
 
 /// The longest a timer waits before the assigner is asked again.
 const DAY_MS: u64 = 86_400_000;
-
-/// The wall clock in milliseconds since the epoch.
-pub(super) fn now_ms() -> i64 {
-    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
-    since.map_or(0, |since| since.as_millis() as i64)
-}
 
 /// An epoch time in milliseconds as RFC 3339.
 fn millis_text(ms: i64) -> String {
