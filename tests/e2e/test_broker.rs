@@ -25,12 +25,7 @@ struct Batched {
 impl Batched {
     fn new() -> Batched {
         let tansu = Tansu::memory();
-        let admin: AdminClient<_> = config(&tansu, &[]).create().unwrap();
-        let topic = NewTopic::new(TOPIC, 1, TopicReplication::Fixed(1));
-        let created = admin.create_topics([&topic], &AdminOptions::new());
-        for result in futures::executor::block_on(created).unwrap() {
-            result.unwrap();
-        }
+        create_topic(&tansu);
         // It lingers longer than it takes to hand over a batch's records; a flush sends them.
         let producer = config(&tansu, &[("linger.ms", "100")]).create().unwrap();
         Batched { tansu, producer }
@@ -74,6 +69,16 @@ impl Batched {
             },
         );
         offsets
+    }
+}
+
+/// Creates the one-partition topic.
+fn create_topic(tansu: &Tansu) {
+    let admin: AdminClient<_> = config(tansu, &[]).create().unwrap();
+    let topic = NewTopic::new(TOPIC, 1, TopicReplication::Fixed(1));
+    let created = admin.create_topics([&topic], &AdminOptions::new());
+    for result in futures::executor::block_on(created).unwrap() {
+        result.unwrap();
     }
 }
 
@@ -125,11 +130,7 @@ fn reads_a_topic_created_again_after_its_deletion_from_its_new_batches() {
     for result in futures::executor::block_on(deleted).unwrap() {
         result.unwrap();
     }
-    let topic = NewTopic::new(TOPIC, 1, TopicReplication::Fixed(1));
-    let created = admin.create_topics([&topic], &AdminOptions::new());
-    for result in futures::executor::block_on(created).unwrap() {
-        result.unwrap();
-    }
+    create_topic(&batched.tansu);
     batched.batch(12);
     assert_eq!(batched.read(0, 12, &[]), (0..12).collect::<Vec<_>>());
 }
