@@ -554,6 +554,10 @@ pub type rd_kafka_vu_t = rd_kafka_vu_s;
 extern "C" {
     pub fn rd_kafka_headers_new(initial_count: usize) -> *mut rd_kafka_headers_t;
 }
+// (riff patch)
+extern "C" {
+    pub fn rd_kafka_headers_new_packed(count: usize, bytes: usize) -> *mut rd_kafka_headers_t;
+}
 extern "C" {
     pub fn rd_kafka_headers_destroy(hdrs: *mut rd_kafka_headers_t);
 }
@@ -646,6 +650,14 @@ extern "C" {
     pub fn rd_kafka_message_detach_headers(
         rkmessage: *mut rd_kafka_message_t,
         hdrsp: *mut *mut rd_kafka_headers_t,
+    ) -> rd_kafka_resp_err_t;
+}
+// (riff patch)
+extern "C" {
+    pub fn rd_kafka_message_headers_serialized(
+        rkmessage: *const rd_kafka_message_t,
+        datap: *mut *const c_void,
+        sizep: *mut usize,
     ) -> rd_kafka_resp_err_t;
 }
 extern "C" {

@@ -17,6 +17,7 @@ mod queue;
 mod records;
 mod security;
 mod shared;
+mod wire_headers;
 
 use std::collections::BTreeMap;
 use std::ptr::NonNull;

@@ -19,6 +19,7 @@ use std::sync::LazyLock;
 use bytes::Bytes;
 use rdkafka::bindings as rd;
 
+use super::wire_headers;
 use crate::message::{Message, Record, EVENT_ATTRIBUTE_PREFIX};
 
 /// The header carrying the content type.
@@ -30,28 +31,37 @@ const ATTRIBUTES: [&str; 4] = ["ce_id", "ce_type", "ce_source", "ce_time"];
 
 /// The key and headers of the record for `message`.
 pub(super) fn encode(message: &Message) -> (Option<Bytes>, RecordHeaders) {
-    let mut headers = RecordHeaders::with_capacity(5 + message.headers.len());
-    headers.add(CONTENT_TYPE, message.content_type.as_bytes());
-    headers.add("ce_specversion", b"1.0");
-    if !message.headers.contains_key("ce_id") {
-        headers.add("ce_id", event_id().as_bytes());
-    }
-    for (name, value) in [("ce_type", "riff-event"), ("ce_source", "riff-streaming")] {
-        if !message.headers.contains_key(name) {
-            headers.add(name, value.as_bytes());
-        }
+    let absent = |name: &str| !message.headers.contains_key(name);
+    let id = absent("ce_id").then(event_id);
+    let attributes = [
+        Some((CONTENT_TYPE, message.content_type.as_bytes())),
+        Some(("ce_specversion", b"1.0".as_slice())),
+        id.as_ref().map(|id| ("ce_id", id.as_bytes())),
+        absent("ce_type").then_some(("ce_type", b"riff-event".as_slice())),
+        absent("ce_source").then_some(("ce_source", b"riff-streaming".as_slice())),
+    ];
+    let attributes = attributes.into_iter().flatten();
+    let extensions = message
+        .headers
+        .iter()
+        .map(|(name, value)| (extension_name(name), value.as_bytes()));
+    let count = attributes.clone().count() + message.headers.len();
+    let bytes = attributes
+        .clone()
+        .map(|(name, value)| name.len() + value.len());
+    let extension_bytes =
+        (extensions.clone()).map(|((prefix, name), value)| prefix.len() + name.len() + value.len());
+    let mut headers =
+        RecordHeaders::packed(count, bytes.sum::<usize>() + extension_bytes.sum::<usize>());
+    for (name, value) in attributes {
+        headers.add(name, value);
     }
     let mut extension = String::new();
-    for (name, value) in &message.headers {
-        let name = if name.starts_with(EVENT_ATTRIBUTE_PREFIX) {
-            name
-        } else {
-            extension.clear();
-            extension.push_str(EVENT_ATTRIBUTE_PREFIX);
-            extension.push_str(name);
-            &extension
-        };
-        headers.add(name, value.as_bytes());
+    for ((prefix, name), value) in extensions {
+        extension.clear();
+        extension.push_str(prefix);
+        extension.push_str(name);
+        headers.add(&extension, value);
     }
     let key = message.key.clone().or_else(|| {
         message
@@ -62,14 +72,25 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, RecordHeaders) {
     (key, headers)
 }
 
+/// The record header name of riff header `name`: a CloudEvent attribute keeps its name, any other
+/// header is an extension (`ce_<name>`). As a prefix and the name.
+fn extension_name(name: &str) -> (&'static str, &str) {
+    match name.starts_with(EVENT_ATTRIBUTE_PREFIX) {
+        true => ("", name),
+        false => (EVENT_ATTRIBUTE_PREFIX, name),
+    }
+}
+
 /// The headers of a record to produce, as librdkafka's own list: each name and value is copied
 /// straight in (rdkafka's `OwnedHeaders` first copies each name into a C string of its own).
 /// Destroyed when dropped, unless librdkafka took them with their record.
 pub(super) struct RecordHeaders(NonNull<rd::rd_kafka_headers_t>);
 
 impl RecordHeaders {
-    fn with_capacity(headers: usize) -> Self {
-        let list = unsafe { rd::rd_kafka_headers_new(headers) };
+    /// A list with room for `headers` headers whose names and values add up to `bytes`, in one
+    /// allocation (librdkafka's own list allocates each header it adds).
+    fn packed(headers: usize, bytes: usize) -> Self {
+        let list = unsafe { rd::rd_kafka_headers_new_packed(headers, bytes) };
         RecordHeaders(NonNull::new(list).expect("librdkafka allocates a header list"))
     }
 
@@ -199,8 +220,23 @@ pub(super) fn decode(record: &rd::rd_kafka_message_t) -> Record {
     }
 }
 
-/// The headers of a received record: each name, and its value (`None`: a null value).
+/// The headers of a received record: each name, and its value (`None`: a null value). Read
+/// from the bytes the broker sent when they are well formed, else from librdkafka's parsed list.
 fn kafka_headers(record: &rd::rd_kafka_message_t) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    let (mut data, mut size) = (std::ptr::null(), 0);
+    let sent = unsafe { rd::rd_kafka_message_headers_serialized(record, &mut data, &mut size) };
+    let wire = (sent == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR)
+        .then(|| unsafe { bytes_of(data.cast::<u8>(), size) })
+        .flatten()
+        .and_then(wire_headers::parse);
+    let parsed = wire.is_none().then(|| parsed_headers(record));
+    wire.into_iter()
+        .flatten()
+        .chain(parsed.into_iter().flatten())
+}
+
+/// The headers of a received record, as librdkafka parses them into a list it keeps.
+fn parsed_headers(record: &rd::rd_kafka_message_t) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
     let mut list = std::ptr::null_mut();
     // Parsed by librdkafka on first use, and kept with the message.
     let parsed = unsafe { rd::rd_kafka_message_headers(record, &mut list) };
@@ -275,6 +311,18 @@ mod tests {
         assert_eq!(value("ce_specversion"), "1.0");
         assert_eq!(value("ce_trace"), "abc");
         assert_eq!(key.as_deref(), Some(&b"k1"[..]));
+    }
+
+    #[test]
+    fn a_packed_list_takes_headers_beyond_its_room() {
+        let mut headers = RecordHeaders::packed(1, 4);
+        let long = "v".repeat(1000);
+        headers.add("a", b"123");
+        headers.add("b", long.as_bytes());
+        headers.add("c", b"");
+        let expected = [("a", "123"), ("b", long.as_str()), ("c", "")]
+            .map(|(name, value)| (name.to_owned(), value.to_owned()));
+        assert_eq!(listed(&headers), expected);
     }
 
     #[test]

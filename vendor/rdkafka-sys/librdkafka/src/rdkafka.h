@@ -1330,6 +1330,16 @@ typedef struct rd_kafka_vu_s {
 RD_EXPORT rd_kafka_headers_t *rd_kafka_headers_new(size_t initial_count);
 
 /**
+ * @brief (riff patch) Create a new headers list with room, in its own
+ *        allocation, for \p count headers whose names and values add up to
+ *        \p bytes: headers added while they fit take no allocation of their
+ *        own (one for the list, one for its array, instead of one more per
+ *        header). Any number of headers may still be added and removed.
+ */
+RD_EXPORT rd_kafka_headers_t *rd_kafka_headers_new_packed(size_t count,
+                                                          size_t bytes);
+
+/**
  * @brief Destroy the headers list. The object and any returned value pointers
  *        are not usable after this call.
  */
@@ -1595,6 +1605,23 @@ rd_kafka_message_headers(const rd_kafka_message_t *rkmessage,
 RD_EXPORT rd_kafka_resp_err_t
 rd_kafka_message_detach_headers(rd_kafka_message_t *rkmessage,
                                 rd_kafka_headers_t **hdrsp);
+
+/**
+ * @brief (riff patch) The headers of a consumed message as the broker sent
+ *        them, unparsed: the Kafka record's header count and headers
+ *        (signed varints), for a reader that parses them without the
+ *        allocations of a header list.
+ *
+ * @returns RD_KAFKA_RESP_ERR_NO_ERROR with \p *datap and \p *sizep set,
+ *          valid as long as the message; RD_KAFKA_RESP_ERR__NOENT if the
+ *          message has no unparsed headers (none, a produced message, or
+ *          headers already parsed or set: rd_kafka_message_headers()
+ *          has them).
+ */
+RD_EXPORT rd_kafka_resp_err_t
+rd_kafka_message_headers_serialized(const rd_kafka_message_t *rkmessage,
+                                    const void **datap,
+                                    size_t *sizep);
 
 
 /**

@@ -31,7 +31,13 @@
 
 
 
-#define rd_kafka_header_destroy rd_free
+/* (riff patch) A header of a packed list is freed with its list. */
+static void rd_kafka_header_destroy(void *_hdr) {
+        rd_kafka_header_t *hdr = _hdr;
+
+        if (!hdr->rkhdr_packed)
+                rd_free(hdr);
+}
 
 void rd_kafka_headers_destroy(rd_kafka_headers_t *hdrs) {
         rd_list_destroy(&hdrs->rkhdrs_list);
@@ -45,8 +51,63 @@ rd_kafka_headers_t *rd_kafka_headers_new(size_t initial_count) {
         rd_list_init(&hdrs->rkhdrs_list, (int)initial_count,
                      rd_kafka_header_destroy);
         hdrs->rkhdrs_ser_size = 0;
+        hdrs->rkhdrs_room     = NULL;
+        hdrs->rkhdrs_room_end = NULL;
+        hdrs->rkhdrs_ser      = NULL;
 
         return hdrs;
+}
+
+/* (riff patch) The room a header of a packed list takes. */
+#define RD_KAFKA_HEADER_PACKED_SIZE(NAME_SIZE, VALUE_SIZE)                     \
+        RD_ROUNDUP(sizeof(rd_kafka_header_t) + (NAME_SIZE) + 1 +              \
+                       (VALUE_SIZE) + 1,                                       \
+                   sizeof(void *))
+
+rd_kafka_headers_t *rd_kafka_headers_new_packed(size_t count, size_t bytes) {
+        rd_kafka_headers_t *hdrs;
+        size_t start = RD_ROUNDUP(sizeof(*hdrs), sizeof(void *));
+        /* Each header's struct, rounded up, then its name and value */
+        size_t room =
+            count * (RD_KAFKA_HEADER_PACKED_SIZE(0, 0) + sizeof(void *)) +
+            bytes;
+        /* Each name and value, and their lengths' varints (2 bytes each
+         * for lengths below 8192) */
+        size_t ser_room = bytes + count * 4;
+
+        hdrs = rd_malloc(start + room + ser_room);
+        rd_list_init(&hdrs->rkhdrs_list, (int)count, rd_kafka_header_destroy);
+        hdrs->rkhdrs_ser_size = 0;
+        hdrs->rkhdrs_room     = (char *)hdrs + start;
+        hdrs->rkhdrs_room_end = hdrs->rkhdrs_room + room;
+        hdrs->rkhdrs_ser      = hdrs->rkhdrs_room_end;
+        hdrs->rkhdrs_ser_pos  = hdrs->rkhdrs_ser;
+        hdrs->rkhdrs_ser_end  = hdrs->rkhdrs_ser + ser_room;
+
+        return hdrs;
+}
+
+/* (riff patch) Appends varint \p v to a packed list's serialized headers. */
+static rd_bool_t rd_kafka_headers_ser_varint(rd_kafka_headers_t *hdrs,
+                                             int64_t v) {
+        size_t sz = rd_uvarint_enc_i64(
+            hdrs->rkhdrs_ser_pos,
+            (size_t)(hdrs->rkhdrs_ser_end - hdrs->rkhdrs_ser_pos), v);
+
+        hdrs->rkhdrs_ser_pos += sz;
+        return sz > 0;
+}
+
+/* (riff patch) Appends \p size bytes to a packed list's serialized headers. */
+static rd_bool_t rd_kafka_headers_ser_bytes(rd_kafka_headers_t *hdrs,
+                                            const void *data,
+                                            size_t size) {
+        if ((size_t)(hdrs->rkhdrs_ser_end - hdrs->rkhdrs_ser_pos) < size)
+                return rd_false;
+        if (size > 0)
+                memcpy(hdrs->rkhdrs_ser_pos, data, size);
+        hdrs->rkhdrs_ser_pos += size;
+        return rd_true;
 }
 
 static void *rd_kafka_header_copy(const void *_src, void *opaque) {
@@ -65,6 +126,9 @@ rd_kafka_headers_t *rd_kafka_headers_copy(const rd_kafka_headers_t *src) {
         rd_list_init(&dst->rkhdrs_list, rd_list_cnt(&src->rkhdrs_list),
                      rd_kafka_header_destroy);
         dst->rkhdrs_ser_size = 0; /* Updated by header_copy() */
+        dst->rkhdrs_room     = NULL;
+        dst->rkhdrs_room_end = NULL;
+        dst->rkhdrs_ser      = NULL;
         rd_list_copy_to(&dst->rkhdrs_list, &src->rkhdrs_list,
                         rd_kafka_header_copy, dst);
 
@@ -90,7 +154,18 @@ rd_kafka_resp_err_t rd_kafka_header_add(rd_kafka_headers_t *hdrs,
         else if (!value)
                 value_size = 0;
 
-        hdr = rd_malloc(sizeof(*hdr) + name_size + 1 + value_size + 1);
+        if (hdrs->rkhdrs_room &&
+            (size_t)(hdrs->rkhdrs_room_end - hdrs->rkhdrs_room) >=
+                RD_KAFKA_HEADER_PACKED_SIZE(name_size, value_size)) {
+                /* (riff patch) In the packed list's room */
+                hdr = (rd_kafka_header_t *)hdrs->rkhdrs_room;
+                hdrs->rkhdrs_room +=
+                    RD_KAFKA_HEADER_PACKED_SIZE(name_size, value_size);
+                hdr->rkhdr_packed = rd_true;
+        } else {
+                hdr = rd_malloc(sizeof(*hdr) + name_size + 1 + value_size + 1);
+                hdr->rkhdr_packed = rd_false;
+        }
         hdr->rkhdr_name_size = name_size;
         memcpy((void *)hdr->rkhdr_name, name, name_size);
         hdr->rkhdr_name[name_size] = '\0';
@@ -114,6 +189,15 @@ rd_kafka_resp_err_t rd_kafka_header_add(rd_kafka_headers_t *hdrs,
         hdr->rkhdr_ser_size += rd_uvarint_enc_i64(
             varint_ValueLen, sizeof(varint_ValueLen), value_size);
         hdrs->rkhdrs_ser_size += hdr->rkhdr_ser_size;
+
+        /* (riff patch) Serialized as a record carries it, while it fits */
+        if (hdrs->rkhdrs_ser &&
+            !(rd_kafka_headers_ser_varint(hdrs, (int64_t)name_size) &&
+              rd_kafka_headers_ser_bytes(hdrs, name, (size_t)name_size) &&
+              rd_kafka_headers_ser_varint(
+                  hdrs, value ? (int64_t)value_size : -1) &&
+              rd_kafka_headers_ser_bytes(hdrs, value, (size_t)value_size)))
+                hdrs->rkhdrs_ser = NULL;
 
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
@@ -146,6 +230,8 @@ rd_kafka_resp_err_t rd_kafka_header_remove(rd_kafka_headers_t *hdrs,
 
         if (ser_size == 0)
                 return RD_KAFKA_RESP_ERR__NOENT;
+
+        hdrs->rkhdrs_ser = NULL; /* (riff patch) No longer the list's */
 
         rd_dassert(hdrs->rkhdrs_ser_size >= ser_size);
         hdrs->rkhdrs_ser_size -= ser_size;

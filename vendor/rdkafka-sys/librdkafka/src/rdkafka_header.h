@@ -38,6 +38,17 @@
 struct rd_kafka_headers_s {
         rd_list_t rkhdrs_list;  /**< List of (rd_kafka_header_t *) */
         size_t rkhdrs_ser_size; /**< Total serialized size of headers */
+        char *rkhdrs_room;      /**< (riff patch) Room left in a packed
+                                 *   list's own allocation for headers
+                                 *   added, or NULL. */
+        char *rkhdrs_room_end;  /**< (riff patch) Where that room ends. */
+        char *rkhdrs_ser;       /**< (riff patch) A packed list's headers as
+                                 *   a record carries them, written whole
+                                 *   into a produce request; NULL once they
+                                 *   no longer fit (or one was removed): the
+                                 *   list is written header by header. */
+        char *rkhdrs_ser_pos;   /**< (riff patch) Where they end. */
+        char *rkhdrs_ser_end;   /**< (riff patch) Where their room ends. */
 };
 
 
@@ -60,6 +71,8 @@ typedef struct rd_kafka_header_s {
                                   *   considered binary).
                                   *   Will be NULL for null values, else
                                   *   points to rkhdr_name+.. */
+        rd_bool_t rkhdr_packed;  /**< (riff patch) Lives in its list's
+                                  *   allocation: not freed on its own. */
         char rkhdr_name[1];      /**< Header name (nul-terminated string).
                                   *   Followed by allocation for value+nul */
 } rd_kafka_header_t;

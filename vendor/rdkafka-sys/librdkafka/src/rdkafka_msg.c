@@ -1537,6 +1537,25 @@ rd_kafka_message_headers(const rd_kafka_message_t *rkmessage,
 }
 
 
+/* (riff patch) The consumed message's headers as the broker sent them. */
+rd_kafka_resp_err_t
+rd_kafka_message_headers_serialized(const rd_kafka_message_t *rkmessage,
+                                    const void **datap,
+                                    size_t *sizep) {
+        rd_kafka_msg_t *rkm;
+
+        rkm = rd_kafka_message2msg((rd_kafka_message_t *)rkmessage);
+
+        if ((rkm->rkm_flags & RD_KAFKA_MSG_F_PRODUCER) || rkm->rkm_headers ||
+            !RD_KAFKAP_BYTES_LEN(&rkm->rkm_u.consumer.binhdrs))
+                return RD_KAFKA_RESP_ERR__NOENT;
+
+        *datap = rkm->rkm_u.consumer.binhdrs.data;
+        *sizep = (size_t)RD_KAFKAP_BYTES_LEN(&rkm->rkm_u.consumer.binhdrs);
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+
 rd_kafka_resp_err_t
 rd_kafka_message_detach_headers(rd_kafka_message_t *rkmessage,
                                 rd_kafka_headers_t **hdrsp) {

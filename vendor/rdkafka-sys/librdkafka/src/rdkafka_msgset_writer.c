@@ -578,6 +578,16 @@ rd_kafka_msgset_writer_write_msg_headers(rd_kafka_msgset_writer_t *msetw,
         size_t start_pos = rd_buf_write_pos(&rkbuf->rkbuf_buf);
         size_t written;
 
+        if (hdrs->rkhdrs_ser) {
+                /* (riff patch) A packed list's headers, serialized whole */
+                rd_kafka_buf_write(
+                    rkbuf, hdrs->rkhdrs_ser,
+                    (size_t)(hdrs->rkhdrs_ser_pos - hdrs->rkhdrs_ser));
+                rd_dassert((size_t)(hdrs->rkhdrs_ser_pos - hdrs->rkhdrs_ser) ==
+                           hdrs->rkhdrs_ser_size);
+                return (size_t)(hdrs->rkhdrs_ser_pos - hdrs->rkhdrs_ser);
+        }
+
         RD_LIST_FOREACH(hdr, &hdrs->rkhdrs_list, i) {
                 rd_kafka_buf_write_varint(rkbuf, hdr->rkhdr_name_size);
                 rd_kafka_buf_write(rkbuf, hdr->rkhdr_name,
