@@ -388,6 +388,14 @@ impl Scene {
         crate::support::Runtime::start_with(&[self.manifests.path()], &tansu_args())
     }
 
+    /// Starts `riff local run` on the scene's YAML with [`tansu_args`] and `more` arguments, and
+    /// waits until it runs.
+    pub fn run_with(&self, more: &[&str]) -> crate::support::Runtime {
+        let mut args = tansu_args();
+        args.extend(more);
+        crate::support::Runtime::start_with(&[self.manifests.path()], &args)
+    }
+
     /// Starts a replica of `riff local run` on the scene's YAML (see [`replica_args`]) and
     /// waits until it reports running.
     pub fn run_replica(&self) -> crate::support::Runtime {

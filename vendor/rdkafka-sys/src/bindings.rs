@@ -556,6 +556,17 @@ extern "C" {
 }
 // (riff patch)
 extern "C" {
+    pub fn rd_kafka_produce_batch_headers(
+        rkt: *mut rd_kafka_topic_t,
+        msgflags: c_int,
+        rkmessages: *mut rd_kafka_message_t,
+        hdrs: *mut *mut rd_kafka_headers_t,
+        timestamp: i64,
+        message_cnt: c_int,
+    ) -> c_int;
+}
+// (riff patch)
+extern "C" {
     pub fn rd_kafka_headers_new_packed(count: usize, bytes: usize) -> *mut rd_kafka_headers_t;
 }
 extern "C" {

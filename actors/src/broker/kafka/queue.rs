@@ -2,9 +2,11 @@
 //! thread: when the queue is full, the record and every later one wait in a backlog that a task
 //! drains asynchronously as the queue frees up (Vector's answer to a full queue).
 //!
-//! Records are published in batches: every record of a batch carries the batch (an `Arc`, no
-//! allocation per record) to librdkafka, whose delivery callback counts it down; the batch's
-//! acknowledgement resolves once every record was delivered, or with the first failure.
+//! Records are published in batches, each handed to librdkafka in one call (the vendored
+//! `rd_kafka_produce_batch_headers`: one topic lock, partition lookup and clock read per batch,
+//! not per record): every record of a batch carries the batch (an `Arc`, no allocation per
+//! record) to librdkafka, whose delivery callback counts it down; the batch's acknowledgement
+//! resolves once every record was delivered, or with the first failure.
 
 use std::collections::VecDeque;
 use std::ffi::{c_void, CString};
@@ -221,26 +223,18 @@ impl OrderedQueue {
             }
         };
         let mut backlog = self.backlog.lock();
-        let mut messages = messages.into_iter();
+        let queued = match backlog.is_empty() {
+            true => send(&topic, batch, &messages),
+            false => 0,
+        };
+        if queued == messages.len() {
+            return;
+        }
         if backlog.is_empty() {
-            for message in messages.by_ref() {
-                match try_send(&self.producer, &topic, batch, &message) {
-                    Ok(()) => {}
-                    Err(Some(error)) => batch.delivered(Err(error)),
-                    Err(None) => {
-                        backlog.push_back(Waiting {
-                            message,
-                            since: Instant::now(),
-                            batch: batch.clone(),
-                        });
-                        tokio::spawn(drain(self.producer.clone(), self.backlog.clone()));
-                        break;
-                    }
-                }
-            }
+            tokio::spawn(drain(self.producer.clone(), self.backlog.clone()));
         }
         let since = Instant::now();
-        backlog.extend(messages.map(|message| Waiting {
+        backlog.extend(messages.into_iter().skip(queued).map(|message| Waiting {
             message,
             since,
             batch: batch.clone(),
@@ -254,20 +248,24 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
         {
             let mut backlog = backlog.lock();
             while let Some(waiting) = backlog.front() {
-                let sent = (producer.topic(&waiting.batch.topic))
-                    .map_err(Some)
-                    .and_then(|topic| {
-                        try_send(&producer, &topic, &waiting.batch, &waiting.message)
-                    });
-                match sent {
-                    Err(None) if waiting.since.elapsed() < FULL_FOR => break,
-                    Err(None) => waiting
+                let queued = match producer.topic(&waiting.batch.topic) {
+                    Ok(topic) => {
+                        let message = std::slice::from_ref(&waiting.message);
+                        send(&topic, &waiting.batch, message) == 1
+                    }
+                    Err(error) => {
+                        waiting.batch.delivered(Err(error));
+                        true
+                    }
+                };
+                match queued {
+                    false if waiting.since.elapsed() < FULL_FOR => break,
+                    false => waiting
                         .batch
                         .delivered(Err(BrokerError::Unavailable(format!(
                             "librdkafka's producer queue stayed full for {FULL_FOR:?}"
                         )))),
-                    Err(Some(error)) => waiting.batch.delivered(Err(error)),
-                    Ok(()) => {}
+                    true => {}
                 }
                 backlog.pop_front();
             }
@@ -279,59 +277,65 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
     }
 }
 
-/// Hands one record to librdkafka: `Err(None)` when its queue is full. The record carries its
-/// batch (an `Arc` reference, given back by [`ProducerContext::delivery`]).
-fn try_send(
-    producer: &Producer,
-    topic: &TopicHandle,
-    batch: &Arc<Batch>,
-    message: &Message,
-) -> Result<(), Option<BrokerError>> {
-    use rd::rd_kafka_vtype_t::*;
-    let (key, headers) = records::encode(message);
-    let partition = match (&key, batch.partition) {
-        (None, Some(partition)) => partition,
-        // RD_KAFKA_PARTITION_UA: where the partitioner says.
-        _ => -1,
-    };
-    let (key_ptr, key_len) = key
-        .as_deref()
-        .map_or((ptr::null(), 0), |key| (key.as_ptr(), key.len()));
-    let opaque = Arc::into_raw(batch.clone()) as *mut c_void;
-    let error = unsafe {
-        rd::rd_kafka_producev(
-            producer.base.client().native_ptr(),
-            RD_KAFKA_VTYPE_RKT,
+/// Hands `messages` of `batch` to librdkafka in one call, in order, and returns how many it
+/// took before its queue was full (the rest are not queued). Each record carries its batch (an
+/// `Arc` reference, given back by [`ProducerContext::delivery`]); one librdkafka refused for
+/// another cause fails its batch.
+fn send(topic: &TopicHandle, batch: &Arc<Batch>, messages: &[Message]) -> usize {
+    let encoded: Vec<_> = messages.iter().map(records::encode).collect();
+    let mut headers: Vec<_> = encoded
+        .iter()
+        .map(|(_, headers)| headers.as_ptr())
+        .collect();
+    let mut records: Vec<_> = messages
+        .iter()
+        .zip(&encoded)
+        .map(|(message, (key, _))| {
+            let (key_ptr, key_len) = key
+                .as_deref()
+                .map_or((ptr::null(), 0), |key| (key.as_ptr(), key.len()));
+            rd::rd_kafka_message_t {
+                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                rkt: ptr::null_mut(),
+                partition: match (key, batch.partition) {
+                    (None, Some(partition)) => partition,
+                    // RD_KAFKA_PARTITION_UA: where the partitioner says.
+                    _ => -1,
+                },
+                payload: message.payload.as_ptr() as *mut c_void,
+                len: message.payload.len(),
+                key: key_ptr as *mut c_void,
+                key_len,
+                offset: 0,
+                _private: Arc::into_raw(batch.clone()) as *mut c_void,
+            }
+        })
+        .collect();
+    unsafe {
+        rd::rd_kafka_produce_batch_headers(
             topic.0.as_ptr(),
-            RD_KAFKA_VTYPE_PARTITION,
-            partition,
-            RD_KAFKA_VTYPE_MSGFLAGS,
             rd::RD_KAFKA_MSG_F_COPY,
-            RD_KAFKA_VTYPE_VALUE,
-            message.payload.as_ptr() as *mut c_void,
-            message.payload.len(),
-            RD_KAFKA_VTYPE_KEY,
-            key_ptr as *mut c_void,
-            key_len,
-            RD_KAFKA_VTYPE_OPAQUE,
-            opaque,
-            RD_KAFKA_VTYPE_TIMESTAMP,
+            records.as_mut_ptr(),
+            headers.as_mut_ptr(),
             batch.timestamp_ms,
-            RD_KAFKA_VTYPE_HEADERS,
-            headers.as_ptr(),
-            RD_KAFKA_VTYPE_END,
+            records.len() as i32,
         )
     };
-    if error == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-        headers.taken();
-        return Ok(());
+    let mut queued = messages.len();
+    for (index, ((record, (_, list)), left)) in records.iter().zip(encoded).zip(headers).enumerate()
+    {
+        if left.is_null() {
+            list.taken();
+        }
+        if record.err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            continue;
+        }
+        // Not queued: the batch reference comes back (headers left are freed with `list`).
+        drop(unsafe { Arc::from_raw(record._private as *const Batch) });
+        match RDKafkaErrorCode::from(record.err) {
+            RDKafkaErrorCode::QueueFull => queued = queued.min(index),
+            code => batch.delivered(Err(super::unavailable(KafkaError::MessageProduction(code)))),
+        }
     }
-    // Not queued: the batch reference comes back, and the headers are freed with `headers`.
-    drop(unsafe { Arc::from_raw(opaque as *const Batch) });
-    match RDKafkaErrorCode::from(error) {
-        RDKafkaErrorCode::QueueFull => Err(None),
-        code => Err(Some(super::unavailable(KafkaError::MessageProduction(
-            code,
-        )))),
-    }
+    queued
 }

@@ -4954,6 +4954,28 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *rkt,
                            rd_kafka_message_t *rkmessages,
                            int message_cnt);
 
+/**
+ * @brief (riff patch) rd_kafka_produce_batch() of messages each to its own
+ *        \c .partition (RD_KAFKA_PARTITION_UA: the partitioner's), message i
+ *        with headers \p hdrs[i] (NULL: none), all with timestamp
+ *        \p timestamp (ms since the epoch; 0: now, read once).
+ *
+ *        A message that was queued took its headers (\p hdrs[i] is set to
+ *        NULL), and so did one whose \c .err was set after it was made (its
+ *        headers were destroyed with it); the caller destroys any left.
+ *        Once a message finds the queue full, every later one fails with
+ *        RD_KAFKA_RESP_ERR__QUEUE_FULL as well.
+ *
+ * @returns the number of messages queued.
+ */
+RD_EXPORT
+int rd_kafka_produce_batch_headers(rd_kafka_topic_t *rkt,
+                                   int msgflags,
+                                   rd_kafka_message_t *rkmessages,
+                                   rd_kafka_headers_t **hdrs,
+                                   int64_t timestamp,
+                                   int message_cnt);
+
 
 
 /**

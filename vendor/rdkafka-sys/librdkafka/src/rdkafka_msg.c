@@ -713,15 +713,19 @@ int rd_kafka_produce(rd_kafka_topic_t *rkt,
  * Produce a batch of messages.
  * Returns the number of messages succesfully queued for producing.
  * Each message's .err will be set accordingly.
+ *
+ * (riff patch) With \p hdrs, message i takes headers \p hdrs[i] (set to NULL
+ * once taken); with \p timestamp (ms), every message has that timestamp.
  */
-int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
-                           int32_t partition,
-                           int msgflags,
-                           rd_kafka_message_t *rkmessages,
-                           int message_cnt) {
-        rd_kafka_msgq_t tmpq = RD_KAFKA_MSGQ_INITIALIZER(tmpq);
+static int rd_kafka_produce_batch0(rd_kafka_topic_t *app_rkt,
+                                   int32_t partition,
+                                   int msgflags,
+                                   rd_kafka_message_t *rkmessages,
+                                   rd_kafka_headers_t **hdrs,
+                                   int64_t timestamp,
+                                   int message_cnt) {
         int i;
-        int64_t utc_now         = rd_uclock() / 1000;
+        int64_t utc_now = timestamp ? timestamp : rd_uclock() / 1000;
         rd_ts_t now             = rd_clock();
         int good                = 0;
         int multiple_partitions = (partition == RD_KAFKA_PARTITION_UA ||
@@ -762,13 +766,15 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                         : partition,
                     msgflags, rkmessages[i].payload, rkmessages[i].len,
                     rkmessages[i].key, rkmessages[i].key_len,
-                    rkmessages[i]._private, &rkmessages[i].err, NULL, NULL,
-                    utc_now, now);
+                    rkmessages[i]._private, &rkmessages[i].err, NULL,
+                    hdrs ? hdrs[i] : NULL, utc_now, now);
                 if (unlikely(!rkm)) {
                         if (rkmessages[i].err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 all_err = rkmessages[i].err;
                         continue;
                 }
+                if (hdrs)
+                        hdrs[i] = NULL; /* (riff patch) The message's now */
 
                 /* Three cases here:
                  *  partition==UA:            run the partitioner (slow)
@@ -793,6 +799,9 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
 
                                         if (unlikely(!rktp)) {
                                                 rkmessages[i].err = err;
+                                                /* (riff patch) Not leaked */
+                                                rd_kafka_msg_destroy(
+                                                    rkt->rkt_rk, rkm);
                                                 continue;
                                         }
                                 }
@@ -836,6 +845,27 @@ int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
                 rd_kafka_toppar_destroy(rktp);
 
         return good;
+}
+
+int rd_kafka_produce_batch(rd_kafka_topic_t *app_rkt,
+                           int32_t partition,
+                           int msgflags,
+                           rd_kafka_message_t *rkmessages,
+                           int message_cnt) {
+        return rd_kafka_produce_batch0(app_rkt, partition, msgflags,
+                                       rkmessages, NULL, 0, message_cnt);
+}
+
+/* (riff patch) */
+int rd_kafka_produce_batch_headers(rd_kafka_topic_t *app_rkt,
+                                   int msgflags,
+                                   rd_kafka_message_t *rkmessages,
+                                   rd_kafka_headers_t **hdrs,
+                                   int64_t timestamp,
+                                   int message_cnt) {
+        return rd_kafka_produce_batch0(
+            app_rkt, RD_KAFKA_PARTITION_UA, msgflags | RD_KAFKA_MSG_F_PARTITION,
+            rkmessages, hdrs, timestamp, message_cnt);
 }
 
 /**
