@@ -248,7 +248,8 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
         {
             let mut backlog = backlog.lock();
             while let Some(waiting) = backlog.front() {
-                let queued = match producer.topic(&waiting.batch.topic) {
+                // Queued, or failed: off the backlog either way.
+                let settled = match producer.topic(&waiting.batch.topic) {
                     Ok(topic) => {
                         let message = std::slice::from_ref(&waiting.message);
                         send(&topic, &waiting.batch, message) == 1
@@ -258,7 +259,7 @@ async fn drain(producer: Arc<Producer>, backlog: Arc<Mutex<VecDeque<Waiting>>>) 
                         true
                     }
                 };
-                match queued {
+                match settled {
                     false if waiting.since.elapsed() < FULL_FOR => break,
                     false => waiting
                         .batch
