@@ -40,28 +40,29 @@ pub(super) fn encode(message: &Message) -> (Option<Bytes>, RecordHeaders) {
         absent("ce_type").then_some(("ce_type", b"riff-event".as_slice())),
         absent("ce_source").then_some(("ce_source", b"riff-streaming".as_slice())),
     ];
-    let attributes = attributes.into_iter().flatten();
-    let extensions = message
-        .headers
-        .iter()
-        .map(|(name, value)| (extension_name(name), value.as_bytes()));
-    let count = attributes.clone().count() + message.headers.len();
-    let bytes = attributes
+    // Each header as a prefix of its name, its name, and its value.
+    let attributes = (attributes.into_iter().flatten()).map(|(name, value)| (("", name), value));
+    let extensions =
+        (message.headers.iter()).map(|(name, value)| (extension_name(name), value.as_bytes()));
+    let all = attributes.chain(extensions);
+    let (count, bytes) = all
         .clone()
-        .map(|(name, value)| name.len() + value.len());
-    let extension_bytes =
-        (extensions.clone()).map(|((prefix, name), value)| prefix.len() + name.len() + value.len());
-    let mut headers =
-        RecordHeaders::packed(count, bytes.sum::<usize>() + extension_bytes.sum::<usize>());
-    for (name, value) in attributes {
-        headers.add(name, value);
-    }
+        .fold((0, 0), |(count, bytes), ((prefix, name), value)| {
+            (count + 1, bytes + prefix.len() + name.len() + value.len())
+        });
+    let mut headers = RecordHeaders::packed(count, bytes);
     let mut extension = String::new();
-    for ((prefix, name), value) in extensions {
-        extension.clear();
-        extension.push_str(prefix);
-        extension.push_str(name);
-        headers.add(&extension, value);
+    for ((prefix, name), value) in all {
+        let name = match prefix {
+            "" => name,
+            prefix => {
+                extension.clear();
+                extension.push_str(prefix);
+                extension.push_str(name);
+                &extension
+            }
+        };
+        headers.add(name, value);
     }
     let key = message.key.clone().or_else(|| {
         message
